@@ -1,0 +1,253 @@
+//! The one query service every protocol face calls: authentication, tenancy, windows and lookups
+//! live here and nowhere else.
+
+use crate::error::{AuthFailure, HistoryError, StoreError};
+use crate::ordered::OrderedStrings;
+use crate::page::Page;
+use crate::record::{CallerAttributeKind, InteractionRecord, RecordError};
+use crate::store::{
+    ContentBlob, ContentPart, ContextRow, FlowTarget, HistoryStore, ListQuery, Partition, StoredFlow, StoredPhoto,
+};
+use crate::summary::{summarize, SummaryPage};
+use crate::tenancy::{KeyDigest, Principal, Scope, Tenant};
+use crate::time::Millis;
+use crate::window::SearchWindow;
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+
+/// The source of "now", replaceable in tests.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// Credentials as a request presented them (any of them may be missing).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Credentials<'a> {
+    pub key: Option<&'a str>,
+    pub environment: Option<&'a str>,
+}
+
+#[derive(Clone)]
+pub struct HistoryService {
+    store: Arc<dyn HistoryStore>,
+    clock: Clock,
+}
+
+/// A digest no key has: compared against when a presented key is unknown, so that known and
+/// unknown keys cost the same.
+const NO_KEY: KeyDigest = KeyDigest([0u8; 32]);
+
+impl HistoryService {
+    pub fn new(store: Arc<dyn HistoryStore>) -> Self {
+        Self { store, clock: Arc::new(Utc::now) }
+    }
+
+    pub fn with_clock(store: Arc<dyn HistoryStore>, clock: Clock) -> Self {
+        Self { store, clock }
+    }
+
+    pub fn store(&self) -> &Arc<dyn HistoryStore> {
+        &self.store
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.clock)()
+    }
+
+    /// Readiness: whether the store answers.
+    pub async fn ready(&self) -> Result<(), StoreError> {
+        self.store.ping().await
+    }
+
+    // --- authentication ------------------------------------------------------------------------
+
+    /// The Interact rule: `Tenant-Id` must be present and equal the account in the path, then the
+    /// key must be a live key of that tenant, for the environment asked (else the default), with a
+    /// scope that allows `needed`.
+    pub async fn authenticate_account(
+        &self,
+        account_in_path: &str,
+        tenant_header: Option<&str>,
+        credentials: Credentials<'_>,
+        needed: Scope,
+    ) -> Result<Principal, HistoryError> {
+        let tenant = tenant_header.filter(|t| !t.is_empty()).ok_or(HistoryError::Unauthenticated(AuthFailure::MissingTenant))?;
+        if credentials.key.is_none_or(str::is_empty) {
+            return Err(HistoryError::Unauthenticated(AuthFailure::MissingKey));
+        }
+        if tenant != account_in_path {
+            return Err(HistoryError::Unauthenticated(AuthFailure::TenantMismatch));
+        }
+        self.authenticate(tenant, credentials, needed).await
+    }
+
+    /// Checks a key for a tenant already chosen by the request.
+    pub async fn authenticate(
+        &self,
+        tenant: &str,
+        credentials: Credentials<'_>,
+        needed: Scope,
+    ) -> Result<Principal, HistoryError> {
+        let key = credentials.key.filter(|k| !k.is_empty()).ok_or(HistoryError::Unauthenticated(AuthFailure::MissingKey))?;
+        let presented = KeyDigest::of(key);
+        let stored = self.store.key_by_digest(&presented).await?;
+        let matches = presented.matches(stored.as_ref().map_or(&NO_KEY, |s| &s.digest));
+        let stored = match stored {
+            // A key of another tenant is as unknown as no key: nothing tells that tenant exists.
+            Some(s) if matches && s.tenant == tenant => s,
+            _ => return Err(HistoryError::Unauthenticated(AuthFailure::UnknownKey)),
+        };
+        if stored.revoked {
+            return Err(HistoryError::Unauthenticated(AuthFailure::RevokedKey));
+        }
+        let environment = credentials.environment.filter(|e| !e.is_empty()).unwrap_or(&stored.tenant_default_environment);
+        if environment != stored.environment {
+            return Err(HistoryError::Unauthenticated(AuthFailure::UnknownEnvironment));
+        }
+        if !stored.scope.permits(needed) {
+            return Err(HistoryError::Unauthenticated(AuthFailure::ScopeNotAllowed));
+        }
+        Ok(Principal { tenant: stored.tenant, environment: stored.environment, scope: stored.scope, key_id: stored.key_id })
+    }
+
+    /// The Context Services rule for choosing a tenant: the `ContactCenterId` header (account id or
+    /// name), else the configured default tenant.
+    pub async fn context_tenant(&self, contact_center_id: Option<&str>, default: Option<&str>) -> Result<Tenant, HistoryError> {
+        let wanted = contact_center_id.or(default).ok_or(HistoryError::NoTenant)?;
+        self.store.tenant(wanted).await?.ok_or_else(|| HistoryError::UnknownTenant(wanted.to_string()))
+    }
+
+    // --- Interact queries ----------------------------------------------------------------------
+
+    fn cutoff(&self, window: SearchWindow) -> Millis {
+        window.cutoff(self.now())
+    }
+
+    fn not_found(target: FlowTarget<'_>) -> HistoryError {
+        match target {
+            FlowTarget::UniqueId(id) => HistoryError::UniqueIdNotFound(id.to_string()),
+            FlowTarget::CallerAttribute(v) => HistoryError::AttributeNotFound(v.to_string()),
+        }
+    }
+
+    /// The full flow, each page as its canonical JSON. No pages: the vendor's "EMPTY".
+    pub async fn full_flow_json(
+        &self,
+        who: &Principal,
+        target: FlowTarget<'_>,
+        window: SearchWindow,
+    ) -> Result<StoredFlow, HistoryError> {
+        self.store.flow(partition(who), target, self.cutoff(window)).await?.ok_or_else(|| Self::not_found(target))
+    }
+
+    /// The full flow as typed pages (for renderers other than JSON).
+    pub async fn full_flow(
+        &self,
+        who: &Principal,
+        target: FlowTarget<'_>,
+        window: SearchWindow,
+    ) -> Result<(String, Vec<Page>), HistoryError> {
+        let flow = self.full_flow_json(who, target, window).await?;
+        let pages = flow
+            .pages_json
+            .iter()
+            .map(|json| serde_json::from_str(json))
+            .collect::<Result<Vec<Page>, _>>()
+            .map_err(|e| HistoryError::Internal(StoreError::Failed(format!("stored page does not parse: {e}"))))?;
+        Ok((flow.interaction_id, pages))
+    }
+
+    pub async fn summary(
+        &self,
+        who: &Principal,
+        target: FlowTarget<'_>,
+        window: SearchWindow,
+    ) -> Result<Vec<SummaryPage>, HistoryError> {
+        let (_, pages) = self.full_flow(who, target, window).await?;
+        Ok(summarize(&pages))
+    }
+
+    pub async fn variable_set(
+        &self,
+        who: &Principal,
+        target: FlowTarget<'_>,
+        set: &str,
+        window: SearchWindow,
+    ) -> Result<OrderedStrings, HistoryError> {
+        let found =
+            self.store.resolve(partition(who), target, self.cutoff(window)).await?.ok_or_else(|| Self::not_found(target))?;
+        self.store.variable_set(&found, set).await?.ok_or_else(|| HistoryError::VariableSetNotFound(set.to_string()))
+    }
+
+    /// A photo by interaction and path. Photos have no window: a path comes from a flow the caller
+    /// already read.
+    pub async fn photo(&self, who: &Principal, interaction_id: &str, path: &str) -> Result<StoredPhoto, HistoryError> {
+        self.store.photo(partition(who), interaction_id, path).await?.ok_or(HistoryError::PhotoNotFound)
+    }
+
+    pub async fn unique_id(
+        &self,
+        who: &Principal,
+        kind: CallerAttributeKind,
+        value: &str,
+        window: SearchWindow,
+    ) -> Result<String, HistoryError> {
+        self.store
+            .unique_id_for(partition(who), kind, value, self.cutoff(window))
+            .await?
+            .ok_or_else(|| HistoryError::AttributeNotFound(value.to_string()))
+    }
+
+    // --- Context Services queries --------------------------------------------------------------
+
+    pub async fn context_interaction(&self, who: &Principal, interaction_id: &str) -> Result<ContextRow, HistoryError> {
+        self.store
+            .context_interaction(partition(who), interaction_id)
+            .await?
+            .ok_or_else(|| HistoryError::InteractionNotFound(interaction_id.to_string()))
+    }
+
+    pub async fn context_list(&self, who: &Principal, query: &ListQuery) -> Result<Vec<ContextRow>, HistoryError> {
+        Ok(self.store.context_list(partition(who), query).await?)
+    }
+
+    pub async fn content(&self, who: &Principal, interaction_id: &str, part: ContentPart) -> Result<ContentBlob, HistoryError> {
+        self.store
+            .content(partition(who), interaction_id, part)
+            .await?
+            .ok_or_else(|| HistoryError::ContentNotFound { id: interaction_id.to_string(), part: part.path_segment() })
+    }
+
+    // --- writes --------------------------------------------------------------------------------
+
+    /// Stores a validated record for a tenant and environment that must exist.
+    pub async fn store_record(&self, at: Partition<'_>, record: &InteractionRecord) -> Result<(), StoreError> {
+        self.store.put_interaction(at, record).await
+    }
+}
+
+/// Where a principal's reads and writes go.
+pub fn partition(who: &Principal) -> Partition<'_> {
+    Partition { tenant: &who.tenant, environment: &who.environment }
+}
+
+/// Chooses the tenant and environment a record is stored under: `tenant_override` (an ingest key's)
+/// wins over the record's own; the environment defaults to the tenant's default. Both must exist.
+pub fn placement<'a>(
+    record: &'a InteractionRecord,
+    tenant: Option<&'a Tenant>,
+    tenant_override: Option<&'a str>,
+) -> Result<Partition<'a>, RecordError> {
+    let wanted = tenant_override.or(record.tenant.as_deref()).ok_or_else(|| RecordError::new("tenant", "is required"))?;
+    let tenant = tenant.filter(|t| t.account_id == wanted).ok_or_else(|| {
+        RecordError::new("tenant", format!("unknown tenant `{wanted}` (create it first: ixgw tenant add {wanted})"))
+    })?;
+    let environment = match record.environment.as_deref() {
+        Some(e) => tenant.environments.iter().find(|env| env.name == e).map(|env| env.name.as_str()).ok_or_else(|| {
+            RecordError::new(
+                "environment",
+                format!("tenant `{wanted}` has no environment `{e}` (add it: ixgw tenant add {wanted} --environment {e})"),
+            )
+        })?,
+        None => tenant.default_environment().ok_or_else(|| RecordError::new("environment", "tenant has no default environment"))?,
+    };
+    Ok(Partition { tenant: &tenant.account_id, environment })
+}
