@@ -117,7 +117,7 @@ print("Page:", page.signature(schema=c.wsdl.types))
 PY
   "$py" -W always "$dir/check.py" "$wsdl" "$OPS" >>"$dir/log.txt" 2>&1 || { note="check failed, see log"; return 1; }
   no_warnings "$dir/log.txt" || return 1
-  note="2 ports x 7 operations, 17 named types"
+  note="2 ports x 7 operations, every named type resolves"
 }
 
 # --- PHP SoapClient ------------------------------------------------------------------------------------
@@ -199,28 +199,28 @@ gen_axis() {
 }
 
 # --- C++ gSOAP wsdl2h + soapcpp2 + g++ -----------------------------------------------------------------
+# wsdl2h sees the SOAP 1.2 binding and imports soap12.h, so by default BOTH generated proxies send SOAP
+# 1.2 (even InteractionDataSoap11Proxy; soap_set_version() is undone by the proxy's next call). A SOAP
+# 1.1 client is built with soapcpp2 -1, which prints two warnings saying exactly that ("option -1 or -2
+# overrides SOAP-ENV/SOAP-ENC namespace"). So two builds: soap12/ (default) and soap11/ (-1).
 gen_gsoap() {
   note="$(need_apt wsdl2h gsoap libgsoap-dev)" || return 1
   note="$(need_apt g++ g++)" || return 1
   local share=/usr/share/gsoap
-  # The default type map, plus readable prefixes and a millisecond-precise xs:dateTime (time_t has
-  # whole seconds only).
+  # The default type map, plus readable prefixes and a millisecond-precise xs:dateTime (the default,
+  # time_t, has whole seconds only).
   { cat "$share/WS/typemap.dat"
     printf '\nixd = "http://com/jacada/interact/interactiondata/soap"\n'
     printf 'agent = "http://com/jacada/interact/agent/soap"\n'
     printf 'xsd__dateTime = #import "custom/chrono_time_point.h" | xsd__dateTime\n'
   } >"$dir/typemap.dat"
-  (
-    cd "$dir" || exit 1
-    # -Nsvc: one proxy class per binding (InteractionDataSoap11Proxy, InteractionDataSoap12Proxy).
-    wsdl2h -c++11 -Nsvc -t typemap.dat -o interactiondata.h "$wsdl" || exit 1
-    soapcpp2 -j -C -I"$share/import" -I"$share" interactiondata.h || exit 1
-  ) >"$dir/log.txt" 2>&1 || { note="wsdl2h/soapcpp2 failed, see log"; return 1; }
+  # -Nsvc: one proxy class per binding (InteractionDataSoap11Proxy, InteractionDataSoap12Proxy).
+  (cd "$dir" && wsdl2h -c++11 -Nsvc -t typemap.dat -o interactiondata.h "$wsdl") >"$dir/log.txt" 2>&1
+  local rc=$?
   version="gSOAP $(sed -n 's/.*wsdl2h release \([0-9.]*\).*/\1/p' "$dir/log.txt" | head -1)"
+  [ "$rc" = 0 ] || { note="wsdl2h failed, see log"; return 1; }
   cat >"$dir/main.cpp" <<'CPP'
-// Compile-and-link check of the gSOAP client. With ENDPOINT and any second argument it calls the server.
-// Both proxies speak SOAP 1.2 by default (the WSDL has a 1.2 binding, so wsdl2h imports soap12.h);
-// soap_set_version(proxy.soap, 1) switches a proxy to SOAP 1.1.
+// Compile-and-link check of the gSOAP client; with ENDPOINT and any second argument it calls the server.
 #include "soapInteractionDataSoap11Proxy.h"
 #include "soapInteractionDataSoap12Proxy.h"
 #include "InteractionDataSoap11.nsmap"
@@ -229,7 +229,6 @@ int main(int argc, char **argv) {
   const char *endpoint = argc > 1 ? argv[1] : "http://127.0.0.1:9/";
   InteractionDataSoap11Proxy p11(endpoint);
   InteractionDataSoap12Proxy p12(endpoint);
-  soap_set_version(p11.soap, 1);
   _ixd__GetInteractionFullFlowByUUIDRequest req;
   req.uniqueId = "040100713";
   _ixd__GetInteractionFullFlowByUUIDResponse resp;
@@ -250,22 +249,33 @@ int main(int argc, char **argv) {
   return 0;
 }
 CPP
-  (
-    cd "$dir" || exit 1
-    g++ -std=c++11 -Wall -I. -I"$share" -o client main.cpp soapC.cpp \
-      soapInteractionDataSoap11Proxy.cpp soapInteractionDataSoap12Proxy.cpp "$share/custom/chrono_time_point.cpp" -lgsoap++ \
-      && ./client
-  ) >>"$dir/log.txt" 2>&1 || { note="g++ build or run failed, see log"; return 1; }
+  local v flag
+  for v in soap12 soap11; do
+    flag=""; [ "$v" = soap11 ] && flag="-1"
+    mkdir -p "$dir/$v"
+    (
+      cd "$dir/$v" || exit 1
+      soapcpp2 -j -C $flag -I"$share/import" -I"$share" ../interactiondata.h \
+        && g++ -std=c++11 -Wall -I. -I"$share" -o client ../main.cpp soapC.cpp \
+             soapInteractionDataSoap11Proxy.cpp soapInteractionDataSoap12Proxy.cpp \
+             "$share/custom/chrono_time_point.cpp" -lgsoap++ \
+        && ./client
+    ) >"$dir/$v/log.txt" 2>&1 || { note="$v: soapcpp2, g++ or run failed, see $v/log.txt"; return 1; }
+    no_warnings "$dir/$v/log.txt" 'soap12\.h\([0-9]+\): \*WARNING\*: option -1 or -2 overrides SOAP-ENV namespace|soap12\.h\([0-9]+\): \*WARNING\*: option -1 or -2 overrides SOAP-ENC namespace|Compilation successful \(2 warnings\)' \
+      || { note="$v: $note"; return 1; }
+    grep -q "\"SOAP-ENV\", \"http://$( [ "$v" = soap11 ] && echo schemas.xmlsoap.org/soap/envelope/ || echo www.w3.org/2003/05/soap-envelope)\"" \
+      "$dir/$v/InteractionDataSoap11.nsmap" || { note="$v: unexpected SOAP-ENV namespace in the nsmap"; return 1; }
+  done
   no_warnings "$dir/log.txt" || return 1
   local n11 n12
-  n11="$(grep -c '^        virtual int send_' "$dir/soapInteractionDataSoap11Proxy.h")"
-  n12="$(grep -c '^        virtual int send_' "$dir/soapInteractionDataSoap12Proxy.h")"
+  n11="$(grep -c '^        virtual int send_' "$dir/soap12/soapInteractionDataSoap11Proxy.h")"
+  n12="$(grep -c '^        virtual int send_' "$dir/soap12/soapInteractionDataSoap12Proxy.h")"
   [ "$n11" = 7 ] && [ "$n12" = 7 ] || { note="proxies have $n11 / $n12 operations, want 7 / 7"; return 1; }
   for c in Page PageNavigation PageContent HtmlBlock Section SectionChoice Button TextInput SelectFromList \
            UploadImageList Image SummaryPage Answer VariableSet VariableSetData VariableSetEntry; do
     grep -q "^class ixd__$c\$" "$dir/interactiondata.h" || { note="class ixd__$c missing"; return 1; }
   done
-  note="2 proxies x 7 operations, classes ixd__Page etc., built with g++ -Wall and linked with -lgsoap++"
+  note="2 proxies x 7 operations, classes ixd__Page etc.; soap12/ (default) and soap11/ (soapcpp2 -1) built with g++ -Wall, linked with -lgsoap++"
 }
 
 # --- Perl SOAP::WSDL wsdl2perl -------------------------------------------------------------------------

@@ -16,6 +16,7 @@ pub mod store;
 pub mod summary;
 pub mod tenancy;
 pub mod time;
+pub mod urls;
 pub mod window;
 
 pub use error::{AuthFailure, HistoryError, StoreError, StoreResult};

@@ -1,1 +1,26 @@
-//! placeholder
+//! The Interact SOAP face: `interactiondata.wsdl` and one SOAP 1.1 + 1.2 endpoint (spec
+//! `interact-soap.md`). The envelope is read by a hardened, namespace-aware reader before anything
+//! else touches the body; queries go to the core's `HistoryService` like every other face.
+
+use actix_web::web;
+
+/// Settings of the SOAP face (from the server's configuration).
+#[derive(Debug, Clone)]
+pub struct SoapSettings {
+    /// The public base URL written into the WSDL's addresses; else taken from the request.
+    pub public_url: Option<String>,
+    /// Largest request body accepted (bytes); larger → 413 with a Client/Sender fault.
+    pub max_body_bytes: usize,
+    /// `true` (default): credential faults carry the vendor's `0x7000000` faultcode, as the seed
+    /// shows. `false`: a schema-valid `SOAP-ENV:Client` code with the vendor code in `detail`.
+    pub vendor_fault_code: bool,
+}
+
+impl Default for SoapSettings {
+    fn default() -> Self {
+        Self { public_url: None, max_body_bytes: 1024 * 1024, vendor_fault_code: true }
+    }
+}
+
+/// Mounts the WSDL and the endpoint. Needs `web::Data<HistoryService>`.
+pub fn configure(_cfg: &mut web::ServiceConfig, _settings: &SoapSettings) {}

@@ -1,1 +1,153 @@
-//! placeholder
+//! SQLite and PostgreSQL implementations of the core's [`HistoryStore`], through sqlx.
+//!
+//! The SQL is written once (`sql.rs`) and the Rust once (`history_store!` below, expanded per
+//! backend); each backend has its own migrations (`migrations/sqlite`, `migrations/postgres`).
+
+mod backends;
+mod sql;
+
+pub use backends::{PostgresStore, SqliteStore};
+
+use ixgw_core::{HistoryStore, StoreError};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Connection settings common to both backends.
+#[derive(Debug, Clone)]
+pub struct PoolSettings {
+    pub max_connections: u32,
+    /// How long a request waits for a connection (or a connection attempt) before the store counts
+    /// as unavailable: short, so that requests fail fast during an outage.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self { max_connections: 16, acquire_timeout: Duration::from_secs(2) }
+    }
+}
+
+/// A connected database of either kind.
+#[derive(Clone)]
+pub enum Database {
+    Sqlite(SqliteStore),
+    Postgres(PostgresStore),
+}
+
+impl Database {
+    /// Connects to `sqlite://PATH` (created if missing, WAL) or `postgres://…`. Connecting does not
+    /// wait for PostgreSQL to be up: the pool connects lazily, so a gateway can start during an
+    /// outage and report itself unready.
+    pub async fn connect(url: &str, settings: &PoolSettings) -> Result<Self, StoreError> {
+        if url.starts_with("sqlite:") {
+            Ok(Self::Sqlite(SqliteStore::connect(url, settings).await?))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres(PostgresStore::connect(url, settings)?))
+        } else {
+            Err(StoreError::Failed(format!(
+                "unsupported database URL `{}`: use sqlite://PATH or postgres://USER@HOST:PORT/DB",
+                redact(url)
+            )))
+        }
+    }
+
+    /// Applies the backend's migrations (idempotent).
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match self {
+            Self::Sqlite(s) => s.migrate().await,
+            Self::Postgres(p) => p.migrate().await,
+        }
+    }
+
+    pub fn store(&self) -> Arc<dyn HistoryStore> {
+        match self {
+            Self::Sqlite(s) => Arc::new(s.clone()),
+            Self::Postgres(p) => Arc::new(p.clone()),
+        }
+    }
+
+    /// The query plan of one of the store's lookups, for `docs/ARCHITECTURE.md` and the tests
+    /// that prove lookups are index-bound.
+    pub async fn explain(&self, lookup: Lookup) -> Result<String, StoreError> {
+        match self {
+            Self::Sqlite(s) => s.explain(lookup).await,
+            Self::Postgres(p) => p.explain(lookup).await,
+        }
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Self::Sqlite(s) => s.pool.close().await,
+            Self::Postgres(p) => p.pool.close().await,
+        }
+    }
+}
+
+/// The lookups whose plans are checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookup {
+    FlowById,
+    FlowByCallerAttribute,
+    UniqueIdByAttribute,
+    ContextByCustomer,
+    ContextByService,
+    KeyByDigest,
+}
+
+impl Lookup {
+    pub const ALL: [Lookup; 6] = [
+        Self::FlowById,
+        Self::FlowByCallerAttribute,
+        Self::UniqueIdByAttribute,
+        Self::ContextByCustomer,
+        Self::ContextByService,
+        Self::KeyByDigest,
+    ];
+}
+
+/// A URL with its password hidden, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.find(':') {
+                Some(colon) => format!("{}{}:***{}", &url[..scheme + 3], &userinfo[..colon], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Sorts a sqlx failure into what the caller can do about it.
+pub(crate) fn classify(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
+            StoreError::Unavailable(e.to_string())
+        }
+        sqlx::Error::Database(db) => {
+            let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
+            if db.is_unique_violation() {
+                StoreError::Conflict(db.message().to_string())
+            } else if db.is_foreign_key_violation() {
+                StoreError::Missing(db.message().to_string())
+            } else if matches!(code.as_str(), "57P01" | "57P02" | "57P03" | "53300" | "08006" | "08001" | "08004") {
+                // PostgreSQL shutting down, too many connections, connection failures.
+                StoreError::Unavailable(db.message().to_string())
+            } else {
+                StoreError::Failed(db.message().to_string())
+            }
+        }
+        _ => StoreError::Failed(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(super::redact("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(super::redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(super::redact("sqlite://data/x.db"), "sqlite://data/x.db");
+    }
+}

@@ -1,0 +1,548 @@
+//! The two backends: their connections, migrations and query plans, and the one implementation of
+//! the history store they share (`history_store!`).
+
+use crate::sql::{for_sqlite, Sql, SQL};
+use crate::{classify, Lookup, PoolSettings};
+use async_trait::async_trait;
+use ixgw_core::attributes::current_allocations;
+use ixgw_core::ordered::OrderedStrings;
+use ixgw_core::record::{CallerAttributeKind, InteractionRecord};
+use ixgw_core::store::{
+    ContentBlob, ContentPart, ContextRow, FlowTarget, HistoryStore, KeyRecord, ListQuery, ListSubject, Partition,
+    Resolved, StoredFlow, StoredPhoto,
+};
+use ixgw_core::tenancy::{Environment, KeyDigest, KeyInfo, Scope, StoredKey, Tenant};
+use ixgw_core::{Millis, StoreError, StoreResult};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::Row;
+use std::str::FromStr;
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
+
+static SQLITE_SQL: LazyLock<Sql> = LazyLock::new(|| SQL.map(for_sqlite));
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    pub(crate) pool: sqlx::SqlitePool,
+    sql: &'static Sql,
+}
+
+#[derive(Clone)]
+pub struct PostgresStore {
+    pub(crate) pool: sqlx::PgPool,
+    sql: &'static Sql,
+}
+
+impl SqliteStore {
+    pub async fn connect(url: &str, settings: &PoolSettings) -> StoreResult<Self> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Failed(format!("bad SQLite URL `{url}`: {e}")))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5))
+            .pragma("cache_size", "-16000")
+            .pragma("temp_store", "memory");
+        if let Some(parent) = options.get_filename().parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| StoreError::Failed(format!("cannot create the folder {}: {e}", parent.display())))?;
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(settings.max_connections.max(1))
+            .acquire_timeout(settings.acquire_timeout)
+            .connect_with(options)
+            .await
+            .map_err(|e| StoreError::Failed(format!("cannot open the SQLite database `{url}`: {e}")))?;
+        Ok(Self { pool, sql: &SQLITE_SQL })
+    }
+
+    pub async fn migrate(&self) -> StoreResult<()> {
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&self.pool)
+            .await
+            .map_err(|e| StoreError::Failed(format!("SQLite migration failed: {e}")))
+    }
+
+    pub async fn explain(&self, lookup: Lookup) -> StoreResult<String> {
+        let query = match lookup {
+            Lookup::FlowById => "EXPLAIN QUERY PLAN SELECT i.id, p.body FROM interactions i LEFT JOIN pages p ON p.interaction_pk = i.pk WHERE i.tenant = ?1 AND i.environment = ?2 AND i.id = ?3 AND i.last_activity >= ?4 ORDER BY p.seq",
+            Lookup::FlowByCallerAttribute => "EXPLAIN QUERY PLAN WITH winner AS (SELECT i.pk, i.id FROM current_attributes a JOIN interactions i ON i.pk = a.interaction_pk WHERE a.tenant = ?1 AND a.environment = ?2 AND a.value = ?3 AND i.last_activity >= ?4 ORDER BY a.allocated_at DESC, i.started_at DESC, i.id DESC LIMIT 1) SELECT w.id, p.body FROM winner w LEFT JOIN pages p ON p.interaction_pk = w.pk ORDER BY p.seq",
+            Lookup::UniqueIdByAttribute => "EXPLAIN QUERY PLAN SELECT i.id FROM current_attributes a JOIN interactions i ON i.pk = a.interaction_pk WHERE a.tenant = ?1 AND a.environment = ?2 AND a.value = ?3 AND a.kind = ?5 AND i.last_activity >= ?4 ORDER BY a.allocated_at DESC, i.started_at DESC, i.id DESC LIMIT 1",
+            Lookup::ContextByCustomer => "EXPLAIN QUERY PLAN SELECT i.id FROM interactions i WHERE i.tenant = ?1 AND i.environment = ?2 AND i.customer_id = ?3 ORDER BY i.started_at DESC, i.id DESC LIMIT 100",
+            Lookup::ContextByService => "EXPLAIN QUERY PLAN SELECT i.id FROM interaction_services s JOIN interactions i ON i.pk = s.interaction_pk WHERE s.tenant = ?1 AND s.environment = ?2 AND s.service_id = ?3 ORDER BY s.started_at DESC, s.interaction_id DESC LIMIT 100",
+            Lookup::KeyByDigest => "EXPLAIN QUERY PLAN SELECT k.key_id FROM api_keys k WHERE k.digest = ?1",
+        };
+        let rows = sqlx::query(query).fetch_all(&self.pool).await.map_err(classify)?;
+        Ok(rows.iter().map(|r| r.get::<String, _>(3)).collect::<Vec<_>>().join("\n"))
+    }
+}
+
+impl PostgresStore {
+    pub fn connect(url: &str, settings: &PoolSettings) -> StoreResult<Self> {
+        let options = PgConnectOptions::from_str(url).map_err(|e| {
+            StoreError::Failed(format!("bad PostgreSQL URL `{}`: {e}", crate::redact(url)))
+        })?;
+        let pool = PgPoolOptions::new()
+            .max_connections(settings.max_connections.max(1))
+            .acquire_timeout(settings.acquire_timeout)
+            // A connection that fails its check is replaced instead of failing a request.
+            .test_before_acquire(true)
+            .connect_lazy_with(options);
+        Ok(Self { pool, sql: &SQL })
+    }
+
+    pub async fn migrate(&self) -> StoreResult<()> {
+        sqlx::migrate!("./migrations/postgres").run(&self.pool).await.map_err(|e| match e {
+            sqlx::migrate::MigrateError::Execute(inner) => classify(inner),
+            other => StoreError::Failed(format!("PostgreSQL migration failed: {other}")),
+        })
+    }
+
+    pub async fn explain(&self, lookup: Lookup) -> StoreResult<String> {
+        let (query, value_is_int) = match lookup {
+            Lookup::FlowById => ("EXPLAIN SELECT i.id, p.body FROM interactions i LEFT JOIN pages p ON p.interaction_pk = i.pk WHERE i.tenant = $1 AND i.environment = $2 AND i.id = $3 AND i.last_activity >= 0 ORDER BY p.seq", false),
+            Lookup::FlowByCallerAttribute => ("EXPLAIN WITH winner AS (SELECT i.pk, i.id FROM current_attributes a JOIN interactions i ON i.pk = a.interaction_pk WHERE a.tenant = $1 AND a.environment = $2 AND a.value = $3 AND i.last_activity >= 0 ORDER BY a.allocated_at DESC, i.started_at DESC, i.id DESC LIMIT 1) SELECT w.id, p.body FROM winner w LEFT JOIN pages p ON p.interaction_pk = w.pk ORDER BY p.seq", false),
+            Lookup::UniqueIdByAttribute => ("EXPLAIN SELECT i.id FROM current_attributes a JOIN interactions i ON i.pk = a.interaction_pk WHERE a.tenant = $1 AND a.environment = $2 AND a.value = $3 AND a.kind = 'dtmf' AND i.last_activity >= 0 ORDER BY a.allocated_at DESC, i.started_at DESC, i.id DESC LIMIT 1", false),
+            Lookup::ContextByCustomer => ("EXPLAIN SELECT i.id FROM interactions i WHERE i.tenant = $1 AND i.environment = $2 AND i.customer_id = $3 ORDER BY i.started_at DESC, i.id DESC LIMIT 100", false),
+            Lookup::ContextByService => ("EXPLAIN SELECT i.id FROM interaction_services s JOIN interactions i ON i.pk = s.interaction_pk WHERE s.tenant = $1 AND s.environment = $2 AND s.service_id = $3 ORDER BY s.started_at DESC, s.interaction_id DESC LIMIT 100", true),
+            Lookup::KeyByDigest => ("EXPLAIN SELECT k.key_id FROM api_keys k WHERE k.digest = $1", false),
+        };
+        // Planning with sequential scans off shows which index a lookup *can* use, independent of
+        // how small the test tables are.
+        let mut tx = self.pool.begin().await.map_err(classify)?;
+        sqlx::query("SET LOCAL enable_seqscan = off").execute(&mut *tx).await.map_err(classify)?;
+        let q = sqlx::query(query);
+        let q = if lookup == Lookup::KeyByDigest {
+            q.bind(vec![0u8; 32])
+        } else if value_is_int {
+            q.bind("t").bind("e").bind(1i64)
+        } else {
+            q.bind("t").bind("e").bind("v")
+        };
+        let rows = q.fetch_all(&mut *tx).await.map_err(classify)?;
+        Ok(rows.iter().map(|r| r.get::<String, _>(0)).collect::<Vec<_>>().join("\n"))
+    }
+}
+
+/// Rows of the tenants queries, folded into tenants with their environments.
+fn fold_tenants(rows: Vec<(String, String, Option<String>, Option<bool>)>) -> Vec<Tenant> {
+    let mut tenants: Vec<Tenant> = Vec::new();
+    for (account_id, name, env, is_default) in rows {
+        if tenants.last().is_none_or(|t| t.account_id != account_id) {
+            tenants.push(Tenant { account_id, name, environments: Vec::new() });
+        }
+        if let (Some(name), Some(is_default), Some(t)) = (env, is_default, tenants.last_mut()) {
+            t.environments.push(Environment { name, is_default });
+        }
+    }
+    tenants
+}
+
+fn context_row<R: Row>(row: &R) -> ContextRow
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    ContextRow {
+        interaction_id: row.get(0),
+        customer_id: row.get(1),
+        started_at: Millis(row.get(2)),
+        ended_at: row.get::<Option<i64>, _>(3).map(Millis),
+        context_json: row.get(4),
+        has_plain_text: row.get(5),
+        has_structured_text: row.get(6),
+        structured_text_mime: row.get(7),
+        has_binary_content: row.get(8),
+    }
+}
+
+fn parse_scope(text: &str) -> StoreResult<Scope> {
+    Scope::parse(text).ok_or_else(|| StoreError::Failed(format!("stored key has unknown scope `{text}`")))
+}
+
+/// The parts of a record that go into the interactions row as text.
+struct RowParts {
+    context_json: Option<String>,
+    variable_sets_json: Option<String>,
+}
+
+fn row_parts(record: &InteractionRecord) -> StoreResult<RowParts> {
+    let json = |v: &dyn erased::Json| v.to_json().map_err(|e| StoreError::Failed(format!("record does not serialize: {e}")));
+    Ok(RowParts {
+        context_json: record.context.as_ref().map(|c| json(c)).transpose()?,
+        variable_sets_json: if record.variable_sets.is_empty() { None } else { Some(json(&record.variable_sets)?) },
+    })
+}
+
+mod erased {
+    /// Serialize behind a `dyn`, so `row_parts` can take either part through one closure.
+    pub trait Json {
+        fn to_json(&self) -> serde_json::Result<String>;
+    }
+    impl<T: serde::Serialize> Json for T {
+        fn to_json(&self) -> serde_json::Result<String> {
+            serde_json::to_string(self)
+        }
+    }
+}
+
+/// The one implementation of [`HistoryStore`], expanded for each backend's concrete types.
+macro_rules! history_store {
+    ($store:ty, $backend:literal) => {
+        #[async_trait]
+        impl HistoryStore for $store {
+            fn backend(&self) -> &'static str {
+                $backend
+            }
+
+            async fn ping(&self) -> StoreResult<()> {
+                sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ()).map_err(classify)
+            }
+
+            async fn create_tenant(&self, account_id: &str, name: &str, environments: &[String]) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await.map_err(classify)?;
+                sqlx::query(self.sql.insert_tenant)
+                    .bind(account_id)
+                    .bind(name)
+                    .bind(Millis::now().0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| match classify(e) {
+                        StoreError::Conflict(_) => StoreError::Conflict(format!("tenant `{account_id}` (or the name `{name}`)")),
+                        other => other,
+                    })?;
+                for (i, env) in environments.iter().enumerate() {
+                    sqlx::query(self.sql.insert_environment)
+                        .bind(account_id)
+                        .bind(env.as_str())
+                        .bind(i == 0)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(classify)?;
+                }
+                tx.commit().await.map_err(classify)
+            }
+
+            async fn add_environment(&self, account_id: &str, environment: &str) -> StoreResult<()> {
+                sqlx::query(self.sql.insert_environment)
+                    .bind(account_id)
+                    .bind(environment)
+                    .bind(false)
+                    .execute(&self.pool)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| match classify(e) {
+                        StoreError::Missing(_) => StoreError::Missing(format!("tenant `{account_id}`")),
+                        other => other,
+                    })
+            }
+
+            async fn tenants(&self) -> StoreResult<Vec<Tenant>> {
+                let rows = sqlx::query_as(self.sql.tenants).fetch_all(&self.pool).await.map_err(classify)?;
+                Ok(fold_tenants(rows))
+            }
+
+            async fn tenant(&self, account_id_or_name: &str) -> StoreResult<Option<Tenant>> {
+                let rows = sqlx::query_as(self.sql.tenant)
+                    .bind(account_id_or_name)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(classify)?;
+                Ok(fold_tenants(rows).pop())
+            }
+
+            async fn create_key(&self, key: &KeyRecord<'_>) -> StoreResult<()> {
+                sqlx::query(self.sql.insert_key)
+                    .bind(key.key_id)
+                    .bind(key.digest.0.to_vec())
+                    .bind(key.tenant)
+                    .bind(key.environment)
+                    .bind(key.scope.as_str())
+                    .bind(key.created_at.0)
+                    .execute(&self.pool)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| match classify(e) {
+                        StoreError::Missing(_) => StoreError::Missing(format!(
+                            "tenant `{}` with environment `{}`",
+                            key.tenant, key.environment
+                        )),
+                        StoreError::Conflict(_) => StoreError::Conflict("that key".to_string()),
+                        other => other,
+                    })
+            }
+
+            async fn keys(&self) -> StoreResult<Vec<KeyInfo>> {
+                let rows: Vec<(String, String, String, String, i64, bool)> =
+                    sqlx::query_as(self.sql.keys).fetch_all(&self.pool).await.map_err(classify)?;
+                rows.into_iter()
+                    .map(|(key_id, tenant, environment, scope, created_at, revoked)| {
+                        Ok(KeyInfo { key_id, tenant, environment, scope: parse_scope(&scope)?, created_at: Millis(created_at), revoked })
+                    })
+                    .collect()
+            }
+
+            async fn revoke_key(&self, key_id: &str) -> StoreResult<bool> {
+                let done = sqlx::query(self.sql.revoke_key)
+                    .bind(key_id)
+                    .bind(Millis::now().0)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(classify)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn key_by_digest(&self, digest: &KeyDigest) -> StoreResult<Option<StoredKey>> {
+                let row: Option<(String, String, String, String, Vec<u8>, bool, String)> = sqlx::query_as(self.sql.key_by_digest)
+                    .bind(digest.0.to_vec())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(classify)?;
+                row.map(|(key_id, tenant, environment, scope, stored, revoked, default_env)| {
+                    Ok(StoredKey {
+                        key_id,
+                        tenant,
+                        environment,
+                        scope: parse_scope(&scope)?,
+                        digest: KeyDigest::from_slice(&stored)
+                            .ok_or_else(|| StoreError::Failed("stored key digest has the wrong length".into()))?,
+                        revoked,
+                        tenant_default_environment: default_env,
+                    })
+                })
+                .transpose()
+            }
+
+            async fn put_interaction(&self, at: Partition<'_>, record: &InteractionRecord) -> StoreResult<()> {
+                let parts = row_parts(record)?;
+                let context = record.context.as_ref();
+                let content = record.content.as_ref();
+                let mut tx = self.pool.begin().await.map_err(classify)?;
+                let pk: i64 = sqlx::query_scalar(self.sql.upsert_interaction)
+                    .bind(at.tenant)
+                    .bind(at.environment)
+                    .bind(record.id.as_str())
+                    .bind(record.customer_id.as_deref())
+                    .bind(record.started_at.0 .0)
+                    .bind(record.ended_at.map(|d| d.0 .0))
+                    .bind(record.last_activity().0)
+                    .bind(context.and_then(|c| c.media_type.as_deref()))
+                    .bind(context.and_then(|c| c.status).map(i64::from))
+                    .bind(parts.context_json.as_deref())
+                    .bind(content.and_then(|c| c.plain_text.as_deref()))
+                    .bind(content.and_then(|c| c.structured_text.as_deref()))
+                    .bind(content.and_then(|c| c.structured_text_mime.as_deref()))
+                    .bind(content.and_then(|c| c.binary_content.as_ref()).map(|b| b.0.as_slice()))
+                    .bind(content.and_then(|c| c.binary_content_mime.as_deref()))
+                    .bind(parts.variable_sets_json.as_deref())
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(|e| match classify(e) {
+                        StoreError::Missing(_) => StoreError::Missing(format!(
+                            "tenant `{}` with environment `{}`",
+                            at.tenant, at.environment
+                        )),
+                        other => other,
+                    })?;
+                for clear in self.sql.clear_children {
+                    sqlx::query(clear).bind(pk).execute(&mut *tx).await.map_err(classify)?;
+                }
+                for (seq, page) in record.pages.iter().enumerate() {
+                    sqlx::query(self.sql.insert_page)
+                        .bind(pk)
+                        .bind(seq as i64)
+                        .bind(page.timestamp)
+                        .bind(page.to_json())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(classify)?;
+                }
+                for (seq, a) in record.caller_attributes.iter().enumerate() {
+                    sqlx::query(self.sql.insert_attribute)
+                        .bind(pk)
+                        .bind(seq as i64)
+                        .bind(a.kind.as_str())
+                        .bind(a.value.as_str())
+                        .bind(a.allocated_at.0 .0)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(classify)?;
+                }
+                for a in current_allocations(&record.caller_attributes) {
+                    sqlx::query(self.sql.insert_current_attribute)
+                        .bind(pk)
+                        .bind(a.kind.as_str())
+                        .bind(at.tenant)
+                        .bind(at.environment)
+                        .bind(a.value.as_str())
+                        .bind(a.allocated_at.0 .0)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(classify)?;
+                }
+                for service in &record.service_ids {
+                    sqlx::query(self.sql.insert_service)
+                        .bind(pk)
+                        .bind(*service)
+                        .bind(at.tenant)
+                        .bind(at.environment)
+                        .bind(record.started_at.0 .0)
+                        .bind(record.id.as_str())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(classify)?;
+                }
+                for photo in &record.photos {
+                    sqlx::query(self.sql.insert_photo)
+                        .bind(pk)
+                        .bind(photo.path.as_str())
+                        .bind(photo.mime.as_str())
+                        .bind(photo.data.0.as_slice())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(classify)?;
+                }
+                tx.commit().await.map_err(classify)
+            }
+
+            async fn flow(&self, at: Partition<'_>, target: FlowTarget<'_>, cutoff: Millis) -> StoreResult<Option<StoredFlow>> {
+                let sql = match target {
+                    FlowTarget::UniqueId(_) => self.sql.flow_by_id,
+                    FlowTarget::CallerAttribute(_) => self.sql.flow_by_attribute,
+                };
+                let rows: Vec<(String, Option<String>)> = sqlx::query_as(sql)
+                    .bind(at.tenant)
+                    .bind(at.environment)
+                    .bind(target.value())
+                    .bind(cutoff.0)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(classify)?;
+                let Some(interaction_id) = rows.first().map(|(id, _)| id.clone()) else {
+                    return Ok(None);
+                };
+                Ok(Some(StoredFlow { interaction_id, pages_json: rows.into_iter().filter_map(|(_, body)| body).collect() }))
+            }
+
+            async fn resolve(&self, at: Partition<'_>, target: FlowTarget<'_>, cutoff: Millis) -> StoreResult<Option<Resolved>> {
+                let sql = match target {
+                    FlowTarget::UniqueId(_) => self.sql.resolve_by_id,
+                    FlowTarget::CallerAttribute(_) => self.sql.resolve_by_attribute,
+                };
+                let row: Option<(i64, String)> = sqlx::query_as(sql)
+                    .bind(at.tenant)
+                    .bind(at.environment)
+                    .bind(target.value())
+                    .bind(cutoff.0)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(classify)?;
+                Ok(row.map(|(key, interaction_id)| Resolved { key, interaction_id }))
+            }
+
+            async fn unique_id_for(
+                &self,
+                at: Partition<'_>,
+                kind: CallerAttributeKind,
+                value: &str,
+                cutoff: Millis,
+            ) -> StoreResult<Option<String>> {
+                sqlx::query_scalar(self.sql.unique_id_for)
+                    .bind(at.tenant)
+                    .bind(at.environment)
+                    .bind(value)
+                    .bind(cutoff.0)
+                    .bind(kind.as_str())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(classify)
+            }
+
+            async fn variable_set(&self, interaction: &Resolved, name: &str) -> StoreResult<Option<OrderedStrings>> {
+                let json: Option<Option<String>> = sqlx::query_scalar(self.sql.variable_sets)
+                    .bind(interaction.key)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(classify)?;
+                let Some(json) = json.flatten() else { return Ok(None) };
+                let mut sets: std::collections::BTreeMap<String, OrderedStrings> = serde_json::from_str(&json)
+                    .map_err(|e| StoreError::Failed(format!("stored variable sets do not parse: {e}")))?;
+                Ok(sets.remove(name))
+            }
+
+            async fn photo(&self, at: Partition<'_>, interaction_id: &str, path: &str) -> StoreResult<Option<StoredPhoto>> {
+                let row: Option<(String, Vec<u8>)> = sqlx::query_as(self.sql.photo)
+                    .bind(at.tenant)
+                    .bind(at.environment)
+                    .bind(interaction_id)
+                    .bind(path)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(classify)?;
+                Ok(row.map(|(mime, data)| StoredPhoto { mime, data }))
+            }
+
+            async fn context_interaction(&self, at: Partition<'_>, interaction_id: &str) -> StoreResult<Option<ContextRow>> {
+                let row = sqlx::query(self.sql.context_by_id)
+                    .bind(at.tenant)
+                    .bind(at.environment)
+                    .bind(interaction_id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(classify)?;
+                Ok(row.as_ref().map(context_row))
+            }
+
+            async fn context_list(&self, at: Partition<'_>, query: &ListQuery) -> StoreResult<Vec<ContextRow>> {
+                let q = match &query.subject {
+                    ListSubject::Customer(customer) => {
+                        sqlx::query(self.sql.context_by_customer).bind(at.tenant).bind(at.environment).bind(customer.clone())
+                    }
+                    ListSubject::Service(service) => {
+                        sqlx::query(self.sql.context_by_service).bind(at.tenant).bind(at.environment).bind(*service)
+                    }
+                };
+                let rows = q
+                    .bind(query.media_type.clone())
+                    .bind(query.status.map(i64::from))
+                    .bind(query.from.map(|m| m.0))
+                    .bind(query.to.map(|m| m.0))
+                    .bind(query.after.as_ref().map(|c| c.started_at.0))
+                    .bind(query.after.as_ref().map(|c| c.interaction_id.clone()))
+                    .bind(i64::from(query.limit))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(classify)?;
+                Ok(rows.iter().map(context_row).collect())
+            }
+
+            async fn content(&self, at: Partition<'_>, interaction_id: &str, part: ContentPart) -> StoreResult<Option<ContentBlob>> {
+                let sql = self.sql.content[part as usize];
+                let q = sqlx::query(sql).bind(at.tenant).bind(at.environment).bind(interaction_id);
+                let row = q.fetch_optional(&self.pool).await.map_err(classify)?;
+                Ok(row.map(|r| {
+                    let mime: Option<String> = r.get(0);
+                    let data = match part {
+                        ContentPart::BinaryContent => r.get::<Vec<u8>, _>(1),
+                        _ => r.get::<String, _>(1).into_bytes(),
+                    };
+                    ContentBlob { mime, data }
+                }))
+            }
+        }
+    };
+}
+
+history_store!(SqliteStore, "sqlite");
+history_store!(PostgresStore, "postgres");
+
+#[allow(dead_code)]
+fn assert_stores_are_shareable(s: SqliteStore, p: PostgresStore) -> [Arc<dyn HistoryStore>; 2] {
+    [Arc::new(s), Arc::new(p)]
+}

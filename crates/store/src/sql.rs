@@ -1,0 +1,198 @@
+//! The store's SQL, written once in the dialect both backends accept (`$N` placeholders,
+//! `ON CONFLICT`, `RETURNING`, `CAST(… AS …)`); SQLite gets `?N` placeholders (see [`for_sqlite`]).
+
+pub struct Sql {
+    pub insert_tenant: &'static str,
+    pub insert_environment: &'static str,
+    pub tenants: &'static str,
+    pub tenant: &'static str,
+    pub insert_key: &'static str,
+    pub keys: &'static str,
+    pub revoke_key: &'static str,
+    pub key_by_digest: &'static str,
+    pub upsert_interaction: &'static str,
+    pub clear_children: [&'static str; 5],
+    pub insert_page: &'static str,
+    pub insert_attribute: &'static str,
+    pub insert_current_attribute: &'static str,
+    pub insert_service: &'static str,
+    pub insert_photo: &'static str,
+    pub flow_by_id: &'static str,
+    pub flow_by_attribute: &'static str,
+    pub resolve_by_id: &'static str,
+    pub resolve_by_attribute: &'static str,
+    pub unique_id_for: &'static str,
+    pub variable_sets: &'static str,
+    pub photo: &'static str,
+    pub context_by_id: &'static str,
+    pub context_by_customer: &'static str,
+    pub context_by_service: &'static str,
+    pub content: [&'static str; 3],
+}
+
+/// The optional Context Services filters and the keyset cursor, shared by both list queries.
+/// `$4` media type, `$5` status, `$6` from, `$7` to, `$8`/`$9` cursor, `$10` limit.
+macro_rules! list_filters {
+    ($started:literal, $id:literal) => {
+        concat!(
+            " AND (CAST($4 AS TEXT) IS NULL OR i.media_type = $4)",
+            " AND (CAST($5 AS BIGINT) IS NULL OR i.status = $5)",
+            " AND (CAST($6 AS BIGINT) IS NULL OR ", $started, " >= $6)",
+            " AND (CAST($7 AS BIGINT) IS NULL OR ", $started, " <= $7)",
+            " AND (CAST($8 AS BIGINT) IS NULL OR ", $started, " < $8 OR (", $started, " = $8 AND ", $id, " < $9))",
+            " ORDER BY ", $started, " DESC, ", $id, " DESC LIMIT $10"
+        )
+    };
+}
+
+/// The winning interaction for a caller-attribute value (see `ixgw_core::attributes`):
+/// `$1` tenant, `$2` environment, `$3` value, `$4` cutoff.
+macro_rules! attribute_winner {
+    () => {
+        "SELECT i.pk, i.id FROM current_attributes a JOIN interactions i ON i.pk = a.interaction_pk \
+         WHERE a.tenant = $1 AND a.environment = $2 AND a.value = $3 AND i.last_activity >= $4 \
+         ORDER BY a.allocated_at DESC, i.started_at DESC, i.id DESC LIMIT 1"
+    };
+}
+
+pub const SQL: Sql = Sql {
+    insert_tenant: "INSERT INTO tenants (account_id, name, created_at) VALUES ($1, $2, $3)",
+    insert_environment: "INSERT INTO environments (tenant, name, is_default) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+    tenants: "SELECT t.account_id, t.name, e.name, e.is_default FROM tenants t \
+              LEFT JOIN environments e ON e.tenant = t.account_id ORDER BY t.account_id, e.is_default DESC, e.name",
+    tenant: "SELECT t.account_id, t.name, e.name, e.is_default FROM tenants t \
+             LEFT JOIN environments e ON e.tenant = t.account_id \
+             WHERE t.account_id = (SELECT account_id FROM tenants WHERE account_id = $1 \
+                                   UNION ALL SELECT account_id FROM tenants WHERE name = $1 LIMIT 1) \
+             ORDER BY e.is_default DESC, e.name",
+    insert_key: "INSERT INTO api_keys (key_id, digest, tenant, environment, scope, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    keys: "SELECT key_id, tenant, environment, scope, created_at, revoked_at IS NOT NULL FROM api_keys ORDER BY tenant, created_at, key_id",
+    revoke_key: "UPDATE api_keys SET revoked_at = $2 WHERE key_id = $1 AND revoked_at IS NULL",
+    key_by_digest: "SELECT k.key_id, k.tenant, k.environment, k.scope, k.digest, k.revoked_at IS NOT NULL, \
+                    COALESCE((SELECT e.name FROM environments e WHERE e.tenant = k.tenant AND e.is_default), '') \
+                    FROM api_keys k WHERE k.digest = $1",
+    upsert_interaction: "INSERT INTO interactions (tenant, environment, id, customer_id, started_at, ended_at, last_activity, \
+        media_type, status, context_json, plain_text, structured_text, structured_text_mime, binary_content, \
+        binary_content_mime, variable_sets_json) \
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+        ON CONFLICT (tenant, environment, id) DO UPDATE SET customer_id = excluded.customer_id, \
+        started_at = excluded.started_at, ended_at = excluded.ended_at, last_activity = excluded.last_activity, \
+        media_type = excluded.media_type, status = excluded.status, context_json = excluded.context_json, \
+        plain_text = excluded.plain_text, structured_text = excluded.structured_text, \
+        structured_text_mime = excluded.structured_text_mime, binary_content = excluded.binary_content, \
+        binary_content_mime = excluded.binary_content_mime, variable_sets_json = excluded.variable_sets_json \
+        RETURNING pk",
+    clear_children: [
+        "DELETE FROM pages WHERE interaction_pk = $1",
+        "DELETE FROM caller_attributes WHERE interaction_pk = $1",
+        "DELETE FROM current_attributes WHERE interaction_pk = $1",
+        "DELETE FROM interaction_services WHERE interaction_pk = $1",
+        "DELETE FROM photos WHERE interaction_pk = $1",
+    ],
+    insert_page: "INSERT INTO pages (interaction_pk, seq, timestamp, body) VALUES ($1, $2, $3, $4)",
+    insert_attribute: "INSERT INTO caller_attributes (interaction_pk, seq, kind, value, allocated_at) VALUES ($1, $2, $3, $4, $5)",
+    insert_current_attribute: "INSERT INTO current_attributes (interaction_pk, kind, tenant, environment, value, allocated_at) \
+                               VALUES ($1, $2, $3, $4, $5, $6)",
+    insert_service: "INSERT INTO interaction_services (interaction_pk, service_id, tenant, environment, started_at, interaction_id) \
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+    insert_photo: "INSERT INTO photos (interaction_pk, path, mime, data) VALUES ($1, $2, $3, $4)",
+    flow_by_id: "SELECT i.id, p.body FROM interactions i LEFT JOIN pages p ON p.interaction_pk = i.pk \
+                 WHERE i.tenant = $1 AND i.environment = $2 AND i.id = $3 AND i.last_activity >= $4 ORDER BY p.seq",
+    flow_by_attribute: concat!(
+        "WITH winner AS (",
+        attribute_winner!(),
+        ") SELECT w.id, p.body FROM winner w LEFT JOIN pages p ON p.interaction_pk = w.pk ORDER BY p.seq"
+    ),
+    resolve_by_id: "SELECT i.pk, i.id FROM interactions i \
+                    WHERE i.tenant = $1 AND i.environment = $2 AND i.id = $3 AND i.last_activity >= $4",
+    resolve_by_attribute: attribute_winner!(),
+    unique_id_for: "SELECT i.id FROM current_attributes a JOIN interactions i ON i.pk = a.interaction_pk \
+                    WHERE a.tenant = $1 AND a.environment = $2 AND a.value = $3 AND a.kind = $5 AND i.last_activity >= $4 \
+                    ORDER BY a.allocated_at DESC, i.started_at DESC, i.id DESC LIMIT 1",
+    variable_sets: "SELECT variable_sets_json FROM interactions WHERE pk = $1",
+    photo: "SELECT ph.mime, ph.data FROM interactions i JOIN photos ph ON ph.interaction_pk = i.pk \
+            WHERE i.tenant = $1 AND i.environment = $2 AND i.id = $3 AND ph.path = $4",
+    context_by_id: concat!(
+        "SELECT i.id, i.customer_id, i.started_at, i.ended_at, i.context_json, i.plain_text IS NOT NULL, ",
+        "i.structured_text IS NOT NULL, i.structured_text_mime, i.binary_content IS NOT NULL ",
+        "FROM interactions i WHERE i.tenant = $1 AND i.environment = $2 AND i.id = $3"
+    ),
+    context_by_customer: concat!(
+        "SELECT i.id, i.customer_id, i.started_at, i.ended_at, i.context_json, i.plain_text IS NOT NULL, ",
+        "i.structured_text IS NOT NULL, i.structured_text_mime, i.binary_content IS NOT NULL ",
+        "FROM interactions i WHERE i.tenant = $1 AND i.environment = $2 AND i.customer_id = $3",
+        list_filters!("i.started_at", "i.id")
+    ),
+    context_by_service: concat!(
+        "SELECT i.id, i.customer_id, i.started_at, i.ended_at, i.context_json, i.plain_text IS NOT NULL, ",
+        "i.structured_text IS NOT NULL, i.structured_text_mime, i.binary_content IS NOT NULL ",
+        "FROM interaction_services s JOIN interactions i ON i.pk = s.interaction_pk ",
+        "WHERE s.tenant = $1 AND s.environment = $2 AND s.service_id = $3",
+        list_filters!("s.started_at", "s.interaction_id")
+    ),
+    content: [
+        "SELECT CAST(NULL AS TEXT), plain_text FROM interactions \
+         WHERE tenant = $1 AND environment = $2 AND id = $3 AND plain_text IS NOT NULL",
+        "SELECT structured_text_mime, structured_text FROM interactions \
+         WHERE tenant = $1 AND environment = $2 AND id = $3 AND structured_text IS NOT NULL",
+        "SELECT binary_content_mime, binary_content FROM interactions \
+         WHERE tenant = $1 AND environment = $2 AND id = $3 AND binary_content IS NOT NULL",
+    ],
+};
+
+impl Sql {
+    /// The same statements with every string passed through `f`.
+    pub fn map(&self, f: impl Fn(&'static str) -> &'static str) -> Sql {
+        Sql {
+            insert_tenant: f(self.insert_tenant),
+            insert_environment: f(self.insert_environment),
+            tenants: f(self.tenants),
+            tenant: f(self.tenant),
+            insert_key: f(self.insert_key),
+            keys: f(self.keys),
+            revoke_key: f(self.revoke_key),
+            key_by_digest: f(self.key_by_digest),
+            upsert_interaction: f(self.upsert_interaction),
+            clear_children: self.clear_children.map(&f),
+            insert_page: f(self.insert_page),
+            insert_attribute: f(self.insert_attribute),
+            insert_current_attribute: f(self.insert_current_attribute),
+            insert_service: f(self.insert_service),
+            insert_photo: f(self.insert_photo),
+            flow_by_id: f(self.flow_by_id),
+            flow_by_attribute: f(self.flow_by_attribute),
+            resolve_by_id: f(self.resolve_by_id),
+            resolve_by_attribute: f(self.resolve_by_attribute),
+            unique_id_for: f(self.unique_id_for),
+            variable_sets: f(self.variable_sets),
+            photo: f(self.photo),
+            context_by_id: f(self.context_by_id),
+            context_by_customer: f(self.context_by_customer),
+            context_by_service: f(self.context_by_service),
+            content: self.content.map(&f),
+        }
+    }
+}
+
+/// Rewrites `$N` placeholders as `?N` (SQLite binds `$NAME` by first appearance, not by number).
+/// Done once at start-up; the strings live for the whole process.
+pub fn for_sqlite(sql: &'static str) -> &'static str {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+            out.push('?');
+        } else {
+            out.push(c);
+        }
+    }
+    out.leak()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn placeholders_become_numbered_question_marks() {
+        assert_eq!(super::for_sqlite("a = $1 AND b = $10 AND c = '$x'"), "a = ?1 AND b = ?10 AND c = '$x'");
+    }
+}
