@@ -4,6 +4,7 @@
 //! up by digest and the digests are compared in constant time, so neither timing nor the answer says
 //! anything about other keys or other tenants.
 
+use crate::error::AuthFailure;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use std::fmt;
@@ -30,7 +31,28 @@ impl Tenant {
     pub fn default_environment(&self) -> Option<&str> {
         self.environments.iter().find(|e| e.is_default).map(|e| e.name.as_str())
     }
+
+    /// The caller a surface opened to trusted networks lets in without a key (Context Services
+    /// `open_access`): read-only, in the environment asked for (it must be the tenant's), else the
+    /// tenant's default.
+    pub fn open_principal(&self, environment: Option<&str>) -> Result<Principal, AuthFailure> {
+        let wanted = environment.filter(|e| !e.is_empty());
+        let environment = match wanted {
+            Some(e) => self.environments.iter().find(|env| env.name == e).map(|env| env.name.as_str()),
+            None => self.default_environment(),
+        }
+        .ok_or(AuthFailure::UnknownEnvironment)?;
+        Ok(Principal {
+            tenant: self.account_id.clone(),
+            environment: environment.to_string(),
+            scope: Scope::Read,
+            key_id: OPEN_ACCESS_KEY_ID.to_string(),
+        })
+    }
 }
+
+/// The `key_id` of a principal let in without a key (see [`Tenant::open_principal`]).
+pub const OPEN_ACCESS_KEY_ID: &str = "open-access";
 
 /// What a key may do. `admin` may do everything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -161,6 +183,24 @@ mod tests {
     }
 
     #[test]
+    fn open_principal_reads_in_the_asked_or_default_environment() {
+        let env = |name: &str, is_default| Environment { name: name.into(), is_default };
+        let tenant = Tenant {
+            account_id: "12345678".into(),
+            name: "Demo".into(),
+            environments: vec![env("production", true), env("staging", false)],
+        };
+        let default = tenant.open_principal(None).unwrap();
+        assert_eq!((default.tenant.as_str(), default.environment.as_str()), ("12345678", "production"));
+        assert_eq!((default.scope, default.key_id.as_str()), (Scope::Read, OPEN_ACCESS_KEY_ID));
+        assert_eq!(tenant.open_principal(Some("")).unwrap().environment, "production");
+        assert_eq!(tenant.open_principal(Some("staging")).unwrap().environment, "staging");
+        assert_eq!(tenant.open_principal(Some("qa")), Err(AuthFailure::UnknownEnvironment));
+        let bare = Tenant { environments: vec![], ..tenant };
+        assert_eq!(bare.open_principal(None), Err(AuthFailure::UnknownEnvironment));
+    }
+
+    #[test]
     fn keys_are_random_and_only_their_digest_matches() {
         let a = NewKey::generate();
         let b = NewKey::generate();
@@ -169,6 +209,9 @@ mod tests {
         assert!(KeyDigest::of(&a.key).matches(&a.digest));
         assert!(!KeyDigest::of(&b.key).matches(&a.digest));
         assert!(!format!("{:?}", a.digest).contains(&hex::encode(a.digest.0)));
-        assert_eq!(NewKey::from_text("demo-application-key".into()).key_id, NewKey::from_text("demo-application-key".into()).key_id);
+        assert_eq!(
+            NewKey::from_text("demo-application-key".into()).key_id,
+            NewKey::from_text("demo-application-key".into()).key_id
+        );
     }
 }
