@@ -58,6 +58,11 @@ impl SqliteStore {
         Ok(Self { pool, sql: &SQLITE_SQL })
     }
 
+    /// The connection pool (tests and tools that inspect the tables).
+    pub fn pool(&self) -> &sqlx::SqlitePool {
+        &self.pool
+    }
+
     pub async fn migrate(&self) -> StoreResult<()> {
         sqlx::migrate!("./migrations/sqlite")
             .run(&self.pool)
@@ -91,6 +96,11 @@ impl PostgresStore {
             .test_before_acquire(true)
             .connect_lazy_with(options);
         Ok(Self { pool, sql: &SQL })
+    }
+
+    /// The connection pool (tests and tools that inspect the tables).
+    pub fn pool(&self) -> &sqlx::PgPool {
+        &self.pool
     }
 
     pub async fn migrate(&self) -> StoreResult<()> {

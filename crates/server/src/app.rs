@@ -1,0 +1,75 @@
+//! `Application::build` binds, `run` serves: tests start the real server on port 0 and talk to it
+//! over HTTP, as clients do.
+
+use crate::settings::Settings;
+use actix_web::dev::Server;
+use actix_web::{web, App, HttpResponse, HttpServer};
+use ixgw_core::HistoryService;
+use std::net::TcpListener;
+use std::time::Duration;
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Binds `listener` and prepares the server over `service`.
+    pub fn build(settings: &Settings, service: HistoryService, listener: TcpListener) -> std::io::Result<Self> {
+        let port = listener.local_addr()?.port();
+        let rest = settings.rest();
+        let soap = settings.soap();
+        let json_limit = settings.server.max_body_bytes;
+        let service = web::Data::new(service);
+        let rest_data = web::Data::new(rest.clone());
+        let soap_data = web::Data::new(soap.clone());
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(service.clone())
+                .app_data(rest_data.clone())
+                .app_data(soap_data.clone())
+                .app_data(web::PayloadConfig::new(json_limit))
+                .wrap(crate::telemetry::RequestLog)
+                .service(web::resource("/healthz").route(web::get().to(healthz)))
+                .service(web::resource("/readyz").route(web::get().to(readyz)))
+                .configure(|cfg| ixgw_rest::configure(cfg, &rest))
+                .configure(|cfg| ixgw_soap::configure(cfg, &soap))
+        })
+        .listen(listener)?
+        .max_connections(settings.server.max_connections)
+        .client_request_timeout(Duration::from_secs(settings.server.request_timeout_secs))
+        .shutdown_timeout(settings.server.shutdown_timeout_secs);
+        if settings.server.workers > 0 {
+            server = server.workers(settings.server.workers);
+        }
+        Ok(Self { port, server: server.run() })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until stopped; SIGTERM/SIGINT stop accepting and let in-flight requests finish.
+    pub async fn run(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Liveness: answers as long as the process serves; touches nothing.
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().content_type("text/plain; charset=utf-8").body("ok")
+}
+
+/// Readiness: 200 when the store answers, 503 otherwise.
+async fn readyz(service: web::Data<HistoryService>) -> HttpResponse {
+    match service.ready().await {
+        Ok(()) => HttpResponse::Ok().content_type("text/plain; charset=utf-8").body("ready"),
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready");
+            HttpResponse::ServiceUnavailable()
+                .insert_header(("Retry-After", "1"))
+                .content_type("text/plain; charset=utf-8")
+                .body("store unavailable")
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! The demo: the fixtures of `fixtures/demo`, built into the binary, loaded with their dates moved so
+//! that the recent interactions stay inside the default 3-month window whenever the demo starts.
+
+use crate::import::{import_stream, ImportReport};
+use chrono::{TimeZone, Utc};
+use ixgw_core::tenancy::NewKey;
+use ixgw_core::{HistoryService, Millis, Scope, StoreError};
+
+pub const DEMO_TENANT: &str = "12345678";
+pub const DEMO_KEY: &str = "demo-application-key";
+pub const DEMO_ENVIRONMENTS: [&str; 2] = ["production", "staging"];
+
+/// The day the demo fixtures were written as if it were today.
+pub fn anchor() -> Millis {
+    Millis::from_datetime(Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).single().expect("a valid date"))
+}
+
+/// Interact demo records: dates relative to [`anchor`].
+pub const INTERACTIONS: &str = include_str!("../../../fixtures/demo/interactions.ndjson");
+/// The Context Services seed's chat: loaded as written (its 2009 dates are part of the seed).
+pub const CONTEXT_SERVICES: &str = include_str!("../../../fixtures/demo/context-services.ndjson");
+
+/// Creates the demo tenant and key if missing.
+pub async fn ensure_tenant_and_key(service: &HistoryService) -> Result<(), StoreError> {
+    let store = service.store();
+    match store.tenant(DEMO_TENANT).await? {
+        Some(t) => {
+            for env in DEMO_ENVIRONMENTS {
+                if !t.environments.iter().any(|e| e.name == env) {
+                    store.add_environment(DEMO_TENANT, env).await?;
+                }
+            }
+        }
+        None => {
+            let envs: Vec<String> = DEMO_ENVIRONMENTS.iter().map(|e| e.to_string()).collect();
+            store.create_tenant(DEMO_TENANT, "Demo contact centre", &envs).await?;
+        }
+    }
+    let key = NewKey::from_text(DEMO_KEY.to_string());
+    let record = ixgw_core::store::KeyRecord {
+        key_id: &key.key_id,
+        digest: &key.digest,
+        tenant: DEMO_TENANT,
+        environment: DEMO_ENVIRONMENTS[0],
+        scope: Scope::Read,
+        created_at: Millis::now(),
+    };
+    match store.create_key(&record).await {
+        Ok(()) | Err(StoreError::Conflict(_)) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Loads every demo record, the Interact ones moved by `now − anchor`.
+pub async fn load(service: &HistoryService, now: Millis) -> Result<ImportReport, StoreError> {
+    ensure_tenant_and_key(service).await?;
+    let shift = now.0 - anchor().0;
+    let mut report = import_stream(service, "interactions.ndjson", INTERACTIONS.as_bytes(), None, shift, None).await?;
+    let seed = import_stream(service, "context-services.ndjson", CONTEXT_SERVICES.as_bytes(), None, 0, None).await?;
+    report.merge(seed);
+    Ok(report)
+}

@@ -1,0 +1,36 @@
+//! The `ixgw` server: settings, the command line, the application and its start-up.
+
+pub mod app;
+pub mod cli;
+pub mod demo;
+pub mod import;
+pub mod settings;
+pub mod telemetry;
+
+use ixgw_core::HistoryService;
+use ixgw_store::{Database, PoolSettings};
+use settings::Settings;
+use std::time::Duration;
+
+/// Opens the database the settings name (`explicit` URL first), migrating it if asked.
+pub async fn open_database(settings: &Settings, explicit_url: Option<&str>, migrate: bool) -> anyhow::Result<Database> {
+    let url = settings.database_url(explicit_url);
+    let pool = PoolSettings {
+        max_connections: settings.database.max_connections,
+        acquire_timeout: Duration::from_millis(settings.database.acquire_timeout_ms),
+    };
+    let database = Database::connect(&url, &pool).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    if migrate {
+        database.migrate().await.map_err(|e| {
+            anyhow::anyhow!(
+                "cannot prepare the database at {}: {e} (check --database, IXGW_DATABASE_URL or DATABASE_URL)",
+                ixgw_store::redact(&url)
+            )
+        })?;
+    }
+    Ok(database)
+}
+
+pub fn service(database: &Database) -> HistoryService {
+    HistoryService::new(database.store())
+}

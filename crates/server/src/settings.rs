@@ -1,0 +1,274 @@
+//! Settings: defaults, then a TOML file, then `IXGW_<SECTION>_<KEY>` environment variables
+//! (the environment wins). Every setting is documented in `config/ixgw.example.toml`, which a test
+//! keeps in step with this file.
+
+use ixgw_rest::RestSettings;
+use ixgw_soap::SoapSettings;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub interact: InteractSettings,
+    pub soap: SoapSection,
+    pub context_services: ContextServicesSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSettings {
+    pub listen: String,
+    pub public_url: Option<String>,
+    /// Worker threads; 0 = one per core.
+    pub workers: usize,
+    pub max_connections: usize,
+    pub request_timeout_secs: u64,
+    pub shutdown_timeout_secs: u64,
+    pub max_body_bytes: usize,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            public_url: None,
+            workers: 0,
+            max_connections: 10_000,
+            request_timeout_secs: 30,
+            shutdown_timeout_secs: 30,
+            max_body_bytes: 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `sqlite://PATH` or `postgres://…`; else `DATABASE_URL`; else `sqlite://data/ixgw.db`.
+    pub url: Option<String>,
+    pub max_connections: u32,
+    pub acquire_timeout_ms: u64,
+    pub migrate_on_start: bool,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self { url: None, max_connections: 16, acquire_timeout_ms: 2000, migrate_on_start: true }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct InteractSettings {
+    pub empty_flow_as_array: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SoapSection {
+    pub max_body_bytes: usize,
+    pub vendor_fault_code: bool,
+}
+
+impl Default for SoapSection {
+    fn default() -> Self {
+        let d = SoapSettings::default();
+        Self { max_body_bytes: d.max_body_bytes, vendor_fault_code: d.vendor_fault_code }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ContextServicesSettings {
+    pub base_path: String,
+    pub default_tenant: Option<String>,
+    pub open_access: bool,
+}
+
+impl Default for ContextServicesSettings {
+    fn default() -> Self {
+        let d = RestSettings::default();
+        Self { base_path: d.context_base_path, default_tenant: d.context_default_tenant, open_access: d.context_open_access }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogSettings {
+    /// `text` or `json`.
+    pub format: String,
+    /// A `tracing` filter such as `info` or `ixgw=debug,info`.
+    pub level: String,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self { format: "text".into(), level: "info".into() }
+    }
+}
+
+/// The embedded default database.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/ixgw.db";
+
+impl Settings {
+    /// Defaults, then the file (if any), then `IXGW_*` from `env`.
+    pub fn load(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> Result<Self, String> {
+        let mut table = toml::Table::new();
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            table = text.parse::<toml::Table>().map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        let defaults = toml::Table::try_from(Settings::default()).map_err(|e| e.to_string())?;
+        for (name, value) in env {
+            let Some(rest) = name.strip_prefix("IXGW_") else { continue };
+            let rest = rest.to_ascii_lowercase();
+            let Some((section, key)) = defaults.keys().filter_map(|s| Some((s, rest.strip_prefix(s.as_str())?.strip_prefix('_')?))).next()
+            else {
+                continue;
+            };
+            let typed = typed_value(defaults.get(section).and_then(|s| s.get(key)), &value)
+                .map_err(|e| format!("environment variable {name}: {e}"))?;
+            let entry = table.entry(section.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            let toml::Value::Table(section_table) = entry else {
+                return Err(format!("`{section}` must be a table"));
+            };
+            section_table.insert(key.to_string(), typed);
+        }
+        let settings: Settings = toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| {
+            let where_ = file.map(|p| format!("{}: ", p.display())).unwrap_or_default();
+            format!("{where_}{}", e.message())
+        })?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if !matches!(self.log.format.as_str(), "text" | "json") {
+            return Err(format!("log.format must be `text` or `json`, not `{}`", self.log.format));
+        }
+        if !self.context_services.base_path.starts_with('/') || self.context_services.base_path.ends_with('/') {
+            return Err("context_services.base_path must start with `/` and not end with one".into());
+        }
+        Ok(())
+    }
+
+    /// The database URL: `explicit` (a `--database` flag), else the settings, else `DATABASE_URL`,
+    /// else the embedded default.
+    pub fn database_url(&self, explicit: Option<&str>) -> String {
+        explicit
+            .map(str::to_string)
+            .or_else(|| self.database.url.clone())
+            .or_else(|| std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()))
+            .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string())
+    }
+
+    pub fn rest(&self) -> RestSettings {
+        RestSettings {
+            public_url: self.server.public_url.clone(),
+            empty_flow_as_array: self.interact.empty_flow_as_array,
+            context_base_path: self.context_services.base_path.clone(),
+            context_default_tenant: self.context_services.default_tenant.clone(),
+            context_open_access: self.context_services.open_access,
+        }
+    }
+
+    pub fn soap(&self) -> SoapSettings {
+        SoapSettings {
+            public_url: self.server.public_url.clone(),
+            max_body_bytes: self.soap.max_body_bytes,
+            vendor_fault_code: self.soap.vendor_fault_code,
+        }
+    }
+}
+
+/// An environment value typed like the setting's default (strings stay strings: `12345678` is an
+/// account id, not a number).
+fn typed_value(default: Option<&toml::Value>, text: &str) -> Result<toml::Value, String> {
+    Ok(match default {
+        Some(toml::Value::Boolean(_)) => toml::Value::Boolean(match text.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => true,
+            "false" | "0" | "no" | "off" => false,
+            _ => return Err(format!("`{text}` is not a boolean")),
+        }),
+        Some(toml::Value::Integer(_)) => {
+            toml::Value::Integer(text.parse().map_err(|_| format!("`{text}` is not a whole number"))?)
+        }
+        _ => toml::Value::String(text.to_string()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn environment_wins_over_the_file_and_keeps_types() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("ixgw.toml");
+        std::fs::write(&file, "[server]\nlisten = \"0.0.0.0:9000\"\n[interact]\nempty_flow_as_array = true\n").unwrap();
+        let s = Settings::load(
+            Some(&file),
+            env(&[
+                ("IXGW_SERVER_LISTEN", "127.0.0.1:7000"),
+                ("IXGW_DATABASE_URL", "postgres://u@h/db"),
+                ("IXGW_CONTEXT_SERVICES_DEFAULT_TENANT", "12345678"),
+                ("IXGW_SOAP_VENDOR_FAULT_CODE", "false"),
+                ("IXGW_DATABASE_MAX_CONNECTIONS", "4"),
+                ("UNRELATED", "x"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.server.listen, "127.0.0.1:7000");
+        assert!(s.interact.empty_flow_as_array);
+        assert_eq!(s.database.url.as_deref(), Some("postgres://u@h/db"));
+        assert_eq!(s.context_services.default_tenant.as_deref(), Some("12345678"));
+        assert!(!s.soap.vendor_fault_code);
+        assert_eq!(s.database.max_connections, 4);
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        let e = Settings::load(None, env(&[("IXGW_DATABASE_MAX_CONNECTIONS", "many")])).unwrap_err();
+        assert!(e.contains("IXGW_DATABASE_MAX_CONNECTIONS"), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("bad.toml");
+        std::fs::write(&file, "[server]\nlisen = \"x\"\n").unwrap();
+        let e = Settings::load(Some(&file), env(&[])).unwrap_err();
+        assert!(e.contains("lisen"), "{e}");
+        let e = Settings::load(None, env(&[("IXGW_LOG_FORMAT", "xml")])).unwrap_err();
+        assert!(e.contains("log.format"), "{e}");
+    }
+
+    /// The example file documents every setting, with its default value.
+    #[test]
+    fn the_example_file_matches_the_code() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/ixgw.example.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let parsed = Settings::load(Some(&path), env(&[])).unwrap();
+        assert_eq!(parsed, Settings::default(), "uncommented values in the example must be the defaults");
+        // Every key, including the optional ones that are only shown commented out.
+        let mut all = Settings::default();
+        all.server.public_url = Some(String::new());
+        all.database.url = Some(String::new());
+        all.context_services.default_tenant = Some(String::new());
+        let table = toml::Table::try_from(all).unwrap();
+        for (section, keys) in &table {
+            assert!(text.contains(&format!("[{section}]")), "section [{section}] missing from the example");
+            for key in keys.as_table().unwrap().keys() {
+                let documented = text.lines().any(|l| {
+                    let l = l.trim_start_matches('#').trim_start();
+                    l.starts_with(&format!("{key} =")) || l.starts_with(&format!("{key}="))
+                });
+                assert!(documented, "setting {section}.{key} is not documented in config/ixgw.example.toml");
+            }
+        }
+    }
+}

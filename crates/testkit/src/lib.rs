@@ -1,0 +1,116 @@
+//! Test support shared by the store's contract tests and the server's HTTP tests.
+//!
+//! Every test gets a database of its own: a fresh SQLite file in a temporary folder, or a fresh
+//! PostgreSQL database on the server named by `IXGW_TEST_POSTGRES_URL` (the test command starts a
+//! throwaway cluster and sets it). Without that variable the PostgreSQL variants skip, unless
+//! `IXGW_REQUIRE_POSTGRES=1`, which makes them fail instead — the test command sets it, so CI can
+//! never pass with PostgreSQL silently skipped.
+
+use sqlx::Connection;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A database that lives as long as this value.
+pub struct TestDatabase {
+    pub url: String,
+    pub backend: Backend,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Backend {
+    /// Whether PostgreSQL tests should run; panics if they are required but not configured.
+    pub fn postgres_enabled() -> bool {
+        match std::env::var("IXGW_TEST_POSTGRES_URL") {
+            Ok(url) if !url.is_empty() => true,
+            _ if std::env::var("IXGW_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") => {
+                panic!("IXGW_REQUIRE_POSTGRES=1 but IXGW_TEST_POSTGRES_URL is not set: start one with scripts/pg-throwaway")
+            }
+            _ => {
+                eprintln!("skipped: IXGW_TEST_POSTGRES_URL is not set (scripts/pg-throwaway start)");
+                false
+            }
+        }
+    }
+
+    /// A fresh, empty database of this kind.
+    pub async fn fresh_database(self) -> TestDatabase {
+        match self {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("a temporary folder");
+                let url = format!("sqlite://{}", dir.path().join("ixgw.db").display());
+                TestDatabase { url, backend: self, _dir: Some(dir) }
+            }
+            Backend::Postgres => {
+                let admin = std::env::var("IXGW_TEST_POSTGRES_URL").expect("IXGW_TEST_POSTGRES_URL");
+                let name = format!("ixgw_test_{}", uuid::Uuid::new_v4().simple());
+                let mut conn = sqlx::PgConnection::connect(&admin).await.expect("the test PostgreSQL answers");
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&mut conn)
+                    .await
+                    .expect("CREATE DATABASE");
+                let _ = conn.close().await;
+                TestDatabase { url: with_database(&admin, &name), backend: self, _dir: None }
+            }
+        }
+    }
+}
+
+/// `postgres://u@h:p/old?x` → `postgres://u@h:p/new?x`.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let path_start = base[scheme_end..].find('/').map_or(base.len(), |i| scheme_end + i);
+    let mut out = format!("{}/{}", &base[..path_start], name);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+/// Generates each test twice, as `sqlite::NAME` and `postgres::NAME`, with `$backend` bound to the
+/// backend. Use: `ixgw_testkit::store_tests! { async fn name(backend) { … } }`.
+#[macro_export]
+macro_rules! store_tests {
+    ($(async fn $name:ident($backend:ident) $body:block)*) => {
+        mod sqlite {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let $backend = $crate::Backend::Sqlite;
+                    $body
+                }
+            )*
+        }
+        mod postgres {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if !$crate::Backend::postgres_enabled() {
+                        return;
+                    }
+                    let $backend = $crate::Backend::Postgres;
+                    $body
+                }
+            )*
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn database_names_are_swapped_in_urls() {
+        assert_eq!(super::with_database("postgres://u@127.0.0.1:5432/postgres", "t1"), "postgres://u@127.0.0.1:5432/t1");
+        assert_eq!(super::with_database("postgres://u@h/db?sslmode=disable", "t2"), "postgres://u@h/t2?sslmode=disable");
+        assert_eq!(super::with_database("postgres://u@h", "t3"), "postgres://u@h/t3");
+    }
+}
