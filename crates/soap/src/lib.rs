@@ -2,6 +2,18 @@
 //! `interact-soap.md`). The envelope is read by a hardened, namespace-aware reader before anything
 //! else touches the body; queries go to the core's `HistoryService` like every other face.
 
+mod endpoint;
+pub mod envelope;
+mod escape;
+pub mod fault;
+pub mod reader;
+mod reply;
+pub mod request;
+pub mod transport;
+pub mod wsdl;
+
+pub use endpoint::SoapCall;
+
 use actix_web::web;
 
 /// Settings of the SOAP face (from the server's configuration).
@@ -22,5 +34,9 @@ impl Default for SoapSettings {
     }
 }
 
-/// Mounts the WSDL and the endpoint. Needs `web::Data<HistoryService>`.
-pub fn configure(_cfg: &mut web::ServiceConfig, _settings: &SoapSettings) {}
+/// Mounts the WSDL (`GET /interact/version/2/interactiondata/soap/interactiondata.wsdl` and
+/// `GET <endpoint>?wsdl`) and the endpoint (`POST /interact/version/2/interactiondata/soap`).
+/// Needs `web::Data<HistoryService>`.
+pub fn configure(cfg: &mut web::ServiceConfig, settings: &SoapSettings) {
+    endpoint::configure(cfg, settings)
+}

@@ -1,0 +1,248 @@
+//! The HTTP routes: the WSDL, and the one endpoint for SOAP 1.1 and 1.2.
+//!
+//! A call goes: body (capped) → Content-Type → hardened reader → envelope checks (version,
+//! mustUnderstand) → operation by the Body's element (and any SOAPAction must agree) →
+//! authentication → payload (yaserde) → the core's query → reply or fault.
+
+use crate::envelope::{read_envelope, EnvelopeError, SoapVersion};
+use crate::fault::{self, CredentialsCode, Fault};
+use crate::reader::{self, clip, Limits};
+use crate::request::{self, Operation, Request};
+use crate::transport::{action_name, parse_content_type, unquote, ContentType};
+use crate::wsdl::{Wsdl, ENDPOINT_PATH, WSDL_PATH};
+use crate::{reply, SoapSettings};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use ixgw_core::{Credentials, HistoryService, Principal, Scope};
+use ixgw_web::header as header_text;
+
+/// What the SOAP face keeps for its handlers.
+pub struct SoapState {
+    pub settings: SoapSettings,
+    pub wsdl: Wsdl,
+    pub limits: Limits,
+}
+
+/// Put in the response's extensions for request logs and metrics: the SOAP operation, version
+/// and fault kind of a call (the URL is the same for all of them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SoapCall {
+    pub operation: Option<&'static str>,
+    pub version: &'static str,
+    pub fault: Option<&'static str>,
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig, settings: &SoapSettings) {
+    let state = SoapState { settings: settings.clone(), wsdl: Wsdl::default(), limits: Limits::default() };
+    cfg.app_data(web::Data::new(state))
+        .service(
+            web::resource(WSDL_PATH)
+                .route(web::get().to(wsdl))
+                .route(web::head().to(wsdl))
+                .default_service(web::to(|| async { not_allowed("GET, HEAD") })),
+        )
+        .service(
+            web::resource(ENDPOINT_PATH)
+                .route(web::post().to(call))
+                .route(web::get().to(endpoint_get))
+                .route(web::head().to(endpoint_get))
+                .default_service(web::to(|req: HttpRequest| async move {
+                    not_allowed(if asks_for_wsdl(&req) { "GET, HEAD" } else { "POST" })
+                })),
+        );
+}
+
+fn not_allowed(allow: &'static str) -> HttpResponse {
+    HttpResponse::MethodNotAllowed().insert_header((header::ALLOW, allow)).finish()
+}
+
+/// `?wsdl`, in any case, with or without a value.
+fn asks_for_wsdl(req: &HttpRequest) -> bool {
+    req.query_string().split('&').any(|pair| pair.split('=').next().is_some_and(|k| k.eq_ignore_ascii_case("wsdl")))
+}
+
+async fn wsdl(req: HttpRequest, state: web::Data<SoapState>) -> HttpResponse {
+    let base = ixgw_web::base_url(&req, state.settings.public_url.as_deref());
+    HttpResponse::Ok().content_type("text/xml;charset=utf-8").body(state.wsdl.render(&base))
+}
+
+async fn endpoint_get(req: HttpRequest, state: web::Data<SoapState>) -> HttpResponse {
+    if asks_for_wsdl(&req) {
+        wsdl(req, state).await
+    } else {
+        not_allowed("POST")
+    }
+}
+
+async fn call(
+    req: HttpRequest,
+    body: web::Payload,
+    state: web::Data<SoapState>,
+    service: web::Data<HistoryService>,
+) -> HttpResponse {
+    let content_type = parse_content_type(header_text(req.headers(), "Content-Type"));
+    let mut exchange = Exchange { version: content_type.version.unwrap_or(SoapVersion::V11), operation: None };
+    let result = exchange.run(&req, body, &state, &service, &content_type).await;
+    exchange.respond(result, &state.settings)
+}
+
+/// One call: the version and operation learnt so far (they shape the reply even of a fault).
+struct Exchange {
+    version: SoapVersion,
+    operation: Option<Operation>,
+}
+
+impl Exchange {
+    async fn run(
+        &mut self,
+        req: &HttpRequest,
+        body: web::Payload,
+        state: &SoapState,
+        service: &HistoryService,
+        content_type: &ContentType,
+    ) -> Result<String, Fault> {
+        let cap = state.settings.max_body_bytes;
+        let declared = header_text(req.headers(), "Content-Length").and_then(|l| l.parse::<u64>().ok());
+        if declared.is_some_and(|l| l > cap as u64) {
+            return Err(Fault::TooLarge(cap));
+        }
+        let bytes = match body.to_bytes_limited(cap).await {
+            Ok(Ok(bytes)) => bytes,
+            Ok(Err(_)) => return Err(Fault::Client("the request body could not be read".to_string())),
+            Err(_) => return Err(Fault::TooLarge(cap)),
+        };
+        if let Some(charset) = &content_type.foreign_charset {
+            return Err(Fault::Client(format!(
+                "only UTF-8 is accepted, the Content-Type names the charset {}",
+                clip(charset)
+            )));
+        }
+
+        let root = reader::parse(&bytes, state.limits).map_err(|e| Fault::Client(e.to_string()))?;
+        let envelope = read_envelope(root).map_err(|e| match e {
+            EnvelopeError::VersionMismatch(ns) => Fault::VersionMismatch(format!(
+                "the Envelope's namespace {} is neither SOAP 1.1 nor SOAP 1.2",
+                if ns.is_empty() { "(none)".to_string() } else { clip(&ns) }
+            )),
+            EnvelopeError::Invalid(why) => Fault::Client(why),
+        })?;
+        if let Some(announced) = content_type.version.filter(|v| *v != envelope.version) {
+            return Err(Fault::VersionMismatch(format!(
+                "the Content-Type announces {announced} ({}), the Envelope is {}",
+                match announced {
+                    SoapVersion::V11 => "text/xml",
+                    SoapVersion::V12 => "application/soap+xml",
+                },
+                envelope.version
+            )));
+        }
+        self.version = envelope.version;
+        if !envelope.not_understood.is_empty() {
+            return Err(Fault::MustUnderstand(envelope.not_understood));
+        }
+
+        let op = Operation::of_payload(&envelope.payload).ok_or_else(|| {
+            Fault::Client(format!("no operation takes the element {}", clip(&envelope.payload.expanded_name())))
+        })?;
+        self.operation = Some(op);
+        let soap_action = header_text(req.headers(), "SOAPAction").map(unquote);
+        for action in [content_type.action.as_deref(), soap_action.as_deref()].into_iter().flatten() {
+            if let Some(named) = Operation::from_action_name(action_name(action)).filter(|named| *named != op) {
+                return Err(Fault::Client(format!(
+                    "the SOAP action names the operation {} but the Body calls {}",
+                    named.name(),
+                    op.name()
+                )));
+            }
+        }
+
+        let who = authenticate(req, service, envelope.username_token.as_ref()).await?;
+        let request = request::decode(op, &envelope.payload).map_err(|e| Fault::Client(e.to_string()))?;
+        query(req, service, &who, op, request).await
+    }
+
+    fn respond(self, result: Result<String, Fault>, settings: &SoapSettings) -> HttpResponse {
+        let version = self.version;
+        let credentials = if settings.vendor_fault_code { CredentialsCode::Vendor } else { CredentialsCode::Standard };
+        let call = SoapCall {
+            operation: self.operation.map(Operation::name),
+            version: version.label(),
+            fault: result.as_ref().err().map(Fault::kind),
+        };
+        tracing::debug!(operation = call.operation, soap_version = call.version, fault = call.fault, "soap call");
+        let (mut response, body) = match result {
+            Ok(payload) => (HttpResponse::build(StatusCode::OK), reply::envelope(version, None, &payload)),
+            Err(fault) => {
+                let mut response = HttpResponse::build(fault.status(version));
+                match &fault {
+                    Fault::Credentials(reason) => {
+                        if let Ok(value) = HeaderValue::from_str(reason.reason()) {
+                            response.insert_header(("Unauthenticated-Reason", value));
+                        }
+                    }
+                    Fault::Unavailable => {
+                        response.insert_header((header::RETRY_AFTER, "1"));
+                    }
+                    // The rest of an oversized body is not read: close rather than drain it.
+                    Fault::TooLarge(_) => {
+                        response.force_close();
+                    }
+                    _ => {}
+                }
+                (response, fault.render(version, credentials))
+            }
+        };
+        response.extensions_mut().insert(call);
+        response.content_type(version.content_type()).body(body)
+    }
+}
+
+/// The Interact headers (`Tenant-Id`, `Application-Key`, `Environment-Name`), as REST takes them;
+/// a WS-Security UsernameToken (user = tenant, password = key) fills what the headers leave out.
+async fn authenticate(
+    req: &HttpRequest,
+    service: &HistoryService,
+    token: Option<&crate::envelope::UsernameToken>,
+) -> Result<Principal, Fault> {
+    let headers = req.headers();
+    let mut credentials: Credentials<'_> = ixgw_web::credentials(headers);
+    let tenant =
+        header_text(headers, ixgw_web::TENANT_ID).filter(|t| !t.is_empty()).or(token.map(|t| t.username.as_str()));
+    if credentials.key.is_none_or(str::is_empty) {
+        credentials.key = token.map(|t| t.password.as_str());
+    }
+    // The SOAP URL names no account: the tenant is both the account and its header.
+    service.authenticate_account(tenant.unwrap_or_default(), tenant, credentials, Scope::Read).await.map_err(|e| {
+        ixgw_web::log_failure(req, &e);
+        fault::from_history_error(&e).err().unwrap_or(Fault::Internal)
+    })
+}
+
+async fn query(
+    req: &HttpRequest,
+    service: &HistoryService,
+    who: &Principal,
+    op: Operation,
+    request: Request,
+) -> Result<String, Fault> {
+    let answer = match request {
+        Request::FullFlow { target, window } => {
+            service.full_flow(who, target.as_flow_target(), window).await.map(|(_, pages)| reply::full_flow(op, &pages))
+        }
+        Request::Summary { target, window } => {
+            service.summary(who, target.as_flow_target(), window).await.map(|pages| reply::summary(op, &pages))
+        }
+        Request::VariableSet { target, set, window } => service
+            .variable_set(who, target.as_flow_target(), &set, window)
+            .await
+            .map(|vars| reply::variable_set(op, &vars)),
+        Request::UniqueId { kind, value, window } => {
+            service.unique_id(who, kind, &value, window).await.map(|id| reply::unique_id(&id))
+        }
+    };
+    answer.or_else(|e| {
+        ixgw_web::log_failure(req, &e);
+        fault::from_history_error(&e)
+    })
+}

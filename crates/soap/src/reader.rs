@@ -1,0 +1,398 @@
+//! The hardened, namespace-aware XML reader: the first and only code that reads a request body.
+//!
+//! It turns the body into a small tree of [`Element`]s with every name resolved to its namespace
+//! URI, and refuses anything a SOAP request has no business containing before it can cost memory or
+//! time: a DOCTYPE (so no entity of any kind is ever declared, let alone expanded: XXE and "billion
+//! laughs" cannot start), processing instructions, any encoding but UTF-8, undeclared entities,
+//! and documents past the [`Limits`] on depth, attributes, namespace declarations and elements.
+//! Memory is bounded by the body cap (enforced before this runs) times a small constant.
+
+use crate::escape::is_xml_char;
+use quick_xml::errors::Error as QxError;
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::name::{NamespaceError, ResolveResult};
+use quick_xml::reader::NsReader;
+use quick_xml::XmlVersion;
+use std::fmt;
+
+/// Caps on the shape of a request document.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Deepest element nesting (the envelope itself is depth 1).
+    pub max_depth: usize,
+    /// Attributes on one element, namespace declarations not counted.
+    pub max_attributes: usize,
+    /// Namespace declarations on one element.
+    pub max_namespaces_per_element: usize,
+    /// Namespace declarations in scope at once.
+    pub max_namespaces_in_scope: usize,
+    /// Elements in the whole document.
+    pub max_elements: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_depth: 64,
+            max_attributes: 64,
+            max_namespaces_per_element: 64,
+            max_namespaces_in_scope: 256,
+            max_elements: 10_000,
+        }
+    }
+}
+
+/// An attribute other than a namespace declaration, its name resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attribute {
+    pub ns: Option<String>,
+    pub local: String,
+    pub value: String,
+}
+
+/// An element with its name resolved, its attributes, its child elements in order and the text
+/// directly inside it (character data, CDATA and references, concatenated).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Element {
+    pub ns: Option<String>,
+    pub local: String,
+    pub attributes: Vec<Attribute>,
+    pub children: Vec<Element>,
+    pub text: String,
+}
+
+impl Element {
+    pub fn is(&self, ns: &str, local: &str) -> bool {
+        self.ns.as_deref() == Some(ns) && self.local == local
+    }
+
+    /// The value of the attribute `{ns}local`.
+    pub fn attribute(&self, ns: Option<&str>, local: &str) -> Option<&str> {
+        self.attributes.iter().find(|a| a.ns.as_deref() == ns && a.local == local).map(|a| a.value.as_str())
+    }
+
+    /// `{namespace}local`, for messages.
+    pub fn expanded_name(&self) -> String {
+        match &self.ns {
+            Some(ns) => format!("{{{ns}}}{}", self.local),
+            None => self.local.clone(),
+        }
+    }
+
+    /// Whether the direct text is only whitespace.
+    pub fn has_blank_text(&self) -> bool {
+        self.text.chars().all(|c| matches!(c, ' ' | '\t' | '\r' | '\n'))
+    }
+}
+
+/// Why a body was refused. Every message is safe to put in a fault (it names what is wrong, never
+/// anything of the server's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum XmlError {
+    NotUtf8,
+    Encoding(String),
+    DocType,
+    ProcessingInstruction,
+    UndeclaredEntity(String),
+    TooDeep(usize),
+    TooManyAttributes(usize),
+    TooManyNamespaces(usize),
+    TooManyElements(usize),
+    NoRoot,
+    Malformed(String),
+}
+
+impl fmt::Display for XmlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotUtf8 => f.write_str("the request body is not valid UTF-8 (only UTF-8 is accepted)"),
+            Self::Encoding(e) => write!(f, "only UTF-8 is accepted, the XML declaration names the encoding {e}"),
+            Self::DocType => f.write_str("a DOCTYPE is not allowed in a SOAP message"),
+            Self::ProcessingInstruction => f.write_str("processing instructions are not allowed in a SOAP message"),
+            Self::UndeclaredEntity(name) => write!(f, "undeclared entity &{name};"),
+            Self::TooDeep(n) => write!(f, "elements are nested deeper than {n} levels"),
+            Self::TooManyAttributes(n) => write!(f, "an element has more than {n} attributes"),
+            Self::TooManyNamespaces(n) => write!(f, "more than {n} namespace declarations"),
+            Self::TooManyElements(n) => write!(f, "the message has more than {n} elements"),
+            Self::NoRoot => f.write_str("the request body holds no XML element"),
+            Self::Malformed(why) => write!(f, "the request body is not well-formed XML: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for XmlError {}
+
+/// Longest piece of the input echoed in a message.
+const ECHO_MAX: usize = 80;
+
+/// Shortens text that will be echoed in a fault.
+pub fn clip(text: &str) -> String {
+    match text.char_indices().nth(ECHO_MAX) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_string(),
+    }
+}
+
+/// Reads a whole document into its root element.
+pub fn parse(body: &[u8], limits: Limits) -> Result<Element, XmlError> {
+    let text = std::str::from_utf8(body).map_err(|_| XmlError::NotUtf8)?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut reader = NsReader::from_str(text);
+    let config = reader.config_mut();
+    config.expand_empty_elements = false;
+    config.check_end_names = true;
+    config.check_comments = true;
+    config.trim_text(false);
+    reader.resolver_mut().set_max_namespace_bindings(limits.max_namespaces_in_scope);
+
+    let mut stack: Vec<Element> = Vec::new();
+    let mut root: Option<Element> = None;
+    let mut elements = 0usize;
+    loop {
+        let position = reader.buffer_position();
+        let event = reader.read_event().map_err(|e| from_quick_xml(e, position, limits))?;
+        match event {
+            Event::Decl(decl) => {
+                if let Some(encoding) = decl.encoding() {
+                    let encoding = encoding.map_err(|e| XmlError::Malformed(e.to_string()))?;
+                    if !is_utf8_label(&encoding) {
+                        return Err(XmlError::Encoding(clip(&encoding)));
+                    }
+                }
+            }
+            Event::DocType(_) => return Err(XmlError::DocType),
+            Event::PI(_) => return Err(XmlError::ProcessingInstruction),
+            Event::Comment(_) => {}
+            Event::Start(start) | Event::Empty(start) if root.is_some() => {
+                return Err(XmlError::Malformed(format!(
+                    "element <{}> after the root element",
+                    clip(start_name(&start))
+                )));
+            }
+            Event::Start(start) => {
+                elements += 1;
+                if elements > limits.max_elements {
+                    return Err(XmlError::TooManyElements(limits.max_elements));
+                }
+                if stack.len() >= limits.max_depth {
+                    return Err(XmlError::TooDeep(limits.max_depth));
+                }
+                stack.push(element(&reader, &start, limits)?);
+            }
+            Event::Empty(start) => {
+                elements += 1;
+                if elements > limits.max_elements {
+                    return Err(XmlError::TooManyElements(limits.max_elements));
+                }
+                if stack.len() >= limits.max_depth {
+                    return Err(XmlError::TooDeep(limits.max_depth));
+                }
+                let done = element(&reader, &start, limits)?;
+                attach(&mut stack, &mut root, done);
+            }
+            Event::End(_) => {
+                // quick-xml has checked that the name matches the open element.
+                let done = stack.pop().ok_or_else(|| XmlError::Malformed("unexpected end tag".to_string()))?;
+                attach(&mut stack, &mut root, done);
+            }
+            Event::Text(text) => {
+                let text = text.xml10_content();
+                push_text(&mut stack, &text)?;
+            }
+            Event::CData(cdata) => {
+                let text = cdata.xml10_content();
+                match stack.last_mut() {
+                    Some(open) => open.text.push_str(&text),
+                    None => return Err(XmlError::Malformed("CDATA outside the root element".to_string())),
+                }
+            }
+            Event::GeneralRef(reference) => {
+                let resolved = match reference.resolve_char_ref() {
+                    Ok(Some(c)) if is_xml_char(c) => c,
+                    Ok(Some(_)) | Err(_) => {
+                        return Err(XmlError::Malformed(format!("invalid character reference &{};", clip(&reference))))
+                    }
+                    Ok(None) => match &*reference {
+                        "lt" => '<',
+                        "gt" => '>',
+                        "amp" => '&',
+                        "apos" => '\'',
+                        "quot" => '"',
+                        other => return Err(XmlError::UndeclaredEntity(clip(other))),
+                    },
+                };
+                let mut buf = [0u8; 4];
+                push_text(&mut stack, resolved.encode_utf8(&mut buf))?;
+            }
+            Event::Eof => {
+                if !stack.is_empty() {
+                    return Err(XmlError::Malformed("the document ends inside an element".to_string()));
+                }
+                return root.ok_or(XmlError::NoRoot);
+            }
+        }
+    }
+}
+
+fn start_name<'a>(start: &'a BytesStart<'_>) -> &'a str {
+    start.name().into_inner()
+}
+
+fn is_utf8_label(label: &str) -> bool {
+    label.eq_ignore_ascii_case("utf-8") || label.eq_ignore_ascii_case("utf8")
+}
+
+fn push_text(stack: &mut [Element], text: &str) -> Result<(), XmlError> {
+    if let Some(c) = text.chars().find(|c| !is_xml_char(*c)) {
+        return Err(XmlError::Malformed(format!("character U+{:04X} is not allowed in XML", c as u32)));
+    }
+    match stack.last_mut() {
+        Some(open) => {
+            open.text.push_str(text);
+            Ok(())
+        }
+        None if text.chars().all(|c| matches!(c, ' ' | '\t' | '\r' | '\n')) => Ok(()),
+        None => Err(XmlError::Malformed("text outside the root element".to_string())),
+    }
+}
+
+fn attach(stack: &mut [Element], root: &mut Option<Element>, done: Element) {
+    match stack.last_mut() {
+        Some(parent) => parent.children.push(done),
+        None => *root = Some(done),
+    }
+}
+
+/// Builds an element from its start tag, under the caps, with names resolved in the scope the
+/// reader has just opened for it.
+fn element(reader: &NsReader<&[u8]>, start: &BytesStart<'_>, limits: Limits) -> Result<Element, XmlError> {
+    let resolver = reader.resolver();
+    let (ns, local) = resolver.resolve_element(start.name());
+    let ns = namespace(ns, start_name(start))?;
+    let local = local.into_inner().to_string();
+
+    let mut attributes = Vec::new();
+    let mut count = 0usize;
+    let mut declarations = 0usize;
+    for attribute in start.attributes() {
+        // Each cap is checked before the next attribute is parsed (and checked for duplicates).
+        let attribute = attribute.map_err(|e| XmlError::Malformed(e.to_string()))?;
+        if attribute.key.as_namespace_binding().is_some() {
+            declarations += 1;
+            if declarations > limits.max_namespaces_per_element {
+                return Err(XmlError::TooManyNamespaces(limits.max_namespaces_per_element));
+            }
+            continue;
+        }
+        count += 1;
+        if count > limits.max_attributes {
+            return Err(XmlError::TooManyAttributes(limits.max_attributes));
+        }
+        let raw_name = attribute.key.into_inner();
+        let (ans, alocal) = resolver.resolve_attribute(attribute.key);
+        let ans = namespace(ans, raw_name)?;
+        let value = attribute.normalized_value(XmlVersion::Implicit1_0).map_err(|e| match e {
+            QxError::Escape(quick_xml::escape::EscapeError::UnrecognizedEntity(_, name)) => {
+                XmlError::UndeclaredEntity(clip(&name))
+            }
+            other => XmlError::Malformed(other.to_string()),
+        })?;
+        if let Some(c) = value.chars().find(|c| !is_xml_char(*c)) {
+            return Err(XmlError::Malformed(format!("character U+{:04X} is not allowed in XML", c as u32)));
+        }
+        attributes.push(Attribute { ns: ans, local: alocal.into_inner().to_string(), value: value.into_owned() });
+    }
+    Ok(Element { ns, local, attributes, children: Vec::new(), text: String::new() })
+}
+
+fn namespace(resolved: ResolveResult<'_>, name: &str) -> Result<Option<String>, XmlError> {
+    match resolved {
+        ResolveResult::Bound(ns) => Ok(Some(ns.into_inner().to_string())),
+        ResolveResult::Unbound => Ok(None),
+        ResolveResult::Unknown(prefix) => {
+            Err(XmlError::Malformed(format!("the prefix {} of <{}> is not declared", clip(&prefix), clip(name))))
+        }
+    }
+}
+
+fn from_quick_xml(error: QxError, position: u64, limits: Limits) -> XmlError {
+    match error {
+        QxError::Namespace(NamespaceError::TooManyBindings(_)) => {
+            XmlError::TooManyNamespaces(limits.max_namespaces_in_scope)
+        }
+        QxError::Namespace(NamespaceError::TooDeeplyNested(_)) => XmlError::TooDeep(limits.max_depth),
+        QxError::Namespace(NamespaceError::UnknownPrefix(prefix)) => {
+            XmlError::Malformed(format!("the prefix {} is not declared", clip(&prefix)))
+        }
+        QxError::Encoding(_) => XmlError::NotUtf8,
+        other => XmlError::Malformed(format!("{} (near byte {position})", clip(&other.to_string()))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str) -> Result<Element, XmlError> {
+        parse(text.as_bytes(), Limits::default())
+    }
+
+    #[test]
+    fn resolves_names_and_keeps_text() {
+        let doc = read(
+            r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+            <s:Envelope xmlns:s="urn:env" xmlns="urn:default">
+              <s:Body><op a="1" s:b="2"><x>a &amp; b &#x3C; &#60;<![CDATA[<raw>]]></x></op></s:Body>
+            </s:Envelope>"#,
+        )
+        .unwrap();
+        assert!(doc.is("urn:env", "Envelope"));
+        let op = &doc.children[0].children[0];
+        assert!(op.is("urn:default", "op"));
+        assert_eq!(op.attribute(None, "a"), Some("1"));
+        assert_eq!(op.attribute(Some("urn:env"), "b"), Some("2"));
+        assert_eq!(op.children[0].text, "a & b < <<raw>");
+    }
+
+    #[test]
+    fn refuses_what_a_soap_message_never_needs() {
+        let cases: &[(&str, XmlError)] = &[
+            (r#"<!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>"#, XmlError::DocType),
+            ("<x>&lol;</x>", XmlError::UndeclaredEntity("lol".into())),
+            (r#"<x a="&lol;"/>"#, XmlError::UndeclaredEntity("lol".into())),
+            ("<?xml-stylesheet href='x'?><x/>", XmlError::ProcessingInstruction),
+            (r#"<?xml version="1.0" encoding="ISO-8859-1"?><x/>"#, XmlError::Encoding("ISO-8859-1".into())),
+            ("", XmlError::NoRoot),
+        ];
+        for (text, want) in cases {
+            assert_eq!(&read(text).unwrap_err(), want, "{text}");
+        }
+        assert_eq!(parse(b"<x>\xff</x>", Limits::default()).unwrap_err(), XmlError::NotUtf8);
+        for bad in ["<x>", "<x></y>", "<x/><y/>", "<p:x/>", "<x>&#0;</x>", "<x>\u{1}</x>", "text", "<x a='1' a='2'/>"] {
+            assert!(matches!(read(bad), Err(XmlError::Malformed(_))), "{bad}: {:?}", read(bad));
+        }
+    }
+
+    #[test]
+    fn enforces_the_caps() {
+        let limits = Limits::default();
+        let deep = "<a>".repeat(65) + &"</a>".repeat(65);
+        assert_eq!(read(&deep).unwrap_err(), XmlError::TooDeep(64));
+        let ok = "<a>".repeat(64) + &"</a>".repeat(64);
+        assert!(read(&ok).is_ok());
+
+        let attrs: String = (0..65).map(|i| format!(" a{i}=\"x\"")).collect();
+        assert_eq!(read(&format!("<x{attrs}/>")).unwrap_err(), XmlError::TooManyAttributes(64));
+
+        let decls: String = (0..65).map(|i| format!(" xmlns:p{i}=\"urn:{i}\"")).collect();
+        assert_eq!(read(&format!("<x{decls}/>")).unwrap_err(), XmlError::TooManyNamespaces(64));
+        // Spread over nested elements, the scope cap applies.
+        let nested: String = (0..5)
+            .map(|d| format!("<e{}>", (0..60).map(|i| format!(" xmlns:p{d}x{i}=\"urn:{i}\"")).collect::<String>()))
+            .collect();
+        assert_eq!(read(&nested).unwrap_err(), XmlError::TooManyNamespaces(limits.max_namespaces_in_scope));
+
+        let many = format!("<x>{}</x>", "<y/>".repeat(10_000));
+        assert_eq!(read(&many).unwrap_err(), XmlError::TooManyElements(10_000));
+    }
+}

@@ -1,0 +1,371 @@
+//! Replies in the original's Spring-WS / JAXB style: `SOAP-ENV` envelope prefix, an empty
+//! `<SOAP-ENV:Header/>`, the payload element in the prefix `ns2` declared on itself, compact, no
+//! XML declaration. Payloads are written straight from the core's typed model (`Page`,
+//! `SummaryPage`, the variable set) into one buffer, members in the order of docs/PAGE-MODEL.md,
+//! repeated members as repeated elements without a wrapper, absent optional members left out.
+//!
+//! Why not yaserde or quick-xml's serde serializer here: see docs/ARCHITECTURE.md, "SOAP face".
+
+use crate::envelope::SoapVersion;
+use crate::escape::escape_text;
+use crate::request::{Operation, AGENT_NS, TNS};
+use ixgw_core::ordered::OrderedStrings;
+use ixgw_core::page::{
+    Button, Choice, ChoiceKind, HtmlBlock, Page, Section, SelectFromList, TextInput, UploadImageList,
+};
+use ixgw_core::summary::SummaryPage;
+use ixgw_core::Millis;
+use std::fmt::Display;
+
+/// A whole envelope around `header` blocks (none: the empty `<SOAP-ENV:Header/>`) and the Body's
+/// content.
+pub fn envelope(version: SoapVersion, header: Option<&str>, body: &str) -> String {
+    let mut out = String::with_capacity(body.len() + 200);
+    out.push_str("<SOAP-ENV:Envelope xmlns:SOAP-ENV=\"");
+    out.push_str(version.envelope_ns());
+    out.push_str("\">");
+    match header {
+        Some(blocks) => {
+            out.push_str("<SOAP-ENV:Header>");
+            out.push_str(blocks);
+            out.push_str("</SOAP-ENV:Header>");
+        }
+        None => out.push_str("<SOAP-ENV:Header/>"),
+    }
+    out.push_str("<SOAP-ENV:Body>");
+    out.push_str(body);
+    out.push_str("</SOAP-ENV:Body></SOAP-ENV:Envelope>");
+    out
+}
+
+/// Writes `ns2:`-prefixed payload elements.
+struct Payload {
+    out: String,
+}
+
+impl Payload {
+    /// Opens the payload element `name` in namespace `ns` (declared as `ns2` on it).
+    fn new(name: &str, ns: &str, capacity: usize) -> Self {
+        let mut out = String::with_capacity(capacity);
+        out.push_str("<ns2:");
+        out.push_str(name);
+        out.push_str(" xmlns:ns2=\"");
+        out.push_str(ns);
+        out.push_str("\">");
+        Self { out }
+    }
+
+    fn finish(mut self, name: &str) -> String {
+        self.close(name);
+        self.out
+    }
+
+    fn open(&mut self, name: &str) {
+        self.out.push_str("<ns2:");
+        self.out.push_str(name);
+        self.out.push('>');
+    }
+
+    fn close(&mut self, name: &str) {
+        self.out.push_str("</ns2:");
+        self.out.push_str(name);
+        self.out.push('>');
+    }
+
+    fn text(&mut self, name: &str, value: &str) {
+        self.open(name);
+        escape_text(&mut self.out, value);
+        self.close(name);
+    }
+
+    fn opt_text(&mut self, name: &str, value: Option<&str>) {
+        if let Some(value) = value {
+            self.text(name, value);
+        }
+    }
+
+    /// A value whose `Display` needs no escaping (numbers, booleans, dates).
+    fn plain(&mut self, name: &str, value: impl Display) {
+        use std::fmt::Write as _;
+        self.open(name);
+        let _ = write!(self.out, "{value}");
+        self.close(name);
+    }
+
+    fn opt_plain(&mut self, name: &str, value: Option<impl Display>) {
+        if let Some(value) = value {
+            self.plain(name, value);
+        }
+    }
+
+    // --- the page model, in docs/PAGE-MODEL.md order --------------------------------------------
+
+    fn page(&mut self, page: &Page) {
+        self.open("page");
+        let nav = &page.page_navigation;
+        self.open("pageNavigation");
+        self.text("navigationTitle", &nav.navigation_title);
+        self.opt_text("pageReferenceName", nav.page_reference_name.as_deref());
+        if let Some(b) = &nav.navigation_left {
+            self.button("navigationLeft", b);
+        }
+        if let Some(b) = &nav.navigation_right {
+            self.button("navigationRight", b);
+        }
+        self.close("pageNavigation");
+        let content = &page.page_content;
+        self.open("pageContent");
+        if let Some(h) = &content.content_header {
+            self.html_block("contentHeader", h);
+        }
+        for section in &content.content_sections {
+            self.section(section);
+        }
+        if let Some(f) = &content.content_footer {
+            self.html_block("contentFooter", f);
+        }
+        self.close("pageContent");
+        self.plain("timestamp", Millis(page.timestamp).to_iso_millis());
+        self.close("page");
+    }
+
+    fn html_block(&mut self, name: &str, block: &HtmlBlock) {
+        self.open(name);
+        self.text("id", &block.id);
+        self.text("innerHtml", &block.inner_html);
+        self.close(name);
+    }
+
+    fn button(&mut self, name: &str, b: &Button) {
+        self.open(name);
+        self.opt_text("id", b.id.as_deref());
+        self.text("buttonState", &b.button_state);
+        self.plain("buttonVisible", b.button_visible);
+        self.opt_text("buttonLabel", b.button_label.as_deref());
+        self.opt_text("buttonAction", b.button_action.as_deref());
+        self.opt_text("buttonImageName", b.button_image_name.as_deref());
+        self.close(name);
+    }
+
+    fn section(&mut self, s: &Section) {
+        self.open("contentSections");
+        self.text("id", &s.id);
+        self.opt_text("sectionLabel", s.section_label.as_deref());
+        self.opt_text("sectionGroupType", s.section_group_type.as_deref());
+        self.opt_plain("sectionNumberOfColumns", s.section_number_of_columns);
+        for choice in &s.section_choices {
+            self.choice(choice);
+        }
+        self.close("contentSections");
+    }
+
+    fn choice(&mut self, c: &Choice) {
+        self.open("sectionChoices");
+        self.text("id", &c.id);
+        self.text("choiceValue", &c.choice_value);
+        let name = c.kind.member_name();
+        match &c.kind {
+            ChoiceKind::ClickToContinue(b) | ChoiceKind::ChoiceOption(b) | ChoiceKind::ChoiceSwitch(b) => {
+                self.button(name, b)
+            }
+            ChoiceKind::SelectFromList(s) => self.select_from_list(name, s),
+            ChoiceKind::TextInput(t) => self.text_input(name, t),
+            ChoiceKind::UploadImageList(u) => self.upload_image_list(name, u),
+        }
+        self.close("sectionChoices");
+    }
+
+    /// The optional button members that `textInput` and `selectFromList` start with.
+    #[allow(clippy::too_many_arguments)]
+    fn button_members(
+        &mut self,
+        id: Option<&str>,
+        state: Option<&str>,
+        visible: Option<bool>,
+        label: Option<&str>,
+        action: Option<&str>,
+        image: Option<&str>,
+    ) {
+        self.opt_text("id", id);
+        self.opt_text("buttonState", state);
+        self.opt_plain("buttonVisible", visible);
+        self.opt_text("buttonLabel", label);
+        self.opt_text("buttonAction", action);
+        self.opt_text("buttonImageName", image);
+    }
+
+    fn text_input(&mut self, name: &str, t: &TextInput) {
+        self.open(name);
+        self.button_members(
+            t.id.as_deref(),
+            t.button_state.as_deref(),
+            t.button_visible,
+            t.button_label.as_deref(),
+            t.button_action.as_deref(),
+            t.button_image_name.as_deref(),
+        );
+        self.opt_plain("isMandatory", t.is_mandatory);
+        self.opt_plain("maxCharacters", t.max_characters);
+        self.opt_plain("numberOfLines", t.number_of_lines);
+        self.opt_text("placeHolderText", t.place_holder_text.as_deref());
+        self.opt_text("textColor", t.text_color.as_deref());
+        self.opt_text("textInputFormat", t.text_input_format.as_deref());
+        self.opt_text("textMask", t.text_mask.as_deref());
+        self.opt_text("validationRegularExpresion", t.validation_regular_expresion.as_deref());
+        self.opt_text("minRange", t.min_range.as_deref());
+        self.opt_text("maxRange", t.max_range.as_deref());
+        self.close(name);
+    }
+
+    fn select_from_list(&mut self, name: &str, s: &SelectFromList) {
+        self.open(name);
+        self.button_members(
+            s.id.as_deref(),
+            s.button_state.as_deref(),
+            s.button_visible,
+            s.button_label.as_deref(),
+            s.button_action.as_deref(),
+            s.button_image_name.as_deref(),
+        );
+        self.opt_plain("isMandatory", s.is_mandatory);
+        for option in &s.select_from_list_options {
+            self.button("selectFromListOptions", option);
+        }
+        self.close(name);
+    }
+
+    fn upload_image_list(&mut self, name: &str, u: &UploadImageList) {
+        self.open(name);
+        self.opt_plain("isMandatory", u.is_mandatory);
+        for image in &u.images {
+            self.open("images");
+            self.text("imagePath", &image.image_path);
+            self.close("images");
+        }
+        self.close(name);
+    }
+}
+
+fn response_name(op: Operation) -> String {
+    format!("{}Response", op.name())
+}
+
+/// `<ns2:…Response>` with one `page` per page (none: the vendor's "EMPTY").
+pub fn full_flow(op: Operation, pages: &[Page]) -> String {
+    let name = response_name(op);
+    let mut p = Payload::new(&name, TNS, 512 + pages.len() * 2048);
+    for page in pages {
+        p.page(page);
+    }
+    p.finish(&name)
+}
+
+pub fn summary(op: Operation, pages: &[SummaryPage]) -> String {
+    let name = response_name(op);
+    let mut p = Payload::new(&name, TNS, 512 + pages.len() * 512);
+    for page in pages {
+        p.open("page");
+        p.text("pageId", &page.page_id);
+        p.text("pageTitle", &page.page_title);
+        p.plain("timestamp", Millis(page.timestamp).to_iso_millis());
+        p.opt_text("header", page.header.as_deref());
+        p.opt_text("footer", page.footer.as_deref());
+        for answer in &page.answers {
+            p.open("answers");
+            p.text("id", &answer.id);
+            p.opt_text("referenceName", answer.reference_name.as_deref());
+            p.opt_text("label", answer.label.as_deref());
+            p.text("value", &answer.value);
+            p.close("answers");
+        }
+        p.close("page");
+    }
+    p.finish(&name)
+}
+
+/// The variable set as `voice/data/entry(key, value)*`, in the stored order.
+pub fn variable_set(op: Operation, variables: &OrderedStrings) -> String {
+    let name = response_name(op);
+    let mut p = Payload::new(&name, TNS, 256 + variables.len() * 96);
+    p.open("voice");
+    p.open("data");
+    for (key, value) in variables.iter() {
+        p.open("entry");
+        p.text("key", key);
+        p.text("value", value);
+        p.close("entry");
+    }
+    p.close("data");
+    p.close("voice");
+    p.finish(&name)
+}
+
+/// `GetInteractionUniqueIdResponse` of the agent namespace: the answer of GetInteractionUniqueId,
+/// and the seed's not-found answer of every operation (then `text` is the not-found sentence).
+pub fn unique_id(text: &str) -> String {
+    let name = "GetInteractionUniqueIdResponse";
+    let mut p = Payload::new(name, AGENT_NS, 256);
+    p.text("uniqueId", text);
+    p.finish(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_seed_not_found_reply() {
+        let body = unique_id("history for attribute <attribute search> was not found");
+        assert_eq!(
+            envelope(SoapVersion::V11, None, &body),
+            "<SOAP-ENV:Envelope xmlns:SOAP-ENV=\"http://schemas.xmlsoap.org/soap/envelope/\"><SOAP-ENV:Header/><SOAP-ENV:Body>\
+             <ns2:GetInteractionUniqueIdResponse xmlns:ns2=\"http://com/jacada/interact/agent/soap\">\
+             <ns2:uniqueId>history for attribute &lt;attribute search&gt; was not found</ns2:uniqueId>\
+             </ns2:GetInteractionUniqueIdResponse></SOAP-ENV:Body></SOAP-ENV:Envelope>"
+        );
+    }
+
+    #[test]
+    fn pages_in_model_order_with_xs_datetime() {
+        let page: Page = serde_json::from_str(
+            r#"{"pageNavigation":{"navigationTitle":"T & <b>","navigationRight":{"buttonState":"NORMAL","buttonVisible":true,"buttonLabel":"Next"}},
+                "pageContent":{"contentSections":[{"id":"s","sectionNumberOfColumns":2,"sectionChoices":[
+                  {"id":"c","choiceValue":"v","textInput":{"isMandatory":true,"maxCharacters":5}},
+                  {"id":"u","choiceValue":"","uploadImageList":{"images":[{"imagePath":"/a"}]}}]}]},
+                "timestamp":1790847190000}"#,
+        )
+        .unwrap();
+        let body = full_flow(Operation::FullFlowByUuid, &[page]);
+        assert_eq!(
+            body,
+            "<ns2:GetInteractionFullFlowByUUIDResponse xmlns:ns2=\"http://com/jacada/interact/interactiondata/soap\"><ns2:page>\
+             <ns2:pageNavigation><ns2:navigationTitle>T &amp; &lt;b&gt;</ns2:navigationTitle><ns2:navigationRight>\
+             <ns2:buttonState>NORMAL</ns2:buttonState><ns2:buttonVisible>true</ns2:buttonVisible><ns2:buttonLabel>Next</ns2:buttonLabel>\
+             </ns2:navigationRight></ns2:pageNavigation><ns2:pageContent><ns2:contentSections><ns2:id>s</ns2:id>\
+             <ns2:sectionNumberOfColumns>2</ns2:sectionNumberOfColumns><ns2:sectionChoices><ns2:id>c</ns2:id>\
+             <ns2:choiceValue>v</ns2:choiceValue><ns2:textInput><ns2:isMandatory>true</ns2:isMandatory>\
+             <ns2:maxCharacters>5</ns2:maxCharacters></ns2:textInput></ns2:sectionChoices><ns2:sectionChoices><ns2:id>u</ns2:id>\
+             <ns2:choiceValue></ns2:choiceValue><ns2:uploadImageList><ns2:images><ns2:imagePath>/a</ns2:imagePath></ns2:images>\
+             </ns2:uploadImageList></ns2:sectionChoices></ns2:contentSections></ns2:pageContent>\
+             <ns2:timestamp>2026-10-01T09:33:10.000Z</ns2:timestamp></ns2:page></ns2:GetInteractionFullFlowByUUIDResponse>"
+        );
+        assert_eq!(
+            full_flow(Operation::FullFlowByCallerAttribute, &[]),
+            "<ns2:GetInteractionFullFlowByCallerAttributeResponse xmlns:ns2=\"http://com/jacada/interact/interactiondata/soap\">\
+             </ns2:GetInteractionFullFlowByCallerAttributeResponse>"
+        );
+    }
+
+    #[test]
+    fn variable_sets_keep_their_order() {
+        let vars: OrderedStrings =
+            [("b", "2"), ("a", "")].into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        assert_eq!(
+            variable_set(Operation::VariableSetByUuid, &vars),
+            "<ns2:GetVariableSetByUUIDResponse xmlns:ns2=\"http://com/jacada/interact/interactiondata/soap\"><ns2:voice><ns2:data>\
+             <ns2:entry><ns2:key>b</ns2:key><ns2:value>2</ns2:value></ns2:entry>\
+             <ns2:entry><ns2:key>a</ns2:key><ns2:value></ns2:value></ns2:entry>\
+             </ns2:data></ns2:voice></ns2:GetVariableSetByUUIDResponse>"
+        );
+    }
+}

@@ -1,0 +1,390 @@
+//! The operations of `interactiondata.wsdl` and their request payloads.
+//!
+//! The payload element arrives as a tree from the hardened reader, names already resolved. It is
+//! written out again in one normal form (every element of the service's namespace, or unqualified,
+//! under the prefix `tns` declared on the payload element itself; elements of other namespaces
+//! under their own declared prefix; attributes such as the rpc/encoded leftovers `xsi:type` and
+//! `encodingStyle` dropped; `xsi:nil="true"` elements left out) and that text is deserialized by
+//! yaserde into the typed request below. So yaserde never sees the envelope, a foreign prefix or an
+//! out-of-scope namespace declaration (the failure modes of lessons.md #4), and the payload types
+//! stay a plain mirror of the WSDL's request elements.
+
+use crate::escape::{escape_attribute, escape_text};
+use crate::reader::{clip, Element};
+use ixgw_core::record::CallerAttributeKind;
+use ixgw_core::{FlowTarget, SearchWindow};
+use std::fmt::Write as _;
+use yaserde::YaDeserialize;
+
+pub const TNS: &str = "http://com/jacada/interact/interactiondata/soap";
+pub const AGENT_NS: &str = "http://com/jacada/interact/agent/soap";
+const XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
+
+/// The seven operations of the port type `InteractionData`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Operation {
+    FullFlowByUuid,
+    FullFlowByCallerAttribute,
+    SummaryByUuid,
+    SummaryByCallerAttribute,
+    VariableSetByUuid,
+    VariableSetByCallerAttribute,
+    UniqueId,
+}
+
+impl Operation {
+    pub const ALL: [Self; 7] = [
+        Self::FullFlowByUuid,
+        Self::FullFlowByCallerAttribute,
+        Self::SummaryByUuid,
+        Self::SummaryByCallerAttribute,
+        Self::VariableSetByUuid,
+        Self::VariableSetByCallerAttribute,
+        Self::UniqueId,
+    ];
+
+    /// The WSDL operation name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::FullFlowByUuid => "GetInteractionFullFlowByUUID",
+            Self::FullFlowByCallerAttribute => "GetInteractionFullFlowByCallerAttribute",
+            Self::SummaryByUuid => "GetInteractionSummaryByUUID",
+            Self::SummaryByCallerAttribute => "GetInteractionSummaryByCallerAttribute",
+            Self::VariableSetByUuid => "GetVariableSetByUUID",
+            Self::VariableSetByCallerAttribute => "GetVariableSetByCallerAttribute",
+            Self::UniqueId => "GetInteractionUniqueId",
+        }
+    }
+
+    /// The operation whose request element this is (`<Operation>Request`).
+    pub fn from_request_element(local: &str) -> Option<Self> {
+        let name = local.strip_suffix("Request")?;
+        Self::ALL.into_iter().find(|op| op.name() == name)
+    }
+
+    /// The operation an action names, by operation or request element name.
+    pub fn from_action_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|op| op.name() == name).or_else(|| Self::from_request_element(name))
+    }
+
+    /// The payload element of a Body that calls this operation: in the service's namespace, or
+    /// unqualified (as some generated Perl stubs send it).
+    pub fn of_payload(payload: &Element) -> Option<Self> {
+        match payload.ns.as_deref() {
+            None | Some(TNS) => Self::from_request_element(&payload.local),
+            Some(_) => None,
+        }
+    }
+}
+
+/// Who the lookup is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    UniqueId(String),
+    CallerAttribute(String),
+}
+
+impl Target {
+    pub fn as_flow_target(&self) -> FlowTarget<'_> {
+        match self {
+            Self::UniqueId(id) => FlowTarget::UniqueId(id),
+            Self::CallerAttribute(value) => FlowTarget::CallerAttribute(value),
+        }
+    }
+}
+
+/// A decoded request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    FullFlow { target: Target, window: SearchWindow },
+    Summary { target: Target, window: SearchWindow },
+    VariableSet { target: Target, set: String, window: SearchWindow },
+    UniqueId { kind: CallerAttributeKind, value: String, window: SearchWindow },
+}
+
+/// Why a payload could not become a request (a Client / Sender fault).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PayloadError {
+    /// The vendor's wording: `missing or invalid parameter <name>`.
+    Parameter(&'static str),
+    Unreadable(String),
+}
+
+impl std::fmt::Display for PayloadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Parameter(name) => write!(f, "missing or invalid parameter {name}"),
+            Self::Unreadable(why) => f.write_str(why),
+        }
+    }
+}
+
+// --- the payload types (yaserde) ----------------------------------------------------------------
+// Every member is optional here so that a missing one is reported by its WSDL name.
+
+#[derive(Debug, Default, YaDeserialize)]
+#[yaserde(prefix = "tns", namespaces = { "tns" = "http://com/jacada/interact/interactiondata/soap" })]
+struct ByUniqueId {
+    #[yaserde(prefix = "tns", rename = "uniqueId")]
+    unique_id: Option<String>,
+    #[yaserde(prefix = "tns", rename = "widerSearch")]
+    wider_search: Option<String>,
+}
+
+#[derive(Debug, Default, YaDeserialize)]
+#[yaserde(prefix = "tns", namespaces = { "tns" = "http://com/jacada/interact/interactiondata/soap" })]
+struct ByCallerAttribute {
+    #[yaserde(prefix = "tns", rename = "callerAttribute")]
+    caller_attribute: Option<String>,
+    #[yaserde(prefix = "tns", rename = "widerSearch")]
+    wider_search: Option<String>,
+}
+
+#[derive(Debug, Default, YaDeserialize)]
+#[yaserde(prefix = "tns", namespaces = { "tns" = "http://com/jacada/interact/interactiondata/soap" })]
+struct VariableSetByUniqueId {
+    #[yaserde(prefix = "tns", rename = "uniqueId")]
+    unique_id: Option<String>,
+    #[yaserde(prefix = "tns", rename = "variableSetId")]
+    variable_set_id: Option<String>,
+    #[yaserde(prefix = "tns", rename = "widerSearch")]
+    wider_search: Option<String>,
+}
+
+#[derive(Debug, Default, YaDeserialize)]
+#[yaserde(prefix = "tns", namespaces = { "tns" = "http://com/jacada/interact/interactiondata/soap" })]
+struct VariableSetByCallerAttribute {
+    #[yaserde(prefix = "tns", rename = "callerAttribute")]
+    caller_attribute: Option<String>,
+    #[yaserde(prefix = "tns", rename = "variableSetId")]
+    variable_set_id: Option<String>,
+    #[yaserde(prefix = "tns", rename = "widerSearch")]
+    wider_search: Option<String>,
+}
+
+#[derive(Debug, Default, YaDeserialize)]
+#[yaserde(prefix = "tns", namespaces = { "tns" = "http://com/jacada/interact/interactiondata/soap" })]
+struct UniqueIdLookup {
+    #[yaserde(prefix = "tns", rename = "attributeType")]
+    attribute_type: Option<String>,
+    #[yaserde(prefix = "tns", rename = "attributeValue")]
+    attribute_value: Option<String>,
+    #[yaserde(prefix = "tns", rename = "widerSearch")]
+    wider_search: Option<String>,
+}
+
+/// Decodes the payload of `op` into a request.
+pub fn decode(op: Operation, payload: &Element) -> Result<Request, PayloadError> {
+    let xml = normalized(payload);
+    Ok(match op {
+        Operation::FullFlowByUuid | Operation::SummaryByUuid => {
+            let p: ByUniqueId = deserialize(op, &xml)?;
+            let target = Target::UniqueId(required(p.unique_id, "uniqueId")?);
+            lookup(op, target, window(p.wider_search)?)
+        }
+        Operation::FullFlowByCallerAttribute | Operation::SummaryByCallerAttribute => {
+            let p: ByCallerAttribute = deserialize(op, &xml)?;
+            let target = Target::CallerAttribute(required(p.caller_attribute, "callerAttribute")?);
+            lookup(op, target, window(p.wider_search)?)
+        }
+        Operation::VariableSetByUuid => {
+            let p: VariableSetByUniqueId = deserialize(op, &xml)?;
+            Request::VariableSet {
+                target: Target::UniqueId(required(p.unique_id, "uniqueId")?),
+                set: required(p.variable_set_id, "variableSetId")?,
+                window: window(p.wider_search)?,
+            }
+        }
+        Operation::VariableSetByCallerAttribute => {
+            let p: VariableSetByCallerAttribute = deserialize(op, &xml)?;
+            Request::VariableSet {
+                target: Target::CallerAttribute(required(p.caller_attribute, "callerAttribute")?),
+                set: required(p.variable_set_id, "variableSetId")?,
+                window: window(p.wider_search)?,
+            }
+        }
+        Operation::UniqueId => {
+            let p: UniqueIdLookup = deserialize(op, &xml)?;
+            let kind = required(p.attribute_type, "attributeType")?;
+            Request::UniqueId {
+                kind: CallerAttributeKind::from_unique_id_segment(&kind)
+                    .ok_or(PayloadError::Parameter("attributeType"))?,
+                value: required(p.attribute_value, "attributeValue")?,
+                window: window(p.wider_search)?,
+            }
+        }
+    })
+}
+
+fn lookup(op: Operation, target: Target, window: SearchWindow) -> Request {
+    match op {
+        Operation::SummaryByUuid | Operation::SummaryByCallerAttribute => Request::Summary { target, window },
+        _ => Request::FullFlow { target, window },
+    }
+}
+
+fn deserialize<T: YaDeserialize>(op: Operation, xml: &str) -> Result<T, PayloadError> {
+    yaserde::de::from_str(xml).map_err(|e| {
+        PayloadError::Unreadable(format!("the {}Request element cannot be read: {}", op.name(), clip(&e.to_string())))
+    })
+}
+
+/// A required string member (yaserde has trimmed it): present and not empty.
+fn required(value: Option<String>, name: &'static str) -> Result<String, PayloadError> {
+    value.filter(|v| !v.is_empty()).ok_or(PayloadError::Parameter(name))
+}
+
+/// `widerSearch` as an `xs:boolean` (`true`, `false`, `1`, `0`; any case, as the REST face).
+fn window(value: Option<String>) -> Result<SearchWindow, PayloadError> {
+    match value.as_deref() {
+        None => Ok(SearchWindow::Recent),
+        Some("1") => Ok(SearchWindow::Wider),
+        Some("0") => Ok(SearchWindow::Recent),
+        Some(v) => SearchWindow::from_param(Some(v)).ok_or(PayloadError::Parameter("widerSearch")),
+    }
+}
+
+/// The payload in the normal form described at the top of this module.
+fn normalized(payload: &Element) -> String {
+    let mut out = String::with_capacity(256);
+    let mut foreign = 0usize;
+    write_normalized(payload, &mut out, true, &mut foreign);
+    out
+}
+
+fn write_normalized(element: &Element, out: &mut String, root: bool, foreign: &mut usize) {
+    if !root && matches!(element.attribute(Some(XSI), "nil").map(str::trim), Some("true" | "1")) {
+        return;
+    }
+    let name = match element.ns.as_deref() {
+        None | Some(TNS) => format!("tns:{}", element.local),
+        Some(ns) => {
+            *foreign += 1;
+            let prefix = format!("o{foreign}");
+            let name = format!("{prefix}:{}", element.local);
+            let _ = write!(out, "<{name} xmlns:{prefix}=\"");
+            escape_attribute(out, ns);
+            out.push('"');
+            write_content(element, &name, out, foreign);
+            return;
+        }
+    };
+    let _ = write!(out, "<{name}");
+    if root {
+        let _ = write!(out, " xmlns:tns=\"{TNS}\"");
+    }
+    write_content(element, &name, out, foreign);
+}
+
+fn write_content(element: &Element, name: &str, out: &mut String, foreign: &mut usize) {
+    out.push('>');
+    escape_text(out, &element.text);
+    for child in &element.children {
+        write_normalized(child, out, false, foreign);
+    }
+    let _ = write!(out, "</{name}>");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reader::{parse, Limits};
+
+    fn payload(text: &str) -> Element {
+        parse(text.as_bytes(), Limits::default()).unwrap()
+    }
+
+    fn decode_text(text: &str) -> Result<Request, PayloadError> {
+        let p = payload(text);
+        decode(Operation::of_payload(&p).expect("known operation"), &p)
+    }
+
+    #[test]
+    fn operations_by_element_and_action() {
+        assert_eq!(Operation::from_request_element("GetInteractionUniqueIdRequest"), Some(Operation::UniqueId));
+        assert_eq!(Operation::from_request_element("GetInteractionUniqueId"), None);
+        assert_eq!(Operation::from_action_name("GetVariableSetByUUID"), Some(Operation::VariableSetByUuid));
+        assert_eq!(Operation::from_action_name("GetVariableSetByUUIDRequest"), Some(Operation::VariableSetByUuid));
+        assert_eq!(Operation::from_action_name("Other"), None);
+        let foreign = payload("<GetInteractionUniqueIdRequest xmlns='urn:other'/>");
+        assert_eq!(Operation::of_payload(&foreign), None);
+    }
+
+    #[test]
+    fn the_seed_requests() {
+        let by_uuid = r#"<soap:GetInteractionFullFlowByUUIDRequest xmlns:soap="http://com/jacada/interact/interactiondata/soap">
+ <soap:uniqueId>4c221517-5949-4752-84b4-4784adb70dba</soap:uniqueId>
+ </soap:GetInteractionFullFlowByUUIDRequest>"#;
+        assert_eq!(
+            decode_text(by_uuid).unwrap(),
+            Request::FullFlow {
+                target: Target::UniqueId("4c221517-5949-4752-84b4-4784adb70dba".into()),
+                window: SearchWindow::Recent
+            }
+        );
+        let by_attr = r#"<soap:GetInteractionFullFlowByCallerAttributeRequest xmlns:soap="http://com/jacada/interact/interactiondata/soap">
+ <soap:callerAttribute>history1</soap:callerAttribute>
+ <soap:widerSearch>true</soap:widerSearch>
+ </soap:GetInteractionFullFlowByCallerAttributeRequest>"#;
+        assert_eq!(
+            decode_text(by_attr).unwrap(),
+            Request::FullFlow { target: Target::CallerAttribute("history1".into()), window: SearchWindow::Wider }
+        );
+    }
+
+    #[test]
+    fn sloppy_but_meaningful_payloads_are_accepted() {
+        // SOAP::Lite style: unqualified children, rpc/encoded leftovers; default namespace; xsi:nil.
+        let lite = r#"<GetVariableSetByCallerAttributeRequest xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
+              xmlns:xsd="http://www.w3.org/2001/XMLSchema" soapenc:encodingStyle="x" xmlns:soapenc="urn:enc">
+            <callerAttribute xsi:type="xsd:string">4567</callerAttribute>
+            <variableSetId xsi:type="xsd:string">customerInfoSet</variableSetId>
+            <widerSearch xsi:nil="true"/>
+            <extra xmlns="urn:someone-else">ignored</extra>
+        </GetVariableSetByCallerAttributeRequest>"#;
+        assert_eq!(
+            decode_text(lite).unwrap(),
+            Request::VariableSet {
+                target: Target::CallerAttribute("4567".into()),
+                set: "customerInfoSet".into(),
+                window: SearchWindow::Recent
+            }
+        );
+        let default_ns = r#"<GetInteractionUniqueIdRequest xmlns="http://com/jacada/interact/interactiondata/soap">
+            <attributeType>clickToCall</attributeType><attributeValue>+1555 &amp; &lt;x&gt;</attributeValue>
+            <widerSearch>1</widerSearch></GetInteractionUniqueIdRequest>"#;
+        assert_eq!(
+            decode_text(default_ns).unwrap(),
+            Request::UniqueId {
+                kind: CallerAttributeKind::CallerId,
+                value: "+1555 & <x>".into(),
+                window: SearchWindow::Wider
+            }
+        );
+    }
+
+    #[test]
+    fn bad_parameters_are_named() {
+        let ns = "xmlns='http://com/jacada/interact/interactiondata/soap'";
+        let cases = [
+            (format!("<GetInteractionSummaryByUUIDRequest {ns}/>"), "uniqueId"),
+            (format!("<GetInteractionSummaryByUUIDRequest {ns}><uniqueId> </uniqueId></GetInteractionSummaryByUUIDRequest>"), "uniqueId"),
+            (
+                format!("<GetInteractionSummaryByUUIDRequest {ns}><uniqueId>1</uniqueId><widerSearch>yes</widerSearch></GetInteractionSummaryByUUIDRequest>"),
+                "widerSearch",
+            ),
+            (format!("<GetVariableSetByUUIDRequest {ns}><uniqueId>1</uniqueId></GetVariableSetByUUIDRequest>"), "variableSetId"),
+            (
+                format!("<GetInteractionUniqueIdRequest {ns}><attributeType>dnid</attributeType><attributeValue>1</attributeValue></GetInteractionUniqueIdRequest>"),
+                "attributeType",
+            ),
+            (
+                format!("<GetInteractionFullFlowByUUIDRequest {ns}><uniqueId xmlns='urn:other'>1</uniqueId></GetInteractionFullFlowByUUIDRequest>"),
+                "uniqueId",
+            ),
+        ];
+        for (text, name) in cases {
+            assert_eq!(decode_text(&text).unwrap_err(), PayloadError::Parameter(name), "{text}");
+        }
+    }
+}
