@@ -82,17 +82,12 @@ impl RecordSplitter {
 
     /// Ends the stream: an unfinished record is reported as such.
     pub fn finish(&mut self, out: &mut Vec<Frame>) {
-        let unfinished = match self.mode {
-            Mode::Array => Some("the JSON array is not closed"),
-            Mode::Objects { .. } if self.depth > 0 || !self.current.iter().all(u8::is_ascii_whitespace) => {
-                Some("the record is not complete")
-            }
-            _ => None,
-        };
-        if let Some(reason) = unfinished {
-            if self.depth > 0 || !self.current.is_empty() || self.mode == Mode::Array {
-                self.emit_error(out, reason);
-            }
+        match self.mode {
+            Mode::Array => self.emit_error(out, "the JSON array is not closed"),
+            Mode::Objects { .. } if self.depth > 0 || self.in_string => self.emit_error(out, "the record is not complete"),
+            // The last NDJSON line may lack its newline.
+            Mode::Objects { .. } if !self.current.is_empty() => self.emit(out),
+            _ => {}
         }
         self.mode = Mode::Done;
     }
@@ -349,6 +344,8 @@ mod tests {
         assert!(split("[{\"a\":1}", 4).last().unwrap().1.as_ref().unwrap_err().contains("not closed"));
         assert!(split("hello", 4)[0].1.is_err());
         assert!(split("", 4).is_empty());
+        assert_eq!(split("{\"a\":1}", 3), [(1, Ok("{\"a\":1}".into()))], "no newline at the end");
+        assert!(split("{\"a\":\"x", 3)[0].1.is_err());
         assert!(split(" \n ", 4).is_empty());
     }
 }
