@@ -76,7 +76,8 @@ mod tests {
     #[test]
     fn only_the_latest_allocation_per_kind_counts() {
         use CallerAttributeKind::*;
-        let a = [alloc(HistorySearchId, "history0", 10), alloc(Dtmf, "4567", 11), alloc(HistorySearchId, "history1", 20)];
+        let a =
+            [alloc(HistorySearchId, "history0", 10), alloc(Dtmf, "4567", 11), alloc(HistorySearchId, "history1", 20)];
         assert_eq!(matching_allocation(&a, "history0", None), None);
         assert_eq!(matching_allocation(&a, "history1", None), Some(Millis(20)));
         assert_eq!(matching_allocation(&a, "4567", Some(Dtmf)), Some(Millis(11)));

@@ -147,13 +147,18 @@ mod tests {
             customer_id: Some("00001a57JGQ00BVU".into()),
             started_at: Millis::parse_rfc3339("2009-08-05T09:33:10.000Z").unwrap(),
             ended_at: None,
-            context_json: Some(r#"{"external_id":"00AF4A7951D60009","media_type":"chat","udata":{"b":"2","a":""},"status":3}"#.into()),
+            context_json: Some(
+                r#"{"external_id":"00AF4A7951D60009","media_type":"chat","udata":{"b":"2","a":""},"status":3}"#.into(),
+            ),
             has_plain_text: true,
             has_structured_text: false,
             structured_text_mime: Some("text/xml".into()),
             has_binary_content: false,
         };
-        let urls = ContentUrls { text: Some("http://h/interactions/00001a57JGQ00BW8/plain_text".into()), ..Default::default() };
+        let urls = ContentUrls {
+            text: Some("http://h/interactions/00001a57JGQ00BW8/plain_text".into()),
+            ..Default::default()
+        };
         let mut out = Vec::new();
         write_resource(&mut out, &row, &urls).unwrap();
         assert_eq!(

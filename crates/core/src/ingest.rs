@@ -84,7 +84,9 @@ impl RecordSplitter {
     pub fn finish(&mut self, out: &mut Vec<Frame>) {
         match self.mode {
             Mode::Array => self.emit_error(out, "the JSON array is not closed"),
-            Mode::Objects { .. } if self.depth > 0 || self.in_string => self.emit_error(out, "the record is not complete"),
+            Mode::Objects { .. } if self.depth > 0 || self.in_string => {
+                self.emit_error(out, "the record is not complete")
+            }
             // The last NDJSON line may lack its newline.
             Mode::Objects { .. } if !self.current.is_empty() => self.emit(out),
             _ => {}
@@ -155,7 +157,11 @@ impl RecordSplitter {
                 }
                 _ => {
                     self.start_line = self.line;
-                    let what = if self.mode == Mode::Array { "expected a record (`{`), `,` or `]`" } else { "expected a JSON array or object" };
+                    let what = if self.mode == Mode::Array {
+                        "expected a record (`{`), `,` or `]`"
+                    } else {
+                        "expected a JSON array or object"
+                    };
                     self.emit_error(out, what);
                     self.mode = Mode::Done;
                     return;
@@ -312,7 +318,11 @@ mod tests {
         for chunk in [1, 3, 7, 4096] {
             assert_eq!(
                 split("{\"a\":1}\n{\"b\":\"}{\"}\n\n{\"c\":[1,{\"d\":2}]}\n", chunk),
-                [(1, Ok("{\"a\":1}".into())), (2, Ok("{\"b\":\"}{\"}".into())), (4, Ok("{\"c\":[1,{\"d\":2}]}".into()))]
+                [
+                    (1, Ok("{\"a\":1}".into())),
+                    (2, Ok("{\"b\":\"}{\"}".into())),
+                    (4, Ok("{\"c\":[1,{\"d\":2}]}".into()))
+                ]
             );
             assert_eq!(
                 split("[\n {\"a\":1},\n {\"b\":2}\n]\n", chunk),

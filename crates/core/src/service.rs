@@ -6,7 +6,8 @@ use crate::ordered::OrderedStrings;
 use crate::page::Page;
 use crate::record::{CallerAttributeKind, InteractionRecord, RecordError};
 use crate::store::{
-    ContentBlob, ContentPart, ContextRow, FlowTarget, HistoryStore, ListQuery, Partition, StoredFlow, StoredPhoto,
+    ContentBlob, ContentPart, ContextRow, FlowTarget, HistoryStore, ListQuery, ListSubject, Partition, StoredFlow,
+    StoredPhoto,
 };
 use crate::summary::{summarize, SummaryPage};
 use crate::tenancy::{KeyDigest, Principal, Scope, Tenant};
@@ -69,7 +70,8 @@ impl HistoryService {
         credentials: Credentials<'_>,
         needed: Scope,
     ) -> Result<Principal, HistoryError> {
-        let tenant = tenant_header.filter(|t| !t.is_empty()).ok_or(HistoryError::Unauthenticated(AuthFailure::MissingTenant))?;
+        let tenant =
+            tenant_header.filter(|t| !t.is_empty()).ok_or(HistoryError::Unauthenticated(AuthFailure::MissingTenant))?;
         if credentials.key.is_none_or(str::is_empty) {
             return Err(HistoryError::Unauthenticated(AuthFailure::MissingKey));
         }
@@ -86,7 +88,8 @@ impl HistoryService {
         credentials: Credentials<'_>,
         needed: Scope,
     ) -> Result<Principal, HistoryError> {
-        let key = credentials.key.filter(|k| !k.is_empty()).ok_or(HistoryError::Unauthenticated(AuthFailure::MissingKey))?;
+        let key =
+            credentials.key.filter(|k| !k.is_empty()).ok_or(HistoryError::Unauthenticated(AuthFailure::MissingKey))?;
         let presented = KeyDigest::of(key);
         let stored = self.store.key_by_digest(&presented).await?;
         let matches = presented.matches(stored.as_ref().map_or(&NO_KEY, |s| &s.digest));
@@ -98,19 +101,29 @@ impl HistoryService {
         if stored.revoked {
             return Err(HistoryError::Unauthenticated(AuthFailure::RevokedKey));
         }
-        let environment = credentials.environment.filter(|e| !e.is_empty()).unwrap_or(&stored.tenant_default_environment);
+        let environment =
+            credentials.environment.filter(|e| !e.is_empty()).unwrap_or(&stored.tenant_default_environment);
         if environment != stored.environment {
             return Err(HistoryError::Unauthenticated(AuthFailure::UnknownEnvironment));
         }
         if !stored.scope.permits(needed) {
             return Err(HistoryError::Unauthenticated(AuthFailure::ScopeNotAllowed));
         }
-        Ok(Principal { tenant: stored.tenant, environment: stored.environment, scope: stored.scope, key_id: stored.key_id })
+        Ok(Principal {
+            tenant: stored.tenant,
+            environment: stored.environment,
+            scope: stored.scope,
+            key_id: stored.key_id,
+        })
     }
 
     /// The Context Services rule for choosing a tenant: the `ContactCenterId` header (account id or
     /// name), else the configured default tenant.
-    pub async fn context_tenant(&self, contact_center_id: Option<&str>, default: Option<&str>) -> Result<Tenant, HistoryError> {
+    pub async fn context_tenant(
+        &self,
+        contact_center_id: Option<&str>,
+        default: Option<&str>,
+    ) -> Result<Tenant, HistoryError> {
         let wanted = contact_center_id.or(default).ok_or(HistoryError::NoTenant)?;
         self.store.tenant(wanted).await?.ok_or_else(|| HistoryError::UnknownTenant(wanted.to_string()))
     }
@@ -135,6 +148,9 @@ impl HistoryService {
         target: FlowTarget<'_>,
         window: SearchWindow,
     ) -> Result<StoredFlow, HistoryError> {
+        if !can_be_stored(target.value()) {
+            return Err(Self::not_found(target));
+        }
         self.store.flow(partition(who), target, self.cutoff(window)).await?.ok_or_else(|| Self::not_found(target))
     }
 
@@ -172,14 +188,23 @@ impl HistoryService {
         set: &str,
         window: SearchWindow,
     ) -> Result<OrderedStrings, HistoryError> {
-        let found =
-            self.store.resolve(partition(who), target, self.cutoff(window)).await?.ok_or_else(|| Self::not_found(target))?;
+        if !can_be_stored(target.value()) {
+            return Err(Self::not_found(target));
+        }
+        let found = self
+            .store
+            .resolve(partition(who), target, self.cutoff(window))
+            .await?
+            .ok_or_else(|| Self::not_found(target))?;
         self.store.variable_set(&found, set).await?.ok_or_else(|| HistoryError::VariableSetNotFound(set.to_string()))
     }
 
     /// A photo by interaction and path. Photos have no window: a path comes from a flow the caller
     /// already read.
     pub async fn photo(&self, who: &Principal, interaction_id: &str, path: &str) -> Result<StoredPhoto, HistoryError> {
+        if !can_be_stored(interaction_id) || !can_be_stored(path) {
+            return Err(HistoryError::PhotoNotFound);
+        }
         self.store.photo(partition(who), interaction_id, path).await?.ok_or(HistoryError::PhotoNotFound)
     }
 
@@ -190,6 +215,9 @@ impl HistoryService {
         value: &str,
         window: SearchWindow,
     ) -> Result<String, HistoryError> {
+        if !can_be_stored(value) {
+            return Err(HistoryError::AttributeNotFound(value.to_string()));
+        }
         self.store
             .unique_id_for(partition(who), kind, value, self.cutoff(window))
             .await?
@@ -199,6 +227,9 @@ impl HistoryService {
     // --- Context Services queries --------------------------------------------------------------
 
     pub async fn context_interaction(&self, who: &Principal, interaction_id: &str) -> Result<ContextRow, HistoryError> {
+        if !can_be_stored(interaction_id) {
+            return Err(HistoryError::InteractionNotFound(interaction_id.to_string()));
+        }
         self.store
             .context_interaction(partition(who), interaction_id)
             .await?
@@ -206,10 +237,26 @@ impl HistoryService {
     }
 
     pub async fn context_list(&self, who: &Principal, query: &ListQuery) -> Result<Vec<ContextRow>, HistoryError> {
+        let customer = match &query.subject {
+            ListSubject::Customer(c) => Some(c.as_str()),
+            ListSubject::Service(_) => None,
+        };
+        let texts = [customer, query.media_type.as_deref(), query.after.as_ref().map(|a| a.interaction_id.as_str())];
+        if texts.into_iter().flatten().any(|t| !can_be_stored(t)) {
+            return Ok(Vec::new());
+        }
         Ok(self.store.context_list(partition(who), query).await?)
     }
 
-    pub async fn content(&self, who: &Principal, interaction_id: &str, part: ContentPart) -> Result<ContentBlob, HistoryError> {
+    pub async fn content(
+        &self,
+        who: &Principal,
+        interaction_id: &str,
+        part: ContentPart,
+    ) -> Result<ContentBlob, HistoryError> {
+        if !can_be_stored(interaction_id) {
+            return Err(HistoryError::ContentNotFound { id: interaction_id.to_string(), part: part.path_segment() });
+        }
         self.store
             .content(partition(who), interaction_id, part)
             .await?
@@ -224,6 +271,12 @@ impl HistoryService {
     }
 }
 
+/// Whether a looked-up value could be stored at all. PostgreSQL text cannot hold NUL, and asking
+/// for it fails the query: such a value is simply not there, on every backend alike.
+fn can_be_stored(value: &str) -> bool {
+    !value.contains('\0')
+}
+
 /// Where a principal's reads and writes go.
 pub fn partition(who: &Principal) -> Partition<'_> {
     Partition { tenant: &who.tenant, environment: &who.environment }
@@ -236,7 +289,8 @@ pub fn placement<'a>(
     tenant: Option<&'a Tenant>,
     tenant_override: Option<&'a str>,
 ) -> Result<Partition<'a>, RecordError> {
-    let wanted = tenant_override.or(record.tenant.as_deref()).ok_or_else(|| RecordError::new("tenant", "is required"))?;
+    let wanted =
+        tenant_override.or(record.tenant.as_deref()).ok_or_else(|| RecordError::new("tenant", "is required"))?;
     let tenant = tenant.filter(|t| t.account_id == wanted).ok_or_else(|| {
         RecordError::new("tenant", format!("unknown tenant `{wanted}` (create it first: ixgw tenant add {wanted})"))
     })?;
@@ -250,4 +304,13 @@ pub fn placement<'a>(
         None => tenant.default_environment().ok_or_else(|| RecordError::new("environment", "tenant has no default environment"))?,
     };
     Ok(Partition { tenant: &tenant.account_id, environment })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn values_with_nul_cannot_be_stored() {
+        assert!(super::can_be_stored("040100713") && super::can_be_stored("") && super::can_be_stored("ü /%"));
+        assert!(!super::can_be_stored("x\0y") && !super::can_be_stored("\0"));
+    }
 }

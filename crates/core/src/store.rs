@@ -171,7 +171,8 @@ pub trait HistoryStore: Send + Sync + 'static {
     /// One round trip. `Some` with no pages is the "EMPTY" history.
     async fn flow(&self, at: Partition<'_>, target: FlowTarget<'_>, cutoff: Millis) -> StoreResult<Option<StoredFlow>>;
     /// The interaction `target` names, under the same window rule.
-    async fn resolve(&self, at: Partition<'_>, target: FlowTarget<'_>, cutoff: Millis) -> StoreResult<Option<Resolved>>;
+    async fn resolve(&self, at: Partition<'_>, target: FlowTarget<'_>, cutoff: Millis)
+        -> StoreResult<Option<Resolved>>;
     /// The newest interaction whose current allocation of `kind` is `value` (same window and ties).
     async fn unique_id_for(
         &self,
@@ -190,5 +191,10 @@ pub trait HistoryStore: Send + Sync + 'static {
     async fn context_interaction(&self, at: Partition<'_>, interaction_id: &str) -> StoreResult<Option<ContextRow>>;
     /// One page of a list, at most `query.limit` rows.
     async fn context_list(&self, at: Partition<'_>, query: &ListQuery) -> StoreResult<Vec<ContextRow>>;
-    async fn content(&self, at: Partition<'_>, interaction_id: &str, part: ContentPart) -> StoreResult<Option<ContentBlob>>;
+    async fn content(
+        &self,
+        at: Partition<'_>,
+        interaction_id: &str,
+        part: ContentPart,
+    ) -> StoreResult<Option<ContentBlob>>;
 }

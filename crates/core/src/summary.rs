@@ -120,7 +120,10 @@ mod tests {
 
     #[test]
     fn tags_go_text_stays() {
-        assert_eq!(html_to_text(r#"<span style="word-wrap:break-word;">Tell us <b>what</b> happened</span>"#), "Tell us what happened");
+        assert_eq!(
+            html_to_text(r#"<span style="word-wrap:break-word;">Tell us <b>what</b> happened</span>"#),
+            "Tell us what happened"
+        );
         assert_eq!(html_to_text("Fish &amp; chips<br/>&lt;today&gt;"), "Fish & chips <today>");
         assert_eq!(html_to_text("<style>p{}</style>Hi<script>x()</script> there"), "Hi there");
         assert_eq!(html_to_text("broken <span"), "broken");

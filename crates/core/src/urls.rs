@@ -22,7 +22,8 @@ pub fn public_base_url(configured: Option<&str>, origin: RequestOrigin<'_>) -> S
         .filter(|p| p.eq_ignore_ascii_case("http") || p.eq_ignore_ascii_case("https"))
         .unwrap_or(origin.scheme)
         .to_ascii_lowercase();
-    let host = first(origin.forwarded_host).or(first(origin.host)).filter(|h| is_plausible_host(h)).unwrap_or("localhost");
+    let host =
+        first(origin.forwarded_host).or(first(origin.host)).filter(|h| is_plausible_host(h)).unwrap_or("localhost");
     format!("{proto}://{host}")
 }
 
@@ -32,7 +33,8 @@ fn first(v: Option<&str>) -> Option<&str> {
 
 /// A host header that cannot smuggle a path, user info or markup into the links we print.
 fn is_plausible_host(host: &str) -> bool {
-    host.len() <= 255 && host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']' | b'_'))
+    host.len() <= 255
+        && host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']' | b'_'))
 }
 
 #[cfg(test)]
@@ -57,7 +59,12 @@ mod tests {
     fn hostile_hosts_fall_back() {
         let evil = RequestOrigin { host: Some("evil.com/<script>"), scheme: "http", ..Default::default() };
         assert_eq!(public_base_url(None, evil), "http://localhost");
-        let proto = RequestOrigin { forwarded_proto: Some("javascript"), host: Some("h"), scheme: "http", ..Default::default() };
+        let proto = RequestOrigin {
+            forwarded_proto: Some("javascript"),
+            host: Some("h"),
+            scheme: "http",
+            ..Default::default()
+        };
         assert_eq!(public_base_url(None, proto), "http://h");
     }
 }

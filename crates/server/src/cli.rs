@@ -144,7 +144,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                 }
                 TenantCommand::AddEnvironment { account_id, environment } => {
                     store.add_environment(&account_id, &environment).await.map_err(|e| match e {
-                        StoreError::Missing(_) => anyhow::anyhow!("no tenant {account_id}; create it with `ixgw tenant add {account_id}`"),
+                        StoreError::Missing(_) => {
+                            anyhow::anyhow!("no tenant {account_id}; create it with `ixgw tenant add {account_id}`")
+                        }
                         other => anyhow::anyhow!("{other}"),
                     })?;
                     println!("tenant {account_id} has environment {environment}");
@@ -193,7 +195,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                 KeyCommand::List => {
                     for k in store.keys().await? {
                         let state = if k.revoked { "revoked" } else { "active" };
-                        println!("{}\t{}\t{}\t{}\t{}\t{}", k.key_id, k.tenant, k.environment, k.scope, k.created_at, state);
+                        println!(
+                            "{}\t{}\t{}\t{}\t{}\t{}",
+                            k.key_id, k.tenant, k.environment, k.scope, k.created_at, state
+                        );
                     }
                 }
                 KeyCommand::Revoke { key_id } => {
@@ -214,25 +219,28 @@ async fn serve(mut settings: Settings, database_flag: Option<&str>, args: ServeA
     if let Some(listen) = args.listen {
         settings.server.listen = listen;
     }
-    let addr: SocketAddr = settings
-        .server
-        .listen
-        .parse()
-        .with_context(|| format!("`{}` is not an address to listen on (try 127.0.0.1:8080)", settings.server.listen))?;
+    let addr: SocketAddr =
+        settings.server.listen.parse().with_context(|| {
+            format!("`{}` is not an address to listen on (try 127.0.0.1:8080)", settings.server.listen)
+        })?;
     let mut database_url = database_flag.map(str::to_string);
     if args.demo {
         if !addr.ip().is_loopback() {
             bail!("--demo listens on loopback only (its key is public); use --listen 127.0.0.1:PORT");
         }
-        database_url = Some(settings.database.url.clone().or(database_url).unwrap_or_else(|| "sqlite://data/ixgw-demo.db".into()));
+        database_url =
+            Some(settings.database.url.clone().or(database_url).unwrap_or_else(|| "sqlite://data/ixgw-demo.db".into()));
         if let Some(flag) = database_flag {
             database_url = Some(flag.to_string());
         }
     }
-    let database = open_database(&settings, database_url.as_deref(), !args.no_migrate && settings.database.migrate_on_start).await?;
+    let database =
+        open_database(&settings, database_url.as_deref(), !args.no_migrate && settings.database.migrate_on_start)
+            .await?;
     let service = service(&database);
     if args.demo {
-        let report = demo::load(&service, Millis::now()).await.map_err(|e| anyhow::anyhow!("loading the demo data: {e}"))?;
+        let report =
+            demo::load(&service, Millis::now()).await.map_err(|e| anyhow::anyhow!("loading the demo data: {e}"))?;
         if report.rejected > 0 {
             bail!("{} demo records were rejected", report.rejected);
         }

@@ -76,7 +76,8 @@ pub async fn import_stream(
             match outcome {
                 Ok(()) => report.accepted += 1,
                 Err(Ok(rejection)) => {
-                    let rejected = RejectedRecord { source: source.to_string(), line: frame.line, message: rejection.to_string() };
+                    let rejected =
+                        RejectedRecord { source: source.to_string(), line: frame.line, message: rejection.to_string() };
                     match progress {
                         Some(bar) => bar.suspend(|| eprintln!("{rejected}")),
                         None => eprintln!("{rejected}"),
@@ -96,7 +97,11 @@ pub async fn import_stream(
 }
 
 /// Imports each of `paths` (`-` is stdin) with a progress bar on stderr.
-pub async fn import_files(service: &HistoryService, paths: &[String], tenant: Option<String>) -> anyhow::Result<ImportReport> {
+pub async fn import_files(
+    service: &HistoryService,
+    paths: &[String],
+    tenant: Option<String>,
+) -> anyhow::Result<ImportReport> {
     let mut total = ImportReport::default();
     for path in paths {
         let (reader, len, name): (Box<dyn Read>, Option<u64>, String) = if path == "-" {

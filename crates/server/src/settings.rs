@@ -92,7 +92,11 @@ pub struct ContextServicesSettings {
 impl Default for ContextServicesSettings {
     fn default() -> Self {
         let d = RestSettings::default();
-        Self { base_path: d.context_base_path, default_tenant: d.context_default_tenant, open_access: d.context_open_access }
+        Self {
+            base_path: d.context_base_path,
+            default_tenant: d.context_default_tenant,
+            open_access: d.context_open_access,
+        }
     }
 }
 
@@ -126,7 +130,8 @@ impl Settings {
         for (name, value) in env {
             let Some(rest) = name.strip_prefix("IXGW_") else { continue };
             let rest = rest.to_ascii_lowercase();
-            let Some((section, key)) = defaults.keys().filter_map(|s| Some((s, rest.strip_prefix(s.as_str())?.strip_prefix('_')?))).next()
+            let Some((section, key)) =
+                defaults.keys().filter_map(|s| Some((s, rest.strip_prefix(s.as_str())?.strip_prefix('_')?))).next()
             else {
                 continue;
             };

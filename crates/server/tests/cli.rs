@@ -70,10 +70,16 @@ fn mistakes_get_one_line_that_says_what_to_do() {
     assert!(!text(&out.stderr).contains("secret"), "passwords never printed");
     assert!(started.elapsed() < Duration::from_secs(20), "fails fast");
     let db = format!("sqlite://{}/x.db", dir.path().display());
-    assert_one_line_error(&ixgw(&["--database", &db, "import", "no-such-file.ndjson"], dir.path()), "cannot open no-such-file.ndjson");
+    assert_one_line_error(
+        &ixgw(&["--database", &db, "import", "no-such-file.ndjson"], dir.path()),
+        "cannot open no-such-file.ndjson",
+    );
     assert!(ixgw(&["--database", &db, "tenant", "add", "555"], dir.path()).status.success());
     assert_one_line_error(&ixgw(&["--database", &db, "tenant", "add", "555"], dir.path()), "already exists");
-    assert_one_line_error(&ixgw(&["--database", &db, "key", "add", "--tenant", "777"], dir.path()), "ixgw tenant add 777");
+    assert_one_line_error(
+        &ixgw(&["--database", &db, "key", "add", "--tenant", "777"], dir.path()),
+        "ixgw tenant add 777",
+    );
     assert_one_line_error(&ixgw(&["--database", &db, "key", "revoke", "k_nope"], dir.path()), "no active key");
     let bad_config = dir.path().join("bad.toml");
     std::fs::write(&bad_config, "[server]\nlisen = 1\n").unwrap();
@@ -85,7 +91,9 @@ fn keys_are_printed_once_and_listed_by_id() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}/k.db", dir.path().display());
     let run = |args: &[&str]| ixgw(&[&["--database", db.as_str()], args].concat(), dir.path());
-    assert!(run(&["tenant", "add", "42", "--name", "Acme", "--environment", "prod", "--environment", "qa"]).status.success());
+    assert!(run(&["tenant", "add", "42", "--name", "Acme", "--environment", "prod", "--environment", "qa"])
+        .status
+        .success());
     let listed = text(&run(&["tenant", "list"]).stdout);
     assert!(listed.contains("42\tAcme\tprod (default), qa"), "{listed}");
     let out = run(&["key", "add", "--tenant", "42", "--environment", "qa", "--scope", "ingest"]);
@@ -151,9 +159,15 @@ async fn snapshot(store: &dyn ixgw_core::HistoryStore) -> Vec<String> {
     let mut out = Vec::new();
     for id in ["g1", "g2"] {
         out.push(format!("{:?}", store.context_interaction(at, id).await.unwrap()));
-        out.push(format!("{:?}", store.flow(at, ixgw_core::FlowTarget::UniqueId(id), ixgw_core::Millis(0)).await.unwrap()));
+        out.push(format!(
+            "{:?}",
+            store.flow(at, ixgw_core::FlowTarget::UniqueId(id), ixgw_core::Millis(0)).await.unwrap()
+        ));
     }
-    out.push(format!("{:?}", store.flow(at, ixgw_core::FlowTarget::CallerAttribute("1"), ixgw_core::Millis(0)).await.unwrap()));
+    out.push(format!(
+        "{:?}",
+        store.flow(at, ixgw_core::FlowTarget::CallerAttribute("1"), ixgw_core::Millis(0)).await.unwrap()
+    ));
     out
 }
 

@@ -86,9 +86,8 @@ impl SqliteStore {
 
 impl PostgresStore {
     pub fn connect(url: &str, settings: &PoolSettings) -> StoreResult<Self> {
-        let options = PgConnectOptions::from_str(url).map_err(|e| {
-            StoreError::Failed(format!("bad PostgreSQL URL `{}`: {e}", crate::redact(url)))
-        })?;
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Failed(format!("bad PostgreSQL URL `{}`: {e}", crate::redact(url))))?;
         let pool = PgPoolOptions::new()
             .max_connections(settings.max_connections.max(1))
             .acquire_timeout(settings.acquire_timeout)
@@ -183,7 +182,8 @@ struct RowParts {
 }
 
 fn row_parts(record: &InteractionRecord) -> StoreResult<RowParts> {
-    let json = |v: &dyn erased::Json| v.to_json().map_err(|e| StoreError::Failed(format!("record does not serialize: {e}")));
+    let json =
+        |v: &dyn erased::Json| v.to_json().map_err(|e| StoreError::Failed(format!("record does not serialize: {e}")));
     Ok(RowParts {
         context_json: record.context.as_ref().map(|c| json(c)).transpose()?,
         variable_sets_json: if record.variable_sets.is_empty() { None } else { Some(json(&record.variable_sets)?) },
@@ -224,7 +224,9 @@ macro_rules! history_store {
                     .execute(&mut *tx)
                     .await
                     .map_err(|e| match classify(e) {
-                        StoreError::Conflict(_) => StoreError::Conflict(format!("tenant `{account_id}` (or the name `{name}`)")),
+                        StoreError::Conflict(_) => {
+                            StoreError::Conflict(format!("tenant `{account_id}` (or the name `{name}`)"))
+                        }
                         other => other,
                     })?;
                 for (i, env) in environments.iter().enumerate() {
@@ -293,7 +295,14 @@ macro_rules! history_store {
                     sqlx::query_as(self.sql.keys).fetch_all(&self.pool).await.map_err(classify)?;
                 rows.into_iter()
                     .map(|(key_id, tenant, environment, scope, created_at, revoked)| {
-                        Ok(KeyInfo { key_id, tenant, environment, scope: parse_scope(&scope)?, created_at: Millis(created_at), revoked })
+                        Ok(KeyInfo {
+                            key_id,
+                            tenant,
+                            environment,
+                            scope: parse_scope(&scope)?,
+                            created_at: Millis(created_at),
+                            revoked,
+                        })
                     })
                     .collect()
             }
@@ -309,11 +318,12 @@ macro_rules! history_store {
             }
 
             async fn key_by_digest(&self, digest: &KeyDigest) -> StoreResult<Option<StoredKey>> {
-                let row: Option<(String, String, String, String, Vec<u8>, bool, String)> = sqlx::query_as(self.sql.key_by_digest)
-                    .bind(digest.0.to_vec())
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(classify)?;
+                let row: Option<(String, String, String, String, Vec<u8>, bool, String)> =
+                    sqlx::query_as(self.sql.key_by_digest)
+                        .bind(digest.0.to_vec())
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(classify)?;
                 row.map(|(key_id, tenant, environment, scope, stored, revoked, default_env)| {
                     Ok(StoredKey {
                         key_id,
@@ -354,10 +364,9 @@ macro_rules! history_store {
                     .fetch_one(&mut *tx)
                     .await
                     .map_err(|e| match classify(e) {
-                        StoreError::Missing(_) => StoreError::Missing(format!(
-                            "tenant `{}` with environment `{}`",
-                            at.tenant, at.environment
-                        )),
+                        StoreError::Missing(_) => {
+                            StoreError::Missing(format!("tenant `{}` with environment `{}`", at.tenant, at.environment))
+                        }
                         other => other,
                     })?;
                 for clear in self.sql.clear_children {
@@ -421,7 +430,12 @@ macro_rules! history_store {
                 tx.commit().await.map_err(classify)
             }
 
-            async fn flow(&self, at: Partition<'_>, target: FlowTarget<'_>, cutoff: Millis) -> StoreResult<Option<StoredFlow>> {
+            async fn flow(
+                &self,
+                at: Partition<'_>,
+                target: FlowTarget<'_>,
+                cutoff: Millis,
+            ) -> StoreResult<Option<StoredFlow>> {
                 let sql = match target {
                     FlowTarget::UniqueId(_) => self.sql.flow_by_id,
                     FlowTarget::CallerAttribute(_) => self.sql.flow_by_attribute,
@@ -437,10 +451,18 @@ macro_rules! history_store {
                 let Some(interaction_id) = rows.first().map(|(id, _)| id.clone()) else {
                     return Ok(None);
                 };
-                Ok(Some(StoredFlow { interaction_id, pages_json: rows.into_iter().filter_map(|(_, body)| body).collect() }))
+                Ok(Some(StoredFlow {
+                    interaction_id,
+                    pages_json: rows.into_iter().filter_map(|(_, body)| body).collect(),
+                }))
             }
 
-            async fn resolve(&self, at: Partition<'_>, target: FlowTarget<'_>, cutoff: Millis) -> StoreResult<Option<Resolved>> {
+            async fn resolve(
+                &self,
+                at: Partition<'_>,
+                target: FlowTarget<'_>,
+                cutoff: Millis,
+            ) -> StoreResult<Option<Resolved>> {
                 let sql = match target {
                     FlowTarget::UniqueId(_) => self.sql.resolve_by_id,
                     FlowTarget::CallerAttribute(_) => self.sql.resolve_by_attribute,
@@ -486,7 +508,12 @@ macro_rules! history_store {
                 Ok(sets.remove(name))
             }
 
-            async fn photo(&self, at: Partition<'_>, interaction_id: &str, path: &str) -> StoreResult<Option<StoredPhoto>> {
+            async fn photo(
+                &self,
+                at: Partition<'_>,
+                interaction_id: &str,
+                path: &str,
+            ) -> StoreResult<Option<StoredPhoto>> {
                 let row: Option<(String, Vec<u8>)> = sqlx::query_as(self.sql.photo)
                     .bind(at.tenant)
                     .bind(at.environment)
@@ -498,7 +525,11 @@ macro_rules! history_store {
                 Ok(row.map(|(mime, data)| StoredPhoto { mime, data }))
             }
 
-            async fn context_interaction(&self, at: Partition<'_>, interaction_id: &str) -> StoreResult<Option<ContextRow>> {
+            async fn context_interaction(
+                &self,
+                at: Partition<'_>,
+                interaction_id: &str,
+            ) -> StoreResult<Option<ContextRow>> {
                 let row = sqlx::query(self.sql.context_by_id)
                     .bind(at.tenant)
                     .bind(at.environment)
@@ -511,9 +542,10 @@ macro_rules! history_store {
 
             async fn context_list(&self, at: Partition<'_>, query: &ListQuery) -> StoreResult<Vec<ContextRow>> {
                 let q = match &query.subject {
-                    ListSubject::Customer(customer) => {
-                        sqlx::query(self.sql.context_by_customer).bind(at.tenant).bind(at.environment).bind(customer.clone())
-                    }
+                    ListSubject::Customer(customer) => sqlx::query(self.sql.context_by_customer)
+                        .bind(at.tenant)
+                        .bind(at.environment)
+                        .bind(customer.clone()),
                     ListSubject::Service(service) => {
                         sqlx::query(self.sql.context_by_service).bind(at.tenant).bind(at.environment).bind(*service)
                     }
@@ -532,7 +564,12 @@ macro_rules! history_store {
                 Ok(rows.iter().map(context_row).collect())
             }
 
-            async fn content(&self, at: Partition<'_>, interaction_id: &str, part: ContentPart) -> StoreResult<Option<ContentBlob>> {
+            async fn content(
+                &self,
+                at: Partition<'_>,
+                interaction_id: &str,
+                part: ContentPart,
+            ) -> StoreResult<Option<ContentBlob>> {
                 let sql = self.sql.content[part as usize];
                 let q = sqlx::query(sql).bind(at.tenant).bind(at.environment).bind(interaction_id);
                 let row = q.fetch_optional(&self.pool).await.map_err(classify)?;

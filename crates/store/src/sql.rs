@@ -37,10 +37,24 @@ macro_rules! list_filters {
         concat!(
             " AND (CAST($4 AS TEXT) IS NULL OR i.media_type = $4)",
             " AND (CAST($5 AS BIGINT) IS NULL OR i.status = $5)",
-            " AND (CAST($6 AS BIGINT) IS NULL OR ", $started, " >= $6)",
-            " AND (CAST($7 AS BIGINT) IS NULL OR ", $started, " <= $7)",
-            " AND (CAST($8 AS BIGINT) IS NULL OR ", $started, " < $8 OR (", $started, " = $8 AND ", $id, " < $9))",
-            " ORDER BY ", $started, " DESC, ", $id, " DESC LIMIT $10"
+            " AND (CAST($6 AS BIGINT) IS NULL OR ",
+            $started,
+            " >= $6)",
+            " AND (CAST($7 AS BIGINT) IS NULL OR ",
+            $started,
+            " <= $7)",
+            " AND (CAST($8 AS BIGINT) IS NULL OR ",
+            $started,
+            " < $8 OR (",
+            $started,
+            " = $8 AND ",
+            $id,
+            " < $9))",
+            " ORDER BY ",
+            $started,
+            " DESC, ",
+            $id,
+            " DESC LIMIT $10"
         )
     };
 }

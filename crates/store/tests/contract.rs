@@ -66,8 +66,16 @@ async fn dump(db: &Database) -> Vec<String> {
     for (table, order) in tables {
         let sql = format!("SELECT * FROM {table} ORDER BY {order}");
         let rows = match db {
-            Database::Sqlite(s) => sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(s.pool()).await.unwrap().iter().map(render_sqlite).collect::<Vec<_>>(),
-            Database::Postgres(p) => sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(p.pool()).await.unwrap().iter().map(render_pg).collect(),
+            Database::Sqlite(s) => sqlx::query(sqlx::AssertSqlSafe(sql))
+                .fetch_all(s.pool())
+                .await
+                .unwrap()
+                .iter()
+                .map(render_sqlite)
+                .collect::<Vec<_>>(),
+            Database::Postgres(p) => {
+                sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(p.pool()).await.unwrap().iter().map(render_pg).collect()
+            }
         };
         out.extend(rows.into_iter().map(|r| format!("{table}: {r}")));
     }
