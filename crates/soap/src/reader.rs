@@ -106,7 +106,7 @@ impl fmt::Display for XmlError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::NotUtf8 => f.write_str("the request body is not valid UTF-8 (only UTF-8 is accepted)"),
-            Self::Encoding(e) => write!(f, "only UTF-8 is accepted, the XML declaration names the encoding {e}"),
+            Self::Encoding(e) => write!(f, "only UTF-8 is accepted, the {e}"),
             Self::DocType => f.write_str("a DOCTYPE is not allowed in a SOAP message"),
             Self::ProcessingInstruction => f.write_str("processing instructions are not allowed in a SOAP message"),
             Self::UndeclaredEntity(name) => write!(f, "undeclared entity &{name};"),
@@ -135,6 +135,9 @@ pub fn clip(text: &str) -> String {
 
 /// Reads a whole document into its root element.
 pub fn parse(body: &[u8], limits: Limits) -> Result<Element, XmlError> {
+    if let Some(encoding) = sniff_other_encoding(body) {
+        return Err(XmlError::Encoding(encoding.to_string()));
+    }
     let text = std::str::from_utf8(body).map_err(|_| XmlError::NotUtf8)?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut reader = NsReader::from_str(text);
@@ -156,7 +159,10 @@ pub fn parse(body: &[u8], limits: Limits) -> Result<Element, XmlError> {
                 if let Some(encoding) = decl.encoding() {
                     let encoding = encoding.map_err(|e| XmlError::Malformed(e.to_string()))?;
                     if !is_utf8_label(&encoding) {
-                        return Err(XmlError::Encoding(clip(&encoding)));
+                        return Err(XmlError::Encoding(format!(
+                            "XML declaration names the encoding {}",
+                            clip(&encoding)
+                        )));
                     }
                 }
             }
@@ -236,6 +242,21 @@ pub fn parse(body: &[u8], limits: Limits) -> Result<Element, XmlError> {
 
 fn start_name<'a>(start: &'a BytesStart<'_>) -> &'a str {
     start.name().into_inner()
+}
+
+/// A document in UTF-16 or UTF-32 (by its byte-order mark, or by how `<?` or `<` is encoded,
+/// XML 1.0 appendix F) is named as such rather than reported as broken UTF-8.
+fn sniff_other_encoding(body: &[u8]) -> Option<&'static str> {
+    match body {
+        [0x00, 0x00, 0xFE, 0xFF, ..]
+        | [0xFF, 0xFE, 0x00, 0x00, ..]
+        | [0x00, 0x00, 0x00, 0x3C, ..]
+        | [0x3C, 0x00, 0x00, 0x00, ..] => Some("body is UTF-32"),
+        [0xFE, 0xFF, ..] | [0xFF, 0xFE, ..] | [0x00, 0x3C, 0x00, _, ..] | [0x3C, 0x00, _, 0x00, ..] => {
+            Some("body is UTF-16")
+        }
+        _ => None,
+    }
 }
 
 fn is_utf8_label(label: &str) -> bool {
@@ -361,13 +382,21 @@ mod tests {
             ("<x>&lol;</x>", XmlError::UndeclaredEntity("lol".into())),
             (r#"<x a="&lol;"/>"#, XmlError::UndeclaredEntity("lol".into())),
             ("<?xml-stylesheet href='x'?><x/>", XmlError::ProcessingInstruction),
-            (r#"<?xml version="1.0" encoding="ISO-8859-1"?><x/>"#, XmlError::Encoding("ISO-8859-1".into())),
+            (
+                r#"<?xml version="1.0" encoding="ISO-8859-1"?><x/>"#,
+                XmlError::Encoding("XML declaration names the encoding ISO-8859-1".into()),
+            ),
             ("", XmlError::NoRoot),
         ];
         for (text, want) in cases {
             assert_eq!(&read(text).unwrap_err(), want, "{text}");
         }
         assert_eq!(parse(b"<x>\xff</x>", Limits::default()).unwrap_err(), XmlError::NotUtf8);
+        let utf16: Vec<u8> = "<x/>".encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
+        assert_eq!(parse(&utf16, Limits::default()).unwrap_err(), XmlError::Encoding("body is UTF-16".into()));
+        let bom: Vec<u8> =
+            [0xFE, 0xFF].into_iter().chain("<x/>".encode_utf16().flat_map(|u| u.to_be_bytes())).collect();
+        assert_eq!(parse(&bom, Limits::default()).unwrap_err(), XmlError::Encoding("body is UTF-16".into()));
         for bad in ["<x>", "<x></y>", "<x/><y/>", "<p:x/>", "<x>&#0;</x>", "<x>\u{1}</x>", "text", "<x a='1' a='2'/>"] {
             assert!(matches!(read(bad), Err(XmlError::Malformed(_))), "{bad}: {:?}", read(bad));
         }
