@@ -992,3 +992,127 @@ async fn truncated_and_mutated_envelopes_never_break_the_server() {
     let reply = post(&app, V::V11, &env11(&by_uuid("040100713"))).await;
     assert_eq!(reply.status, 200);
 }
+
+// --- the SoapUI project ------------------------------------------------------------------------------
+
+fn children<'a>(e: &'a Element, local: &'a str) -> impl Iterator<Item = &'a Element> + 'a {
+    e.children.iter().filter(move |c| c.local == local)
+}
+
+fn child<'a>(e: &'a Element, local: &str) -> &'a Element {
+    e.children.iter().find(|c| c.local == local).unwrap_or_else(|| panic!("no {local} in {}", e.local))
+}
+
+/// SoapUI's `declare namespace p='…';\n//p:a/p:b` as an XPath 1.0 expression xmllint evaluates.
+fn soapui_xpath(expression: &str) -> String {
+    let (declaration, path) = expression.split_once(";\n").expect("a namespace declaration");
+    let (prefix, ns) = declaration.trim_start_matches("declare namespace ").split_once('=').unwrap();
+    let ns = ns.trim_matches('\'');
+    let mut out = String::new();
+    for (i, step) in path.split(&format!("{prefix}:")).enumerate() {
+        if i == 0 {
+            out.push_str(step);
+            continue;
+        }
+        let end = step.find(|c: char| !c.is_ascii_alphanumeric() && c != '_').unwrap_or(step.len());
+        out.push_str(&format!("*[local-name()='{}' and namespace-uri()='{ns}']{}", &step[..end], &step[end..]));
+    }
+    out
+}
+
+/// The project's requests are the golden `found` requests byte for byte, and run against the demo
+/// as SoapUI runs them (its headers, its Content-Type, its assertions).
+#[tokio::test]
+async fn the_soapui_project_matches_the_fixtures_and_passes_against_the_demo() {
+    let path = root().join("soapui/interaction-history-gateway-soapui-project.xml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let project = parse(text.as_bytes(), generous()).expect("the project is XML");
+    let properties: Vec<(String, String)> = children(child(&project, "properties"), "property")
+        .map(|p| (child(p, "name").text.clone(), child(p, "value").text.clone()))
+        .collect();
+    let expand = |value: &str| {
+        let mut out = value.to_string();
+        for (name, v) in &properties {
+            out = out.replace(&format!("${{#Project#{name}}}"), v);
+        }
+        out
+    };
+    let version_of = |binding: &str| match binding {
+        "InteractionDataSoap11" => V::V11,
+        "InteractionDataSoap12" => V::V12,
+        other => panic!("binding {other}"),
+    };
+    let fixture = |v: V, op: &str| {
+        std::fs::read_to_string(root().join(format!("fixtures/soap/{op}/{}/found.request.xml", v.dir()))).unwrap()
+    };
+
+    // The interfaces' sample calls.
+    let mut calls = 0;
+    for interface in children(&project, "interface") {
+        let v = version_of(interface.attribute(None, "name").unwrap());
+        for op in children(interface, "operation") {
+            let name = op.attribute(None, "name").unwrap();
+            assert_eq!(child(child(op, "call"), "request").text, fixture(v, name), "{name}");
+            calls += 1;
+        }
+    }
+    assert_eq!(calls, 14);
+
+    let app = TestApp::spawn_demo(Backend::Sqlite).await;
+    let tools = tools();
+    let mut steps = 0;
+    for case in children(child(&project, "testSuite"), "testCase") {
+        for step in children(case, "testStep") {
+            let config = child(step, "config");
+            let v = version_of(&child(config, "interface").text);
+            let op = child(config, "operation").text.clone();
+            let request = child(config, "request");
+            let body = &child(request, "request").text;
+            assert_eq!(body, &fixture(v, &op), "{op}: the SoapUI request is the golden one");
+            // Headers as SoapUI sends them: from the request-headers setting, properties expanded.
+            let setting = child(child(request, "settings"), "setting");
+            let fragment = parse(setting.text.as_bytes(), generous()).unwrap();
+            let headers: Vec<(String, String)> = children(&fragment, "entry")
+                .map(|e| (e.attribute(None, "key").unwrap().to_string(), expand(e.attribute(None, "value").unwrap())))
+                .collect();
+            let mut all: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let content_type = match v {
+                V::V11 => "text/xml;charset=UTF-8",
+                V::V12 => "application/soap+xml;charset=UTF-8;action=\"\"",
+            };
+            all.push(("Content-Type", content_type));
+            if v == V::V11 {
+                all.push(("SOAPAction", "\"\""));
+            }
+            let reply = post_raw(&app, &all, body.clone()).await;
+            assert_eq!(expand(&child(request, "endpoint").text), format!("http://127.0.0.1:8080{ENDPOINT}"));
+
+            let kinds: Vec<&str> = children(request, "assertion").map(|a| a.attribute(None, "type").unwrap()).collect();
+            assert_eq!(
+                kinds,
+                ["SOAP Response", "Valid HTTP Status Codes", "SOAP Fault Assertion", "XPath Match"],
+                "{op}"
+            );
+            assert_eq!(reply.status, 200, "{op}: {}", reply.body);
+            assert_ne!(reply.payload().local, "Fault", "{op}");
+            let xpath =
+                children(request, "assertion").find(|a| a.attribute(None, "type") == Some("XPath Match")).unwrap();
+            let configuration = child(xpath, "configuration");
+            let (expression, want) = (&child(configuration, "path").text, &child(configuration, "content").text);
+            if let Some(_tools) = tools {
+                let dir = tempfile::tempdir().unwrap();
+                let file = dir.path().join("reply.xml");
+                std::fs::write(&file, &reply.body).unwrap();
+                let out = Command::new("xmllint")
+                    .arg("--xpath")
+                    .arg(format!("string({})", soapui_xpath(expression)))
+                    .arg(&file)
+                    .output()
+                    .unwrap();
+                assert_eq!(String::from_utf8_lossy(&out.stdout).trim_end_matches('\n'), want, "{op}: {expression}");
+            }
+            steps += 1;
+        }
+    }
+    assert_eq!(steps, 14, "one step per operation and version");
+}
