@@ -15,6 +15,6 @@ ENV IXGW_SERVER_LISTEN=0.0.0.0:8080 \
     IXGW_DATABASE_URL=sqlite:///var/lib/ixgw/ixgw.db \
     IXGW_LOG_FORMAT=json
 EXPOSE 8080
-HEALTHCHECK --interval=10s --timeout=2s --retries=3 CMD ["/bin/sh", "-c", "exec 3<>/dev/tcp/127.0.0.1/8080 && printf 'GET /readyz HTTP/1.0\\r\\n\\r\\n' >&3 && grep -q '200' <&3"]
+HEALTHCHECK --interval=10s --timeout=2s --retries=3 CMD ["/bin/bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/8080 && printf 'GET /readyz HTTP/1.0\\r\\n\\r\\n' >&3 && grep -q '200' <&3"]
 ENTRYPOINT ["ixgw"]
 CMD ["serve"]
