@@ -86,6 +86,9 @@ pub(super) fn respond(req: &HttpRequest, failure: Failure) -> HttpResponse {
         Failure::History(HistoryError::Unauthenticated(_)) => {
             response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"ixgw\"")));
         }
+        Failure::History(HistoryError::StoreUnavailable(_)) => {
+            response.insert_header((header::RETRY_AFTER, "1"));
+        }
         _ => {}
     }
     response.body(body)
@@ -206,8 +209,10 @@ mod tests {
         let (status, body, _) = answer(HistoryError::Internal(StoreError::Failed("secret table name".into())).into());
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
         assert!(!body.to_string().contains("secret"));
-        let (status, _, _) = answer(HistoryError::StoreUnavailable(StoreError::Unavailable("down".into())).into());
+        let (status, _, headers) =
+            answer(HistoryError::StoreUnavailable(StoreError::Unavailable("down".into())).into());
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(headers.get("retry-after").unwrap(), "1");
         let (status, body, headers) = answer(Failure::MethodNotAllowed(Method::DELETE));
         assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
         assert_eq!(headers.get("allow").unwrap(), "GET");
