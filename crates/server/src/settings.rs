@@ -74,10 +74,15 @@ pub struct SoapSection {
     pub vendor_fault_code: bool,
 }
 
+    pub not_found_as_fault: bool,
 impl Default for SoapSection {
     fn default() -> Self {
         let d = SoapSettings::default();
-        Self { max_body_bytes: d.max_body_bytes, vendor_fault_code: d.vendor_fault_code }
+        Self {
+            max_body_bytes: d.max_body_bytes,
+            vendor_fault_code: d.vendor_fault_code,
+            not_found_as_fault: d.not_found_as_fault,
+        }
     }
 }
 
@@ -209,6 +214,7 @@ fn typed_value(default: Option<&toml::Value>, text: &str) -> Result<toml::Value,
 #[cfg(test)]
 mod tests {
     use super::*;
+            not_found_as_fault: self.soap.not_found_as_fault,
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()

@@ -331,8 +331,8 @@ fn pretty(xml: &str) -> String {
 
 // --- golden pairs --------------------------------------------------------------------------------
 
-/// The apps the cases need: the demo as configured by default, with standard fault codes, and with
-/// its store closed.
+/// The apps the cases need: the demo as configured by default, with the standards-clean settings
+/// (`vendor_fault_code = false`, `not_found_as_fault = true`), and with its store closed.
 struct Apps {
     default: TestApp,
     standard: TestApp,
@@ -349,7 +349,9 @@ fn case_rule<'a>(apps: &'a Apps, case: &str, v: V) -> (&'a TestApp, &'static str
         "found" | "empty" | "not-found" | "unknown-set" | "seed" => (&apps.default, KEY, 200),
         "invalid" => (&apps.default, KEY, refused),
         "bad-credentials" => (&apps.default, "wrong-key", refused),
-        "bad-credentials-standard" => (&apps.standard, "wrong-key", refused),
+        "bad-credentials-standard" | "not-found-standard" => {
+            (&apps.standard, if case.starts_with("bad") { "wrong-key" } else { KEY }, refused)
+        }
         "unavailable" => (&apps.unavailable, KEY, 503),
         other => panic!("fixtures/soap: no rule for the case `{other}` (add it to case_rule and the README)"),
     }
@@ -383,7 +385,8 @@ store_tests! {
         let apps = Apps {
             default: TestApp::spawn_demo_fixed(backend).await,
             standard: TestApp::spawn_full(backend, SpawnOptions { demo: true, now: Some(demo_now()) }, |s| {
-                s.soap.vendor_fault_code = false
+                s.soap.vendor_fault_code = false;
+                s.soap.not_found_as_fault = true;
             })
             .await,
             unavailable: TestApp::spawn_demo_fixed(backend).await,

@@ -5,7 +5,7 @@
 //! authentication → payload (yaserde) → the core's query → reply or fault.
 
 use crate::envelope::{read_envelope, EnvelopeError, SoapVersion};
-use crate::fault::{self, CredentialsCode, Fault};
+use crate::fault::{self, CredentialsCode, Fault, NotFoundAnswer};
 use crate::reader::{self, clip, Limits};
 use crate::request::{self, Operation, Request};
 use crate::transport::{action_name, parse_content_type, unquote, ContentType};
@@ -159,7 +159,8 @@ impl Exchange {
 
         let who = authenticate(req, service, envelope.username_token.as_ref()).await?;
         let request = request::decode(op, &envelope.payload).map_err(|e| Fault::Client(e.to_string()))?;
-        query(req, service, &who, op, request).await
+        let not_found = if state.settings.not_found_as_fault { NotFoundAnswer::Fault } else { NotFoundAnswer::Element };
+        query(req, service, &who, op, request, not_found).await
     }
 
     fn respond(self, result: Result<String, Fault>, settings: &SoapSettings) -> HttpResponse {
@@ -215,7 +216,7 @@ async fn authenticate(
     // The SOAP URL names no account: the tenant is both the account and its header.
     service.authenticate_account(tenant.unwrap_or_default(), tenant, credentials, Scope::Read).await.map_err(|e| {
         ixgw_web::log_failure(req, &e);
-        fault::from_history_error(&e).err().unwrap_or(Fault::Internal)
+        fault::from_history_error(&e, NotFoundAnswer::Fault).err().unwrap_or(Fault::Internal)
     })
 }
 
@@ -225,6 +226,7 @@ async fn query(
     who: &Principal,
     op: Operation,
     request: Request,
+    not_found: NotFoundAnswer,
 ) -> Result<String, Fault> {
     let answer = match request {
         Request::FullFlow { target, window } => {
@@ -243,6 +245,6 @@ async fn query(
     };
     answer.or_else(|e| {
         ixgw_web::log_failure(req, &e);
-        fault::from_history_error(&e)
+        fault::from_history_error(&e, not_found)
     })
 }

@@ -5,6 +5,7 @@
 //! | --- | --- | --- |
 //! | bad credentials | 500, `0x7000000` (vendor setting) or `SOAP-ENV:Client` + detail | 400, `Sender` + Detail |
 //! | malformed / invalid request | 500, `SOAP-ENV:Client` | 400, `Sender` |
+//! | not found, with `not_found_as_fault` | 500, `SOAP-ENV:Client` + the seed's element in detail | 400, `Sender` + Detail |
 //! | body over the cap | 413, `SOAP-ENV:Client` | 413, `Sender` |
 //! | envelope of another version | 500, `SOAP-ENV:VersionMismatch` | 500, `VersionMismatch` + `Upgrade` |
 //! | header block not understood | 500, `SOAP-ENV:MustUnderstand` | 500, `MustUnderstand` + `NotUnderstood` |
@@ -35,6 +36,9 @@ pub enum Fault {
     TooLarge(usize),
     /// The envelope is not of the version this request speaks.
     VersionMismatch(String),
+    /// Nothing found, as a fault (the `not_found_as_fault` setting): the sentence, and the seed's
+    /// not-found element in the detail.
+    NotFound(String),
     /// Header blocks addressed to this node that must be understood and are not.
     MustUnderstand(Vec<(Option<String>, String)>),
     /// The store cannot be reached; try again later.
@@ -57,7 +61,7 @@ impl Fault {
         match (self, version) {
             (Self::TooLarge(_), _) => StatusCode::PAYLOAD_TOO_LARGE,
             (Self::Unavailable, _) => StatusCode::SERVICE_UNAVAILABLE,
-            (Self::Credentials(_) | Self::Client(_), SoapVersion::V12) => StatusCode::BAD_REQUEST,
+            (Self::Credentials(_) | Self::Client(_) | Self::NotFound(_), SoapVersion::V12) => StatusCode::BAD_REQUEST,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -67,6 +71,7 @@ impl Fault {
         match self {
             Self::Credentials(_) => "credentials",
             Self::Client(_) => "client",
+            Self::NotFound(_) => "not_found",
             Self::TooLarge(_) => "too_large",
             Self::VersionMismatch(_) => "version_mismatch",
             Self::MustUnderstand(_) => "must_understand",
@@ -78,7 +83,7 @@ impl Fault {
     fn text(&self) -> String {
         match self {
             Self::Credentials(_) => UNAUTHORIZED.to_string(),
-            Self::Client(why) => why.clone(),
+            Self::Client(why) | Self::NotFound(why) => why.clone(),
             Self::TooLarge(cap) => format!("the request body is larger than {cap} bytes"),
             Self::VersionMismatch(why) => why.clone(),
             Self::MustUnderstand(blocks) => {
@@ -99,12 +104,12 @@ impl Fault {
     pub fn render(&self, version: SoapVersion, credentials: CredentialsCode) -> String {
         let text = self.text();
         let mut body = String::with_capacity(256 + text.len());
-        let vendor_detail = matches!(self, Self::Credentials(_));
+        let detail = self.detail(version, credentials);
         match version {
             SoapVersion::V11 => {
                 let code = match self {
                     Self::Credentials(_) if credentials == CredentialsCode::Vendor => VENDOR_CODE,
-                    Self::Credentials(_) | Self::Client(_) | Self::TooLarge(_) => "SOAP-ENV:Client",
+                    Self::Credentials(_) | Self::Client(_) | Self::NotFound(_) | Self::TooLarge(_) => "SOAP-ENV:Client",
                     Self::VersionMismatch(_) => "SOAP-ENV:VersionMismatch",
                     Self::MustUnderstand(_) => "SOAP-ENV:MustUnderstand",
                     Self::Unavailable | Self::Internal => "SOAP-ENV:Server",
@@ -114,16 +119,16 @@ impl Fault {
                 body.push_str("</faultcode><faultstring>");
                 escape_text(&mut body, &text);
                 body.push_str("</faultstring>");
-                if vendor_detail && credentials == CredentialsCode::Standard {
+                if let Some(detail) = &detail {
                     body.push_str("<detail>");
-                    vendor_code_element(&mut body);
+                    body.push_str(detail);
                     body.push_str("</detail>");
                 }
                 body.push_str("</SOAP-ENV:Fault>");
             }
             SoapVersion::V12 => {
                 let code = match self {
-                    Self::Credentials(_) | Self::Client(_) | Self::TooLarge(_) => "SOAP-ENV:Sender",
+                    Self::Credentials(_) | Self::Client(_) | Self::NotFound(_) | Self::TooLarge(_) => "SOAP-ENV:Sender",
                     Self::VersionMismatch(_) => "SOAP-ENV:VersionMismatch",
                     Self::MustUnderstand(_) => "SOAP-ENV:MustUnderstand",
                     Self::Unavailable | Self::Internal => "SOAP-ENV:Receiver",
@@ -133,15 +138,29 @@ impl Fault {
                 body.push_str("</SOAP-ENV:Value></SOAP-ENV:Code><SOAP-ENV:Reason><SOAP-ENV:Text xml:lang=\"en\">");
                 escape_text(&mut body, &text);
                 body.push_str("</SOAP-ENV:Text></SOAP-ENV:Reason>");
-                if vendor_detail {
+                if let Some(detail) = &detail {
                     body.push_str("<SOAP-ENV:Detail>");
-                    vendor_code_element(&mut body);
+                    body.push_str(detail);
                     body.push_str("</SOAP-ENV:Detail>");
                 }
                 body.push_str("</SOAP-ENV:Fault>");
             }
         }
         reply::envelope(version, self.header_blocks(version).as_deref(), &body)
+    }
+
+    /// The detail entries: the vendor code of a credentials fault (always in SOAP 1.2, in SOAP 1.1
+    /// when the faultcode is the standard one), the seed's not-found element of a not-found fault.
+    fn detail(&self, version: SoapVersion, credentials: CredentialsCode) -> Option<String> {
+        match self {
+            Self::Credentials(_) if version == SoapVersion::V12 || credentials == CredentialsCode::Standard => {
+                let mut out = String::new();
+                vendor_code_element(&mut out);
+                Some(out)
+            }
+            Self::NotFound(text) => Some(reply::unique_id(text)),
+            _ => None,
+        }
     }
 
     /// SOAP 1.2's fault header blocks: `Upgrade` for a version mismatch (the envelopes this node
@@ -189,15 +208,27 @@ fn vendor_code_element(out: &mut String) {
     out.push_str("</ns2:code>");
 }
 
-/// The SOAP answer to a failed query: the seed's not-found element for the not-found cases, else
-/// a fault. The one mapping from the core's errors to this face.
-pub fn from_history_error(error: &HistoryError) -> Result<String, Fault> {
+/// How "nothing found" is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotFoundAnswer {
+    /// The seed's `GetInteractionUniqueIdResponse` element, with HTTP 200.
+    Element,
+    /// A Client / Sender fault with that element in its detail.
+    Fault,
+}
+
+/// The SOAP answer to a failed query: for the not-found cases the seed's not-found element (or,
+/// by setting, a fault), else a fault. The one mapping from the core's errors to this face.
+pub fn from_history_error(error: &HistoryError, not_found: NotFoundAnswer) -> Result<String, Fault> {
     match error {
         HistoryError::Unauthenticated(reason) => Err(Fault::Credentials(*reason)),
         HistoryError::InvalidParameter(name) => Err(Fault::Client(format!("missing or invalid parameter {name}"))),
         HistoryError::UniqueIdNotFound(_)
         | HistoryError::AttributeNotFound(_)
-        | HistoryError::VariableSetNotFound(_) => Ok(reply::unique_id(&error.to_string())),
+        | HistoryError::VariableSetNotFound(_) => match not_found {
+            NotFoundAnswer::Element => Ok(reply::unique_id(&error.to_string())),
+            NotFoundAnswer::Fault => Err(Fault::NotFound(error.to_string())),
+        },
         HistoryError::StoreUnavailable(_) => Err(Fault::Unavailable),
         // Photos, Context Services and tenant selection are never asked by this face.
         HistoryError::PhotoNotFound
@@ -261,20 +292,35 @@ mod tests {
 
     #[test]
     fn history_errors_map_in_one_place() {
-        let not_found = from_history_error(&HistoryError::UniqueIdNotFound("0401".into())).unwrap();
+        let element = NotFoundAnswer::Element;
+        let not_found = from_history_error(&HistoryError::UniqueIdNotFound("0401".into()), element).unwrap();
         assert!(not_found.contains("<ns2:uniqueId>history for UUID 0401 was not found</ns2:uniqueId>"));
-        let not_found = from_history_error(&HistoryError::AttributeNotFound("h<1>".into())).unwrap();
+        let not_found = from_history_error(&HistoryError::AttributeNotFound("h<1>".into()), element).unwrap();
         assert!(not_found.contains("history for attribute h&lt;1&gt; was not found"));
-        assert_eq!(
-            from_history_error(&HistoryError::StoreUnavailable(StoreError::Unavailable("down".into()))),
-            Err(Fault::Unavailable)
-        );
-        let internal =
-            from_history_error(&HistoryError::Internal(StoreError::Failed("SELECT secret".into()))).unwrap_err();
-        let xml = internal.render(SoapVersion::V11, CredentialsCode::Vendor);
+        let down = HistoryError::StoreUnavailable(StoreError::Unavailable("down".into()));
+        assert_eq!(from_history_error(&down, element), Err(Fault::Unavailable));
+        let broken = HistoryError::Internal(StoreError::Failed("SELECT secret".into()));
+        let xml = from_history_error(&broken, element).unwrap_err().render(SoapVersion::V11, CredentialsCode::Vendor);
         assert!(
             xml.contains("<faultcode>SOAP-ENV:Server</faultcode><faultstring>exception</faultstring>")
                 && !xml.contains("SELECT")
+        );
+    }
+
+    #[test]
+    fn not_found_as_a_fault_carries_the_seed_element_in_its_detail() {
+        let missing = HistoryError::VariableSetNotFound("x".into());
+        let fault = from_history_error(&missing, NotFoundAnswer::Fault).unwrap_err();
+        assert_eq!(fault.status(SoapVersion::V11), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(fault.status(SoapVersion::V12), StatusCode::BAD_REQUEST);
+        let xml = fault.render(SoapVersion::V11, CredentialsCode::Vendor);
+        assert!(
+            xml.contains(
+                "<faultcode>SOAP-ENV:Client</faultcode><faultstring>variable set x was not found</faultstring><detail>\
+                 <ns2:GetInteractionUniqueIdResponse xmlns:ns2=\"http://com/jacada/interact/agent/soap\">\
+                 <ns2:uniqueId>variable set x was not found</ns2:uniqueId></ns2:GetInteractionUniqueIdResponse></detail>"
+            ),
+            "{xml}"
         );
     }
 }

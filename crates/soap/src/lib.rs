@@ -26,11 +26,15 @@ pub struct SoapSettings {
     /// `true` (default): credential faults carry the vendor's `0x7000000` faultcode, as the seed
     /// shows. `false`: a schema-valid `SOAP-ENV:Client` code with the vendor code in `detail`.
     pub vendor_fault_code: bool,
+    /// `false` (default): "not found" is the seed's `GetInteractionUniqueIdResponse` element (of
+    /// the agent namespace, not the operation's declared output). `true`: a Client / Sender fault
+    /// with the same sentence, and that element in `detail`, which every generated client surfaces.
+    pub not_found_as_fault: bool,
 }
 
 impl Default for SoapSettings {
     fn default() -> Self {
-        Self { public_url: None, max_body_bytes: 1024 * 1024, vendor_fault_code: true }
+        Self { public_url: None, max_body_bytes: 1024 * 1024, vendor_fault_code: true, not_found_as_fault: false }
     }
 }
 

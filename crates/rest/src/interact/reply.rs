@@ -1,0 +1,173 @@
+//! The vendor's answers: content types, the full-flow body, and the one mapping from a core
+//! [`HistoryError`] to status, headers and body.
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
+use ixgw_core::{HistoryError, StoreError};
+use serde::Serialize;
+
+pub const JSON: &str = "application/json;charset=UTF-8";
+pub const TEXT: &str = "text/plain;charset=UTF-8";
+
+/// The 401 body of the vendor family (the seed's, without its trailing comma).
+pub const UNAUTHORIZED_BODY: &str = r#"{"code":"0x7000000","message":"Request is unauthorized, missing or wrong credentials","moreInfoUrl":"http://support.uniphore.com"}"#;
+pub const UNAUTHENTICATED_REASON: &str = "Unauthenticated-Reason";
+
+/// Seconds a client is asked to wait when the store is unreachable.
+const RETRY_AFTER_SECS: &str = "1";
+
+/// A handler's outcome as the client sees it.
+pub fn answer(req: &HttpRequest, outcome: Result<HttpResponse, HistoryError>) -> HttpResponse {
+    outcome.unwrap_or_else(|e| error(req, &e))
+}
+
+/// The one place where a core error becomes the vendor's response.
+pub fn error(req: &HttpRequest, e: &HistoryError) -> HttpResponse {
+    match e {
+        HistoryError::Unauthenticated(why) => HttpResponse::Unauthorized()
+            .insert_header((UNAUTHENTICATED_REASON, why.reason()))
+            .content_type(JSON)
+            .body(UNAUTHORIZED_BODY),
+        HistoryError::InvalidParameter(_) => text(StatusCode::BAD_REQUEST, e.to_string()),
+        HistoryError::UniqueIdNotFound(_)
+        | HistoryError::AttributeNotFound(_)
+        | HistoryError::VariableSetNotFound(_)
+        | HistoryError::PhotoNotFound => text(StatusCode::NOT_FOUND, e.to_string()),
+        HistoryError::StoreUnavailable(_) => {
+            ixgw_web::log_failure(req, e);
+            let mut res = text(StatusCode::SERVICE_UNAVAILABLE, "exception");
+            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
+            res
+        }
+        HistoryError::Internal(_) => {
+            ixgw_web::log_failure(req, e);
+            text(StatusCode::INTERNAL_SERVER_ERROR, "exception")
+        }
+        // Context Services answers: no Interact query produces them.
+        HistoryError::InteractionNotFound(_)
+        | HistoryError::ContentNotFound { .. }
+        | HistoryError::UnknownTenant(_)
+        | HistoryError::NoTenant => {
+            tracing::error!(path = %req.path(), error = ?e, "unexpected answer to an Interact query");
+            text(StatusCode::INTERNAL_SERVER_ERROR, "exception")
+        }
+    }
+}
+
+/// A text body. Values echoed in it (ids, attribute values) are text: `nosniff` keeps a browser
+/// from reading them as HTML.
+fn text(status: StatusCode, body: impl Into<String>) -> HttpResponse {
+    HttpResponseBuilder::new(status)
+        .content_type(TEXT)
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .body(body.into())
+}
+
+/// A JSON body rendered from a typed value.
+pub fn json<T: Serialize>(value: &T) -> Result<HttpResponse, HistoryError> {
+    let body = serde_json::to_vec(value)
+        .map_err(|e| HistoryError::Internal(StoreError::Failed(format!("answer does not serialize: {e}"))))?;
+    Ok(HttpResponse::Ok().content_type(JSON).body(body))
+}
+
+/// The full flow: the stored canonical page texts written as one JSON array, in navigation order.
+/// No pages is the vendor's "EMPTY" (an empty body), or `[]` when so configured.
+pub fn full_flow(pages: &[String], empty_as_array: bool) -> HttpResponse {
+    if pages.is_empty() && !empty_as_array {
+        return HttpResponse::Ok().content_type(JSON).finish();
+    }
+    HttpResponse::Ok().content_type(JSON).body(json_array(pages))
+}
+
+fn json_array(items: &[String]) -> String {
+    let mut body = String::with_capacity(2 + items.iter().map(|p| p.len() + 1).sum::<usize>());
+    body.push('[');
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(item);
+    }
+    body.push(']');
+    body
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::body::to_bytes;
+    use actix_web::test::TestRequest;
+    use ixgw_core::AuthFailure;
+
+    #[test]
+    fn arrays_join_the_stored_texts_unchanged() {
+        assert_eq!(json_array(&[]), "[]");
+        assert_eq!(json_array(&[r#"{"a":1}"#.into()]), r#"[{"a":1}]"#);
+        assert_eq!(json_array(&[r#"{"a":1}"#.into(), r#"{"b":"x,y"}"#.into()]), r#"[{"a":1},{"b":"x,y"}]"#);
+        let body: serde_json::Value = serde_json::from_str(&json_array(&["{}".into(), "{}".into()])).unwrap();
+        assert_eq!(body.as_array().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn the_401_body_is_valid_json_with_the_vendors_members() {
+        let v: serde_json::Value = serde_json::from_str(UNAUTHORIZED_BODY).unwrap();
+        assert_eq!(v["code"], "0x7000000");
+        assert_eq!(v["message"], "Request is unauthorized, missing or wrong credentials");
+        assert_eq!(v["moreInfoUrl"], "http://support.uniphore.com");
+    }
+
+    async fn parts(e: HistoryError) -> (u16, Option<String>, String, Option<String>) {
+        let req = TestRequest::default().to_http_request();
+        let res = error(&req, &e);
+        let status = res.status().as_u16();
+        let content_type = res.headers().get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap().to_string());
+        let extra = res
+            .headers()
+            .get(UNAUTHENTICATED_REASON)
+            .or(res.headers().get(header::RETRY_AFTER))
+            .map(|v| v.to_str().unwrap().to_string());
+        let body = String::from_utf8(to_bytes(res.into_body()).await.unwrap().to_vec()).unwrap();
+        (status, content_type, body, extra)
+    }
+
+    #[actix_web::test]
+    async fn every_error_has_the_vendors_status_and_body() {
+        let text = Some(TEXT.to_string());
+        assert_eq!(
+            parts(HistoryError::Unauthenticated(AuthFailure::UnknownKey)).await,
+            (401, Some(JSON.into()), UNAUTHORIZED_BODY.into(), Some("unknown application key".into()))
+        );
+        assert_eq!(
+            parts(HistoryError::invalid("widerSearch")).await,
+            (400, text.clone(), "missing or invalid parameter widerSearch".into(), None)
+        );
+        assert_eq!(
+            parts(HistoryError::UniqueIdNotFound("<b>&x".into())).await,
+            (404, text.clone(), "history for UUID <b>&x was not found".into(), None)
+        );
+        assert_eq!(
+            parts(HistoryError::AttributeNotFound("4567".into())).await,
+            (404, text.clone(), "history for attribute 4567 was not found".into(), None)
+        );
+        assert_eq!(
+            parts(HistoryError::VariableSetNotFound("noSuchSet".into())).await,
+            (404, text.clone(), "variable set noSuchSet was not found".into(), None)
+        );
+        assert_eq!(parts(HistoryError::PhotoNotFound).await, (404, text.clone(), "photo was not found".into(), None));
+        let down = HistoryError::from(StoreError::Unavailable("connection refused to 10.0.0.5".into()));
+        assert_eq!(parts(down).await, (503, text.clone(), "exception".into(), Some(RETRY_AFTER_SECS.into())));
+        let broken = HistoryError::from(StoreError::Failed("syntax error at SELECT".into()));
+        assert_eq!(parts(broken).await, (500, text.clone(), "exception".into(), None));
+        assert_eq!(parts(HistoryError::NoTenant).await, (500, text, "exception".into(), None));
+    }
+
+    #[actix_web::test]
+    async fn empty_flows() {
+        let res = full_flow(&[], false);
+        assert_eq!(res.headers().get(header::CONTENT_TYPE).unwrap(), JSON);
+        assert!(to_bytes(res.into_body()).await.unwrap().is_empty());
+        let res = full_flow(&[], true);
+        assert_eq!(to_bytes(res.into_body()).await.unwrap(), "[]");
+    }
+}
