@@ -9,6 +9,7 @@
 use crate::error::StoreError;
 use crate::record::{InteractionRecord, RecordError};
 use crate::service::{placement, HistoryService};
+use crate::store::Partition;
 use crate::tenancy::Tenant;
 use std::collections::HashMap;
 
@@ -71,6 +72,12 @@ impl RecordSplitter {
             first_object_done: false,
             expect_separator: false,
         }
+    }
+
+    /// A splitter for a stream declared NDJSON (`application/x-ndjson`): every line is one record
+    /// from the first on, so that even a broken first line costs only that line.
+    pub fn ndjson(max_record_bytes: usize) -> Self {
+        Self { mode: Mode::Objects { one_per_line: true }, first_object_done: true, ..Self::new(max_record_bytes) }
     }
 
     /// Feeds a chunk; complete records are appended to `out`.
@@ -248,23 +255,54 @@ impl std::fmt::Display for Rejection {
     }
 }
 
+impl Rejection {
+    /// The member path and reason to show a remote client. Invalid records say exactly what is
+    /// wrong; a store refusal says only what the client can act on (the detail is for the log).
+    pub fn public(&self) -> (String, String) {
+        match self {
+            Self::Invalid(e) => (e.path.clone(), e.reason.clone()),
+            Self::Store(e @ StoreError::Missing(_)) => ("$".into(), e.to_string()),
+            Self::Store(_) => ("$".into(), "the store refused the record".into()),
+        }
+    }
+}
+
+/// What became of one record of a stream.
+#[derive(Debug)]
+pub struct Outcome {
+    /// 1-based line the record starts on.
+    pub line: usize,
+    /// The stored interaction's id, or why the record was not stored.
+    pub result: Result<String, Rejection>,
+}
+
 /// Stores records one at a time, remembering the tenants it has looked up.
 pub struct ImportSession<'a> {
     service: &'a HistoryService,
     tenants: HashMap<String, Option<Tenant>>,
-    /// Every record goes to this tenant (an ingest key's), whatever it says.
+    /// Every record goes to this tenant (`ixgw import --tenant`), whatever it says.
     tenant_override: Option<String>,
+    /// Every record goes to this partition (an ingest key's); a record naming another tenant or
+    /// environment is rejected, not moved.
+    bound: Option<(String, String)>,
     /// Moves every date by this much before storing (the demo's "keep it recent").
     shift_ms: i64,
 }
 
 impl<'a> ImportSession<'a> {
     pub fn new(service: &'a HistoryService) -> Self {
-        Self { service, tenants: HashMap::new(), tenant_override: None, shift_ms: 0 }
+        Self { service, tenants: HashMap::new(), tenant_override: None, bound: None, shift_ms: 0 }
     }
 
     pub fn for_tenant(mut self, tenant: Option<String>) -> Self {
         self.tenant_override = tenant;
+        self
+    }
+
+    /// Binds every record to a key's tenant and environment (the ingest API). A record may repeat
+    /// them; naming others rejects it (`tenant` / `environment`).
+    pub fn bound_to(mut self, tenant: &str, environment: &str) -> Self {
+        self.bound = Some((tenant.to_string(), environment.to_string()));
         self
     }
 
@@ -273,12 +311,30 @@ impl<'a> ImportSession<'a> {
         self
     }
 
+    /// Stores one record as the splitter framed it. `Err` only when the store is unavailable: the
+    /// stream should stop there.
+    pub async fn store_frame(&mut self, frame: Frame) -> Result<Outcome, StoreError> {
+        let result = match frame.text {
+            Ok(text) => self.store(&text).await,
+            Err(invalid) => Err(Ok(Rejection::Invalid(invalid))),
+        };
+        match result {
+            Ok(id) => Ok(Outcome { line: frame.line, result: Ok(id) }),
+            Err(Ok(rejection)) => Ok(Outcome { line: frame.line, result: Err(rejection) }),
+            Err(Err(unavailable)) => Err(unavailable),
+        }
+    }
+
     /// Parses, validates and stores one record's text. `Err(Ok(rejection))` rejects this record;
     /// `Err(Err(store))` means the store is unavailable and the import should stop.
     pub async fn store(&mut self, text: &str) -> Result<String, Result<Rejection, StoreError>> {
         let mut record = InteractionRecord::from_json(text).map_err(|e| Ok(Rejection::Invalid(e)))?;
         if self.shift_ms != 0 {
             record.shift_dates(self.shift_ms);
+        }
+        if let Some((tenant, environment)) = &self.bound {
+            let at = bound_placement(&record, tenant, environment).map_err(|e| Ok(Rejection::Invalid(e)))?;
+            return self.put(at, &record).await;
         }
         let wanted = self.tenant_override.clone().or_else(|| record.tenant.clone()).unwrap_or_default();
         if !self.tenants.contains_key(&wanted) {
@@ -291,12 +347,35 @@ impl<'a> ImportSession<'a> {
         }
         let tenant = self.tenants.get(&wanted).and_then(Option::as_ref);
         let at = placement(&record, tenant, self.tenant_override.as_deref()).map_err(|e| Ok(Rejection::Invalid(e)))?;
-        match self.service.store_record(at, &record).await {
-            Ok(()) => Ok(record.id),
+        self.put(at, &record).await
+    }
+
+    async fn put(
+        &self,
+        at: Partition<'_>,
+        record: &InteractionRecord,
+    ) -> Result<String, Result<Rejection, StoreError>> {
+        match self.service.store_record(at, record).await {
+            Ok(()) => Ok(record.id.clone()),
             Err(e @ StoreError::Unavailable(_)) => Err(Err(e)),
             Err(e) => Err(Ok(Rejection::Store(e))),
         }
     }
+}
+
+/// The partition of a record under a key bound to `tenant` and `environment`.
+fn bound_placement<'a>(
+    record: &InteractionRecord,
+    tenant: &'a str,
+    environment: &'a str,
+) -> Result<Partition<'a>, RecordError> {
+    if record.tenant.as_deref().is_some_and(|t| t != tenant) {
+        return Err(RecordError::new("tenant", format!("this key writes to tenant `{tenant}` only")));
+    }
+    if record.environment.as_deref().is_some_and(|e| e != environment) {
+        return Err(RecordError::new("environment", format!("this key writes to environment `{environment}` only")));
+    }
+    Ok(Partition { tenant, environment })
 }
 
 #[cfg(test)]
@@ -342,6 +421,49 @@ mod tests {
         assert_eq!(got[3].0, 4);
         assert!(got[3].1.is_err());
         assert_eq!(got[4], (5, Ok("{\"d\":4}".into())));
+    }
+
+    #[test]
+    fn a_declared_ndjson_stream_loses_only_its_bad_lines_from_the_first() {
+        let mut s = RecordSplitter::ndjson(16);
+        let mut out = Vec::new();
+        s.push(b"{\"x\":\"far too long for the bound\"}\n[1]\n{\"a\":1}\n{\"b\":\n{\"c\":2}", &mut out);
+        s.finish(&mut out);
+        let got: Vec<(usize, Result<String, String>)> =
+            out.into_iter().map(|f| (f.line, f.text.map_err(|e| e.reason))).collect();
+        assert!(got[0].1.as_ref().unwrap_err().contains("larger than"), "{got:?}");
+        assert_eq!(got[1].0, 2);
+        assert!(got[1].1.is_err());
+        assert_eq!(got[2], (3, Ok("{\"a\":1}".to_string())));
+        assert_eq!(got[3].0, 4);
+        assert!(got[3].1.is_err());
+        assert_eq!(got[4], (5, Ok("{\"c\":2}".to_string())));
+        assert_eq!(got.len(), 5);
+    }
+
+    #[test]
+    fn a_bound_key_keeps_records_in_its_partition() {
+        let record = |json: &str| InteractionRecord::from_json(json).unwrap();
+        let bare = record(r#"{"id": "a", "started_at": "2026-01-01T00:00:00Z"}"#);
+        assert_eq!(bound_placement(&bare, "t1", "prod"), Ok(Partition { tenant: "t1", environment: "prod" }));
+        let same =
+            record(r#"{"tenant": "t1", "environment": "prod", "id": "a", "started_at": "2026-01-01T00:00:00Z"}"#);
+        assert_eq!(bound_placement(&same, "t1", "prod"), Ok(Partition { tenant: "t1", environment: "prod" }));
+        let other_tenant = record(r#"{"tenant": "t2", "id": "a", "started_at": "2026-01-01T00:00:00Z"}"#);
+        let e = bound_placement(&other_tenant, "t1", "prod").unwrap_err();
+        assert_eq!((e.path.as_str(), e.reason.contains("`t1` only")), ("tenant", true), "{e}");
+        assert!(!e.reason.contains("t2"), "the answer says nothing about the other tenant: {e}");
+        let other_env = record(r#"{"environment": "staging", "id": "a", "started_at": "2026-01-01T00:00:00Z"}"#);
+        assert_eq!(bound_placement(&other_env, "t1", "prod").unwrap_err().path, "environment");
+    }
+
+    #[test]
+    fn store_failures_are_not_shown_to_clients() {
+        let invalid = Rejection::Invalid(RecordError::new("pages[0].timestamp", "out of order"));
+        assert_eq!(invalid.public(), ("pages[0].timestamp".to_string(), "out of order".to_string()));
+        let failed = Rejection::Store(StoreError::Failed("relation \"pages\" violates constraint xyz".into()));
+        assert_eq!(failed.public(), ("$".to_string(), "the store refused the record".to_string()));
+        assert!(failed.to_string().contains("xyz"), "the operator's CLI sees the detail");
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod ingest;
 pub mod ordered;
 pub mod page;
 pub mod record;
+pub mod retention;
 pub mod service;
 pub mod store;
 pub mod summary;
@@ -19,6 +20,7 @@ pub mod tenancy;
 pub mod time;
 pub mod urls;
 pub mod window;
+pub mod writes;
 
 pub use error::{AuthFailure, HistoryError, StoreError, StoreResult};
 pub use service::{Credentials, HistoryService};

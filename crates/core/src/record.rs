@@ -71,6 +71,20 @@ pub struct CallerAttribute {
     pub allocated_at: IsoDate,
 }
 
+impl CallerAttribute {
+    /// Rules that the types alone cannot say; `prefix` is the member path up to this object
+    /// (`caller_attributes[2].` in a record, empty for a live-feed allocation).
+    pub fn validate(&self, prefix: &str) -> Result<(), RecordError> {
+        if self.value.is_empty() || self.value.len() > MAX_ID_LEN {
+            return Err(RecordError::new(format!("{prefix}value"), format!("must be 1 to {MAX_ID_LEN} bytes")));
+        }
+        if self.value.chars().any(char::is_control) {
+            return Err(RecordError::new(format!("{prefix}value"), "must not contain control characters"));
+        }
+        Ok(())
+    }
+}
+
 /// An e-mail address as Context Services shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -251,19 +265,7 @@ pub const MAX_ID_LEN: usize = 256;
 impl InteractionRecord {
     /// Parses and validates one record from JSON text.
     pub fn from_json(text: &str) -> Result<Self, RecordError> {
-        let mut de = serde_json::Deserializer::from_str(text);
-        let record: Self = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            let reason = inner.to_string();
-            // serde_json appends " at line L column C": the caller reports the line already.
-            let reason = match reason.rfind(" at line ") {
-                Some(i) if inner.line() > 0 => reason[..i].to_string(),
-                _ => reason,
-            };
-            RecordError::new(if path == "." { "$".to_string() } else { path }, reason)
-        })?;
-        de.end().map_err(|_| RecordError::new("$", "trailing characters after the record"))?;
+        let record: Self = parse_strict(text)?;
         record.validate()?;
         Ok(record)
     }
@@ -286,12 +288,7 @@ impl InteractionRecord {
             }
         }
         for (i, a) in self.caller_attributes.iter().enumerate() {
-            if a.value.is_empty() || a.value.len() > MAX_ID_LEN {
-                return Err(RecordError::new(
-                    format!("caller_attributes[{i}].value"),
-                    format!("must be 1 to {MAX_ID_LEN} bytes"),
-                ));
-            }
+            a.validate(&format!("caller_attributes[{i}]."))?;
         }
         let mut previous = i64::MIN;
         for (i, page) in self.pages.iter().enumerate() {
@@ -336,6 +333,26 @@ impl InteractionRecord {
             c.shift_dates(delta_ms);
         }
     }
+}
+
+/// Parses one JSON document into a record-format type (a record, a page, a caller attribute):
+/// unknown members, wrong types and bad values are refused with the JSON path of the offender
+/// (`$` for the document itself).
+pub fn parse_strict<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, RecordError> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let reason = inner.to_string();
+        // serde_json appends " at line L column C": the caller reports the line already.
+        let reason = match reason.rfind(" at line ") {
+            Some(i) if inner.line() > 0 => reason[..i].to_string(),
+            _ => reason,
+        };
+        RecordError::new(if path == "." { "$".to_string() } else { path }, reason)
+    })?;
+    de.end().map_err(|_| RecordError::new("$", "trailing characters after the document"))?;
+    Ok(value)
 }
 
 /// Last activity from its parts (see [`InteractionRecord::last_activity`]).
@@ -411,11 +428,36 @@ mod tests {
         assert!(e.reason.contains("out of order"));
 
         let mut v = minimal();
+        v["caller_attributes"][0]["value"] = "45\u{0}67".into();
+        let e = parse(&v).unwrap_err();
+        assert_eq!(
+            (e.path.as_str(), e.reason.as_str()),
+            ("caller_attributes[0].value", "must not contain control characters")
+        );
+
+        let mut v = minimal();
         v["colour"] = "blue".into();
         assert!(parse(&v).unwrap_err().reason.contains("colour"));
 
         let e = InteractionRecord::from_json("{\"id\": ").unwrap_err();
         assert_eq!(e.path, "id");
+    }
+
+    #[test]
+    fn pages_and_attributes_parse_alone_as_strictly() {
+        let a: CallerAttribute =
+            parse_strict(r#"{"kind": "dtmf", "value": "4567", "allocated_at": "2026-10-01T09:33:12Z"}"#).unwrap();
+        assert_eq!(a.validate(""), Ok(()));
+        let e = parse_strict::<CallerAttribute>(r#"{"kind": "dtmf", "value": "1", "allocated_at": "x"}"#).unwrap_err();
+        assert_eq!(e.path, "allocated_at");
+        let e = parse_strict::<Page>(
+            r#"{"pageNavigation": {"navigationTitle": "t", "colour": 1}, "pageContent": {}, "timestamp": 1}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.path, "pageNavigation.colour");
+        assert_eq!(parse_strict::<Page>("{} {}").unwrap_err().path, "$");
+        let long = CallerAttribute { value: "9".repeat(MAX_ID_LEN + 1), ..a };
+        assert_eq!(long.validate("").unwrap_err().path, "value");
     }
 
     #[test]

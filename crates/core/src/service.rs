@@ -88,6 +88,28 @@ impl HistoryService {
         credentials: Credentials<'_>,
         needed: Scope,
     ) -> Result<Principal, HistoryError> {
+        self.verify_key(Some(tenant), credentials, needed).await
+    }
+
+    /// The gateway's own rule (ingest API): the key alone fixes tenant and environment. An
+    /// environment the request names must be the key's.
+    pub async fn authenticate_key(
+        &self,
+        credentials: Credentials<'_>,
+        needed: Scope,
+    ) -> Result<Principal, HistoryError> {
+        self.verify_key(None, credentials, needed).await
+    }
+
+    /// The one key check. `tenant`: the tenant the request chose (the key must be one of its, and
+    /// an unnamed environment means the tenant's default); `None`: the key's own tenant and
+    /// environment.
+    async fn verify_key(
+        &self,
+        tenant: Option<&str>,
+        credentials: Credentials<'_>,
+        needed: Scope,
+    ) -> Result<Principal, HistoryError> {
         let key =
             credentials.key.filter(|k| !k.is_empty()).ok_or(HistoryError::Unauthenticated(AuthFailure::MissingKey))?;
         let presented = KeyDigest::of(key);
@@ -95,14 +117,14 @@ impl HistoryService {
         let matches = presented.matches(stored.as_ref().map_or(&NO_KEY, |s| &s.digest));
         let stored = match stored {
             // A key of another tenant is as unknown as no key: nothing tells that tenant exists.
-            Some(s) if matches && s.tenant == tenant => s,
+            Some(s) if matches && tenant.is_none_or(|t| s.tenant == t) => s,
             _ => return Err(HistoryError::Unauthenticated(AuthFailure::UnknownKey)),
         };
         if stored.revoked {
             return Err(HistoryError::Unauthenticated(AuthFailure::RevokedKey));
         }
-        let environment =
-            credentials.environment.filter(|e| !e.is_empty()).unwrap_or(&stored.tenant_default_environment);
+        let unnamed = if tenant.is_some() { &stored.tenant_default_environment } else { &stored.environment };
+        let environment = credentials.environment.filter(|e| !e.is_empty()).unwrap_or(unnamed);
         if environment != stored.environment {
             return Err(HistoryError::Unauthenticated(AuthFailure::UnknownEnvironment));
         }
@@ -273,7 +295,7 @@ impl HistoryService {
 
 /// Whether a looked-up value could be stored at all. PostgreSQL text cannot hold NUL, and asking
 /// for it fails the query: such a value is simply not there, on every backend alike.
-fn can_be_stored(value: &str) -> bool {
+pub(crate) fn can_be_stored(value: &str) -> bool {
     !value.contains('\0')
 }
 

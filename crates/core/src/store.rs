@@ -6,7 +6,8 @@
 
 use crate::error::StoreResult;
 use crate::ordered::OrderedStrings;
-use crate::record::{CallerAttributeKind, InteractionRecord};
+use crate::page::Page;
+use crate::record::{CallerAttribute, CallerAttributeKind, InteractionRecord};
 use crate::tenancy::{KeyDigest, KeyInfo, Scope, StoredKey, Tenant};
 use crate::time::Millis;
 use async_trait::async_trait;
@@ -135,10 +136,108 @@ pub struct KeyRecord<'a> {
     pub created_at: Millis,
 }
 
+/// Why a live-feed write was refused. Nothing was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LiveRefusal {
+    /// No interaction with that id in the partition.
+    UnknownInteraction,
+    /// The page is older than the interaction's newest page.
+    PageOutOfOrder { newest: Millis },
+    /// The end is before the interaction's start.
+    EndBeforeStart { started_at: Millis },
+}
+
+/// A page appended by the live feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageAppended {
+    /// 0-based position of the page in the flow.
+    pub index: i64,
+    /// `false`: the newest page was this very page already (a retried request); nothing changed.
+    pub added: bool,
+}
+
+/// A caller attribute allocated by the live feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttributeAllocated {
+    /// `false`: the interaction had this very allocation already (a retried request).
+    pub added: bool,
+    /// Whether it is now the allocation that counts for its kind (it is at least as new as the
+    /// previous current one).
+    pub current: bool,
+}
+
+/// What an erasure or purge removes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EraseTarget<'a> {
+    /// One interaction.
+    Interaction(Partition<'a>, &'a str),
+    /// Every interaction of one customer.
+    Customer(Partition<'a>, &'a str),
+    /// Interactions of every tenant whose last activity is before `cutoff`: one batch of about
+    /// `batch` interactions (more when many share a last-activity instant). Call until it removes
+    /// nothing.
+    InactiveBefore { cutoff: Millis, batch: u32 },
+}
+
+/// What an erasure removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Erased {
+    pub interactions: u64,
+    pub pages: u64,
+    pub caller_attributes: u64,
+    pub photos: u64,
+    pub variable_sets: u64,
+    /// Content parts: plain text, structured text, binary content.
+    pub content_parts: u64,
+    /// Links to Context Services service ids.
+    pub service_links: u64,
+}
+
+impl Erased {
+    pub fn add(&mut self, other: Erased) {
+        self.interactions += other.interactions;
+        self.pages += other.pages;
+        self.caller_attributes += other.caller_attributes;
+        self.photos += other.photos;
+        self.variable_sets += other.variable_sets;
+        self.content_parts += other.content_parts;
+        self.service_links += other.service_links;
+    }
+}
+
+impl std::fmt::Display for Erased {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} interactions, {} pages, {} caller attributes, {} photos, {} variable sets, {} content parts, {} service links",
+            self.interactions,
+            self.pages,
+            self.caller_attributes,
+            self.photos,
+            self.variable_sets,
+            self.content_parts,
+            self.service_links
+        )
+    }
+}
+
+/// Connections of a store's pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUsage {
+    pub open: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
 #[async_trait]
 pub trait HistoryStore: Send + Sync + 'static {
     /// `sqlite` or `postgres`, for logs and metrics.
     fn backend(&self) -> &'static str;
+
+    /// How many connections the store holds (for metrics); `None` if it has no pool.
+    fn pool_usage(&self) -> Option<PoolUsage> {
+        None
+    }
 
     /// Whether the database answers (readiness).
     async fn ping(&self) -> StoreResult<()>;
@@ -164,6 +263,32 @@ pub trait HistoryStore: Send + Sync + 'static {
     /// Stores a validated record whole, replacing any interaction with the same
     /// (tenant, environment, id): atomic and idempotent.
     async fn put_interaction(&self, at: Partition<'_>, record: &InteractionRecord) -> StoreResult<()>;
+
+    /// Appends a page to an existing interaction, in one transaction: refused if it is older than
+    /// the newest page; the interaction's last activity moves to it unless the interaction ended.
+    async fn append_page(
+        &self,
+        at: Partition<'_>,
+        interaction_id: &str,
+        page: &Page,
+    ) -> StoreResult<Result<PageAppended, LiveRefusal>>;
+    /// Records an allocation of a caller attribute, in one transaction; it becomes the current one
+    /// for its kind when it is at least as new as the current one.
+    async fn allocate_attribute(
+        &self,
+        at: Partition<'_>,
+        interaction_id: &str,
+        attribute: &CallerAttribute,
+    ) -> StoreResult<Result<AttributeAllocated, LiveRefusal>>;
+    /// Marks an interaction completed at `ended_at` (its last activity), in one transaction.
+    async fn end_interaction(
+        &self,
+        at: Partition<'_>,
+        interaction_id: &str,
+        ended_at: Millis,
+    ) -> StoreResult<Result<(), LiveRefusal>>;
+    /// Removes interactions with everything they hold, in one transaction, and says what went.
+    async fn erase(&self, target: EraseTarget<'_>) -> StoreResult<Erased>;
 
     // --- Interact reads ------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 //! core's answer in the vendor's format; lookup, windows, tenancy and authentication are the core's.
 
 pub mod context;
+pub mod ingest;
 pub mod interact;
 
 use actix_web::web;
@@ -39,4 +40,5 @@ impl Default for RestSettings {
 pub fn configure(cfg: &mut web::ServiceConfig, settings: &RestSettings) {
     interact::configure(cfg);
     context::configure(cfg, settings);
+    ingest::configure(cfg);
 }

@@ -1,9 +1,10 @@
 //! The command line (`ixgw --help`).
 
 use crate::settings::Settings;
-use crate::{app::Application, demo, import, open_database, service, telemetry};
+use crate::{app::Application, demo, import, open_database, retention, service, telemetry};
 use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand};
+use ixgw_core::retention::Retention;
 use ixgw_core::store::KeyRecord;
 use ixgw_core::tenancy::NewKey;
 use ixgw_core::{Millis, Scope, StoreError};
@@ -42,6 +43,8 @@ pub enum Command {
     /// Manage application keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Delete interactions (of every tenant) last active before the retention period; print what went.
+    Purge(PurgeArgs),
 }
 
 #[derive(Args, Debug)]
@@ -66,6 +69,13 @@ pub struct ImportArgs {
     /// Store every record under this tenant, whatever the records say.
     #[arg(long, value_name = "ACCOUNT_ID")]
     pub tenant: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct PurgeArgs {
+    /// How old is too old: 12months, 90days, … (default: retention.purge_older_than, 12months).
+    #[arg(long, value_name = "PERIOD")]
+    pub older_than: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -126,6 +136,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                 println!("total: {} accepted, {} rejected", report.accepted, report.rejected);
             }
             Ok(if report.rejected > 0 { 1 } else { 0 })
+        }
+        Command::Purge(args) => {
+            let retention = match args.older_than {
+                Some(text) => text.parse::<Retention>().map_err(anyhow::Error::msg)?,
+                None => settings.retention().map_err(anyhow::Error::msg)?,
+            };
+            let db = open_database(&settings, database_flag, true).await?;
+            let (cutoff, removed) = retention::purge(&service(&db), retention).await?;
+            db.close().await;
+            println!("purged {removed} (last active before {cutoff})");
+            Ok(0)
         }
         Command::Tenant(cmd) => {
             let db = open_database(&settings, database_flag, true).await?;
@@ -247,10 +268,16 @@ async fn serve(mut settings: Settings, database_flag: Option<&str>, args: ServeA
     }
     let listener = TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
     let bound = listener.local_addr()?;
+    if settings.retention.daily_purge && args.demo {
+        tracing::warn!("retention.daily_purge is ignored with --demo: the demo's Context Services seed is from 2009");
+    } else if settings.retention.daily_purge {
+        let period = settings.retention().map_err(anyhow::Error::msg)?;
+        tokio::spawn(retention::run_periodically(service.clone(), period, retention::DAY));
+    }
     let app = Application::build(&settings, service, listener)?;
     tracing::info!(address = %bound, backend = database.store().backend(), "listening");
-    if settings.context_services.open_access {
-        tracing::warn!("Context Services routes are OPEN: no credentials are required (context_services.open_access = true). Use on trusted networks only.");
+    for warning in ixgw_rest::context::startup_warnings(&settings.rest()) {
+        tracing::warn!("{warning}");
     }
     if args.demo {
         print_demo_help(bound);

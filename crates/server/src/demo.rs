@@ -8,6 +8,8 @@ use ixgw_core::{HistoryService, Millis, Scope, StoreError};
 
 pub const DEMO_TENANT: &str = "12345678";
 pub const DEMO_KEY: &str = "demo-application-key";
+/// The demo's key for its `staging` environment (keys belong to one environment).
+pub const DEMO_STAGING_KEY: &str = "demo-staging-key";
 pub const DEMO_ENVIRONMENTS: [&str; 2] = ["production", "staging"];
 
 /// The day the demo fixtures were written as if it were today.
@@ -20,7 +22,7 @@ pub const INTERACTIONS: &str = include_str!("../../../fixtures/demo/interactions
 /// The Context Services seed's chat: loaded as written (its 2009 dates are part of the seed).
 pub const CONTEXT_SERVICES: &str = include_str!("../../../fixtures/demo/context-services.ndjson");
 
-/// Creates the demo tenant and key if missing.
+/// Creates the demo tenant and its keys if missing.
 pub async fn ensure_tenant_and_key(service: &HistoryService) -> Result<(), StoreError> {
     let store = service.store();
     match store.tenant(DEMO_TENANT).await? {
@@ -36,19 +38,22 @@ pub async fn ensure_tenant_and_key(service: &HistoryService) -> Result<(), Store
             store.create_tenant(DEMO_TENANT, "Demo contact centre", &envs).await?;
         }
     }
-    let key = NewKey::from_text(DEMO_KEY.to_string());
-    let record = ixgw_core::store::KeyRecord {
-        key_id: &key.key_id,
-        digest: &key.digest,
-        tenant: DEMO_TENANT,
-        environment: DEMO_ENVIRONMENTS[0],
-        scope: Scope::Read,
-        created_at: Millis::now(),
-    };
-    match store.create_key(&record).await {
-        Ok(()) | Err(StoreError::Conflict(_)) => Ok(()),
-        Err(e) => Err(e),
+    for (text, environment) in [(DEMO_KEY, DEMO_ENVIRONMENTS[0]), (DEMO_STAGING_KEY, DEMO_ENVIRONMENTS[1])] {
+        let key = NewKey::from_text(text.to_string());
+        let record = ixgw_core::store::KeyRecord {
+            key_id: &key.key_id,
+            digest: &key.digest,
+            tenant: DEMO_TENANT,
+            environment,
+            scope: Scope::Read,
+            created_at: Millis::now(),
+        };
+        match store.create_key(&record).await {
+            Ok(()) | Err(StoreError::Conflict(_)) => {}
+            Err(e) => return Err(e),
+        }
     }
+    Ok(())
 }
 
 /// Loads every demo record, the Interact ones moved by `now − anchor`.

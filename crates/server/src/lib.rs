@@ -4,6 +4,7 @@ pub mod app;
 pub mod cli;
 pub mod demo;
 pub mod import;
+pub mod retention;
 pub mod settings;
 pub mod telemetry;
 

@@ -2,6 +2,7 @@
 //! (the environment wins). Every setting is documented in `config/ixgw.example.toml`, which a test
 //! keeps in step with this file.
 
+use ixgw_core::retention::Retention;
 use ixgw_rest::RestSettings;
 use ixgw_soap::SoapSettings;
 use serde::{Deserialize, Serialize};
@@ -15,6 +16,7 @@ pub struct Settings {
     pub interact: InteractSettings,
     pub soap: SoapSection,
     pub context_services: ContextServicesSettings,
+    pub retention: RetentionSettings,
     pub log: LogSettings,
 }
 
@@ -72,9 +74,9 @@ pub struct InteractSettings {
 pub struct SoapSection {
     pub max_body_bytes: usize,
     pub vendor_fault_code: bool,
+    pub not_found_as_fault: bool,
 }
 
-    pub not_found_as_fault: bool,
 impl Default for SoapSection {
     fn default() -> Self {
         let d = SoapSettings::default();
@@ -102,6 +104,21 @@ impl Default for ContextServicesSettings {
             default_tenant: d.context_default_tenant,
             open_access: d.context_open_access,
         }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionSettings {
+    /// Interactions last active longer ago than this are purged: `12months`, `90days`.
+    pub purge_older_than: String,
+    /// Purge once a day inside `serve` (never with `--demo`).
+    pub daily_purge: bool,
+}
+
+impl Default for RetentionSettings {
+    fn default() -> Self {
+        Self { purge_older_than: Retention::default().to_string(), daily_purge: false }
     }
 }
 
@@ -163,7 +180,13 @@ impl Settings {
         if !self.context_services.base_path.starts_with('/') || self.context_services.base_path.ends_with('/') {
             return Err("context_services.base_path must start with `/` and not end with one".into());
         }
+        self.retention()?;
         Ok(())
+    }
+
+    /// The retention period (`retention.purge_older_than`).
+    pub fn retention(&self) -> Result<Retention, String> {
+        self.retention.purge_older_than.parse().map_err(|e| format!("retention.purge_older_than: {e}"))
     }
 
     /// The database URL: `explicit` (a `--database` flag), else the settings, else `DATABASE_URL`,
@@ -191,6 +214,7 @@ impl Settings {
             public_url: self.server.public_url.clone(),
             max_body_bytes: self.soap.max_body_bytes,
             vendor_fault_code: self.soap.vendor_fault_code,
+            not_found_as_fault: self.soap.not_found_as_fault,
         }
     }
 }
@@ -214,7 +238,6 @@ fn typed_value(default: Option<&toml::Value>, text: &str) -> Result<toml::Value,
 #[cfg(test)]
 mod tests {
     use super::*;
-            not_found_as_fault: self.soap.not_found_as_fault,
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
@@ -256,6 +279,14 @@ mod tests {
         assert!(e.contains("lisen"), "{e}");
         let e = Settings::load(None, env(&[("IXGW_LOG_FORMAT", "xml")])).unwrap_err();
         assert!(e.contains("log.format"), "{e}");
+        let e = Settings::load(None, env(&[("IXGW_RETENTION_PURGE_OLDER_THAN", "a year")])).unwrap_err();
+        assert!(e.contains("retention.purge_older_than") && e.contains("12months"), "{e}");
+        let s = Settings::load(
+            None,
+            env(&[("IXGW_RETENTION_PURGE_OLDER_THAN", "90days"), ("IXGW_RETENTION_DAILY_PURGE", "true")]),
+        );
+        let s = s.unwrap();
+        assert_eq!((s.retention(), s.retention.daily_purge), (Ok(Retention::Days(90)), true));
     }
 
     /// The example file documents every setting, with its default value.

@@ -6,10 +6,11 @@ use crate::{classify, Lookup, PoolSettings};
 use async_trait::async_trait;
 use ixgw_core::attributes::current_allocations;
 use ixgw_core::ordered::OrderedStrings;
-use ixgw_core::record::{CallerAttributeKind, InteractionRecord};
+use ixgw_core::page::Page;
+use ixgw_core::record::{CallerAttribute, CallerAttributeKind, InteractionRecord};
 use ixgw_core::store::{
-    ContentBlob, ContentPart, ContextRow, FlowTarget, HistoryStore, KeyRecord, ListQuery, ListSubject, Partition,
-    Resolved, StoredFlow, StoredPhoto,
+    AttributeAllocated, ContentBlob, ContentPart, ContextRow, EraseTarget, Erased, FlowTarget, HistoryStore, KeyRecord,
+    ListQuery, ListSubject, LiveRefusal, PageAppended, Partition, Resolved, StoredFlow, StoredPhoto,
 };
 use ixgw_core::tenancy::{Environment, KeyDigest, KeyInfo, Scope, StoredKey, Tenant};
 use ixgw_core::{Millis, StoreError, StoreResult};
@@ -209,6 +210,14 @@ macro_rules! history_store {
         impl HistoryStore for $store {
             fn backend(&self) -> &'static str {
                 $backend
+            }
+
+            fn pool_usage(&self) -> Option<ixgw_core::store::PoolUsage> {
+                Some(ixgw_core::store::PoolUsage {
+                    open: self.pool.size(),
+                    idle: self.pool.num_idle() as u32,
+                    max: self.pool.options().get_max_connections(),
+                })
             }
 
             async fn ping(&self) -> StoreResult<()> {
@@ -582,8 +591,235 @@ macro_rules! history_store {
                     ContentBlob { mime, data }
                 }))
             }
+
+            async fn append_page(
+                &self,
+                at: Partition<'_>,
+                interaction_id: &str,
+                page: &Page,
+            ) -> StoreResult<Result<PageAppended, LiveRefusal>> {
+                let body = page.to_json();
+                let mut tx = self.pool.begin().await.map_err(classify)?;
+                let locked: Option<(i64, i64, Option<i64>)> = sqlx::query_as(self.sql.lock_interaction)
+                    .bind(at.tenant)
+                    .bind(at.environment)
+                    .bind(interaction_id)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(classify)?;
+                let Some((pk, _, _)) = locked else {
+                    tx.rollback().await.map_err(classify)?;
+                    return Ok(Err(LiveRefusal::UnknownInteraction));
+                };
+                let newest: Option<(i64, i64, String)> =
+                    sqlx::query_as(self.sql.newest_page).bind(pk).fetch_optional(&mut *tx).await.map_err(classify)?;
+                let index = match newest {
+                    Some((timestamp, _, _)) if page.timestamp < timestamp => {
+                        tx.rollback().await.map_err(classify)?;
+                        return Ok(Err(LiveRefusal::PageOutOfOrder { newest: Millis(timestamp) }));
+                    }
+                    Some((_, seq, newest_body)) if newest_body == body => {
+                        tx.rollback().await.map_err(classify)?;
+                        return Ok(Ok(PageAppended { index: seq, added: false }));
+                    }
+                    Some((_, seq, _)) => seq + 1,
+                    None => 0,
+                };
+                sqlx::query(self.sql.insert_page)
+                    .bind(pk)
+                    .bind(index)
+                    .bind(page.timestamp)
+                    .bind(body)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(classify)?;
+                sqlx::query(self.sql.page_activity)
+                    .bind(pk)
+                    .bind(page.timestamp)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(classify)?;
+                tx.commit().await.map_err(classify)?;
+                Ok(Ok(PageAppended { index, added: true }))
+            }
+
+            async fn allocate_attribute(
+                &self,
+                at: Partition<'_>,
+                interaction_id: &str,
+                attribute: &CallerAttribute,
+            ) -> StoreResult<Result<AttributeAllocated, LiveRefusal>> {
+                let (kind, value, allocated_at) =
+                    (attribute.kind.as_str(), attribute.value.as_str(), attribute.allocated_at.0 .0);
+                let mut tx = self.pool.begin().await.map_err(classify)?;
+                let locked: Option<(i64, i64, Option<i64>)> = sqlx::query_as(self.sql.lock_interaction)
+                    .bind(at.tenant)
+                    .bind(at.environment)
+                    .bind(interaction_id)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(classify)?;
+                let Some((pk, _, _)) = locked else {
+                    tx.rollback().await.map_err(classify)?;
+                    return Ok(Err(LiveRefusal::UnknownInteraction));
+                };
+                let same = |sql| sqlx::query_scalar(sql).bind(pk).bind(kind).bind(value).bind(allocated_at);
+                let recorded: i64 = same(self.sql.same_allocation).fetch_one(&mut *tx).await.map_err(classify)?;
+                if recorded > 0 {
+                    let current: i64 =
+                        same(self.sql.is_current_allocation).fetch_one(&mut *tx).await.map_err(classify)?;
+                    tx.rollback().await.map_err(classify)?;
+                    return Ok(Ok(AttributeAllocated { added: false, current: current > 0 }));
+                }
+                let seq: i64 = sqlx::query_scalar(self.sql.next_attribute_seq)
+                    .bind(pk)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(classify)?;
+                sqlx::query(self.sql.insert_attribute)
+                    .bind(pk)
+                    .bind(seq)
+                    .bind(kind)
+                    .bind(value)
+                    .bind(allocated_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(classify)?;
+                let current = sqlx::query(self.sql.upsert_current_attribute)
+                    .bind(pk)
+                    .bind(kind)
+                    .bind(at.tenant)
+                    .bind(at.environment)
+                    .bind(value)
+                    .bind(allocated_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(classify)?
+                    .rows_affected()
+                    > 0;
+                tx.commit().await.map_err(classify)?;
+                Ok(Ok(AttributeAllocated { added: true, current }))
+            }
+
+            async fn end_interaction(
+                &self,
+                at: Partition<'_>,
+                interaction_id: &str,
+                ended_at: Millis,
+            ) -> StoreResult<Result<(), LiveRefusal>> {
+                let mut tx = self.pool.begin().await.map_err(classify)?;
+                let locked: Option<(i64, i64, Option<i64>)> = sqlx::query_as(self.sql.lock_interaction)
+                    .bind(at.tenant)
+                    .bind(at.environment)
+                    .bind(interaction_id)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(classify)?;
+                let pk = match locked {
+                    Some((pk, started_at, _)) if ended_at.0 >= started_at => pk,
+                    _ => {
+                        tx.rollback().await.map_err(classify)?;
+                        return Ok(Err(match locked {
+                            Some((_, started_at, _)) => LiveRefusal::EndBeforeStart { started_at: Millis(started_at) },
+                            None => LiveRefusal::UnknownInteraction,
+                        }));
+                    }
+                };
+                sqlx::query(self.sql.end_interaction)
+                    .bind(pk)
+                    .bind(ended_at.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(classify)?;
+                tx.commit().await.map_err(classify)?;
+                Ok(Ok(()))
+            }
+
+            async fn erase(&self, target: EraseTarget<'_>) -> StoreResult<Erased> {
+                let (sql, selection) = match target {
+                    EraseTarget::Interaction(at, id) => {
+                        (&self.sql.erase_interaction, Selection::Keyed(at.tenant, at.environment, id))
+                    }
+                    EraseTarget::Customer(at, customer) => {
+                        (&self.sql.erase_customer, Selection::Keyed(at.tenant, at.environment, customer))
+                    }
+                    EraseTarget::InactiveBefore { cutoff, batch } => {
+                        // Read outside the transaction (it only sizes the batch): a SQLite
+                        // transaction that reads before it writes could not take the write lock.
+                        let bound: Option<i64> = sqlx::query_scalar(self.sql.purge_bound)
+                            .bind(cutoff.0)
+                            .bind(i64::from(batch.max(1)) - 1)
+                            .fetch_optional(&self.pool)
+                            .await
+                            .map_err(classify)?;
+                        (&self.sql.erase_inactive, Selection::Inactive(cutoff.0, bound.unwrap_or(cutoff.0)))
+                    }
+                };
+                let mut tx = self.pool.begin().await.map_err(classify)?;
+                let locked = bind_selection!(sqlx::query(sql.lock), selection)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(classify)?
+                    .rows_affected();
+                if locked == 0 {
+                    tx.rollback().await.map_err(classify)?;
+                    return Ok(Erased::default());
+                }
+                let mut erased = Erased::default();
+                let rows: Vec<(i64, Option<String>)> = bind_selection!(sqlx::query_as(sql.summary), selection)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(classify)?;
+                for (content_parts, variable_sets) in rows {
+                    erased.content_parts += u64::try_from(content_parts).unwrap_or(0);
+                    erased.variable_sets += count_variable_sets(variable_sets.as_deref())?;
+                }
+                let mut removed = [0u64; 5];
+                for (count, statement) in removed.iter_mut().zip(sql.children) {
+                    *count = bind_selection!(sqlx::query(statement), selection)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(classify)?
+                        .rows_affected();
+                }
+                [erased.pages, erased.caller_attributes, erased.photos, erased.service_links, _] = removed;
+                erased.interactions = bind_selection!(sqlx::query(sql.interactions), selection)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(classify)?
+                    .rows_affected();
+                tx.commit().await.map_err(classify)?;
+                Ok(erased)
+            }
         }
     };
+}
+
+/// Which interactions an erasure's statements select (see `sql::Erase`).
+#[derive(Clone, Copy)]
+enum Selection<'a> {
+    /// Tenant, environment, and the interaction id or customer id.
+    Keyed(&'a str, &'a str, &'a str),
+    /// Last activity before the cut-off, and at or before the batch's bound.
+    Inactive(i64, i64),
+}
+
+/// Binds an erasure's selection to one of its statements.
+macro_rules! bind_selection {
+    ($query:expr, $selection:expr) => {
+        match $selection {
+            Selection::Keyed(tenant, environment, value) => $query.bind(tenant).bind(environment).bind(value),
+            Selection::Inactive(cutoff, bound) => $query.bind(cutoff).bind(bound),
+        }
+    };
+}
+
+/// How many sets a stored `variable_sets_json` holds.
+fn count_variable_sets(json: Option<&str>) -> StoreResult<u64> {
+    let Some(json) = json else { return Ok(0) };
+    let sets: serde_json::Map<String, serde_json::Value> = serde_json::from_str(json)
+        .map_err(|e| StoreError::Failed(format!("stored variable sets do not parse: {e}")))?;
+    Ok(sets.len() as u64)
 }
 
 history_store!(SqliteStore, "sqlite");

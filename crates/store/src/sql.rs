@@ -28,6 +28,51 @@ pub struct Sql {
     pub context_by_customer: &'static str,
     pub context_by_service: &'static str,
     pub content: [&'static str; 3],
+    pub lock_interaction: &'static str,
+    pub newest_page: &'static str,
+    pub page_activity: &'static str,
+    pub same_allocation: &'static str,
+    pub is_current_allocation: &'static str,
+    pub next_attribute_seq: &'static str,
+    pub upsert_current_attribute: &'static str,
+    pub end_interaction: &'static str,
+    pub purge_bound: &'static str,
+    pub erase_interaction: Erase,
+    pub erase_customer: Erase,
+    pub erase_inactive: Erase,
+}
+
+/// The statements of one erasure, all over the same selection of interactions.
+pub struct Erase {
+    /// Locks the selected interactions (a write first: concurrent live-feed writes wait).
+    pub lock: &'static str,
+    /// Per interaction: content parts present, variable sets JSON.
+    pub summary: &'static str,
+    /// Deletes the children: pages, caller attributes, photos, service links, current attributes.
+    pub children: [&'static str; 5],
+    pub interactions: &'static str,
+}
+
+/// An [`Erase`] over the interactions `WHERE $where` (no alias; the same placeholders throughout).
+macro_rules! erase {
+    ($where:literal) => {
+        Erase {
+            lock: concat!("UPDATE interactions SET last_activity = last_activity WHERE ", $where),
+            summary: concat!(
+                "SELECT CAST(CASE WHEN plain_text IS NULL THEN 0 ELSE 1 END + CASE WHEN structured_text IS NULL THEN 0 ELSE 1 END ",
+                "+ CASE WHEN binary_content IS NULL THEN 0 ELSE 1 END AS BIGINT), variable_sets_json FROM interactions WHERE ",
+                $where
+            ),
+            children: [
+                concat!("DELETE FROM pages WHERE interaction_pk IN (SELECT pk FROM interactions WHERE ", $where, ")"),
+                concat!("DELETE FROM caller_attributes WHERE interaction_pk IN (SELECT pk FROM interactions WHERE ", $where, ")"),
+                concat!("DELETE FROM photos WHERE interaction_pk IN (SELECT pk FROM interactions WHERE ", $where, ")"),
+                concat!("DELETE FROM interaction_services WHERE interaction_pk IN (SELECT pk FROM interactions WHERE ", $where, ")"),
+                concat!("DELETE FROM current_attributes WHERE interaction_pk IN (SELECT pk FROM interactions WHERE ", $where, ")"),
+            ],
+            interactions: concat!("DELETE FROM interactions WHERE ", $where),
+        }
+    };
 }
 
 /// The optional Context Services filters and the keyset cursor, shared by both list queries.
@@ -152,7 +197,37 @@ pub const SQL: Sql = Sql {
         "SELECT binary_content_mime, binary_content FROM interactions \
          WHERE tenant = $1 AND environment = $2 AND id = $3 AND binary_content IS NOT NULL",
     ],
+    lock_interaction: "UPDATE interactions SET last_activity = last_activity \
+                       WHERE tenant = $1 AND environment = $2 AND id = $3 RETURNING pk, started_at, ended_at",
+    newest_page: "SELECT timestamp, seq, body FROM pages WHERE interaction_pk = $1 ORDER BY seq DESC LIMIT 1",
+    page_activity: "UPDATE interactions SET last_activity = $2 WHERE pk = $1 AND ended_at IS NULL",
+    same_allocation: "SELECT COUNT(*) FROM caller_attributes \
+                      WHERE interaction_pk = $1 AND kind = $2 AND value = $3 AND allocated_at = $4",
+    is_current_allocation: "SELECT COUNT(*) FROM current_attributes \
+                            WHERE interaction_pk = $1 AND kind = $2 AND value = $3 AND allocated_at = $4",
+    next_attribute_seq: "SELECT COALESCE(MAX(seq) + 1, 0) FROM caller_attributes WHERE interaction_pk = $1",
+    upsert_current_attribute: "INSERT INTO current_attributes (interaction_pk, kind, tenant, environment, value, allocated_at) \
+                               VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (interaction_pk, kind) DO UPDATE \
+                               SET value = excluded.value, allocated_at = excluded.allocated_at \
+                               WHERE current_attributes.allocated_at <= excluded.allocated_at",
+    end_interaction: "UPDATE interactions SET ended_at = $2, last_activity = $2 WHERE pk = $1",
+    // The last activity of the `$2`-th oldest interaction before `$1`: where a purge batch ends.
+    purge_bound: "SELECT last_activity FROM interactions WHERE last_activity < $1 ORDER BY last_activity LIMIT 1 OFFSET $2",
+    erase_interaction: erase!("tenant = $1 AND environment = $2 AND id = $3"),
+    erase_customer: erase!("tenant = $1 AND environment = $2 AND customer_id = $3"),
+    erase_inactive: erase!("last_activity < $1 AND last_activity <= $2"),
 };
+
+impl Erase {
+    fn map(&self, f: impl Fn(&'static str) -> &'static str) -> Erase {
+        Erase {
+            lock: f(self.lock),
+            summary: f(self.summary),
+            children: self.children.map(&f),
+            interactions: f(self.interactions),
+        }
+    }
+}
 
 impl Sql {
     /// The same statements with every string passed through `f`.
@@ -184,6 +259,18 @@ impl Sql {
             context_by_customer: f(self.context_by_customer),
             context_by_service: f(self.context_by_service),
             content: self.content.map(&f),
+            lock_interaction: f(self.lock_interaction),
+            newest_page: f(self.newest_page),
+            page_activity: f(self.page_activity),
+            same_allocation: f(self.same_allocation),
+            is_current_allocation: f(self.is_current_allocation),
+            next_attribute_seq: f(self.next_attribute_seq),
+            upsert_current_attribute: f(self.upsert_current_attribute),
+            end_interaction: f(self.end_interaction),
+            purge_bound: f(self.purge_bound),
+            erase_interaction: self.erase_interaction.map(&f),
+            erase_customer: self.erase_customer.map(&f),
+            erase_inactive: self.erase_inactive.map(&f),
         }
     }
 }

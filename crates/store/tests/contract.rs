@@ -1,8 +1,11 @@
 //! The store contract: the same tests against SQLite and PostgreSQL (`sqlite::…`, `postgres::…`).
 
 use ixgw_core::attributes::{self, Candidate};
-use ixgw_core::record::{CallerAttributeKind, InteractionRecord};
-use ixgw_core::store::{ContentPart, FlowTarget, KeyRecord, ListCursor, ListQuery, ListSubject, Partition};
+use ixgw_core::record::{CallerAttribute, CallerAttributeKind, InteractionRecord};
+use ixgw_core::store::{
+    AttributeAllocated, ContentPart, EraseTarget, Erased, FlowTarget, KeyRecord, ListCursor, ListQuery, ListSubject,
+    LiveRefusal, PageAppended, Partition,
+};
 use ixgw_core::tenancy::NewKey;
 use ixgw_core::{HistoryStore, Millis, Scope, StoreError};
 use ixgw_store::{Database, Lookup, PoolSettings};
@@ -367,6 +370,179 @@ store_tests! {
                 }
             }
             eprintln!("{backend:?} {lookup:?}:\n{plan}\n");
+        }
+    }
+
+    async fn live_feed_appends_allocates_and_ends_in_one_transaction_each(backend) {
+        let f = fixture(backend).await;
+        let start = 1_000_000;
+        f.store.put_interaction(PROD, &record(serde_json::json!({"id": "live", "started_at": iso(start), "pages": [page("p0", start + 1_000)]}))).await.unwrap();
+        let pages = |p: serde_json::Value| serde_json::from_value::<ixgw_core::page::Page>(p).unwrap();
+        let flow_len = |cutoff: i64| {
+            let store = f.store.clone();
+            async move { store.flow(PROD, FlowTarget::UniqueId("live"), Millis(cutoff)).await.unwrap().map(|fl| fl.pages_json.len()) }
+        };
+
+        let done = f.store.append_page(PROD, "live", &pages(page("p1", start + 2_000))).await.unwrap();
+        assert_eq!(done, Ok(PageAppended { index: 1, added: true }));
+        assert_eq!(flow_len(start + 2_000).await, Some(2), "the last activity moved to the new page");
+        assert_eq!(flow_len(start + 2_001).await, None);
+        let again = f.store.append_page(PROD, "live", &pages(page("p1", start + 2_000))).await.unwrap();
+        assert_eq!(again, Ok(PageAppended { index: 1, added: false }), "a retried page is not stored twice");
+        let older = f.store.append_page(PROD, "live", &pages(page("late", start + 1_500))).await.unwrap();
+        assert_eq!(older, Err(LiveRefusal::PageOutOfOrder { newest: Millis(start + 2_000) }));
+        let same_instant = f.store.append_page(PROD, "live", &pages(page("p2", start + 2_000))).await.unwrap();
+        assert_eq!(same_instant, Ok(PageAppended { index: 2, added: true }), "an equal timestamp is in order");
+        let flow = f.store.flow(PROD, FlowTarget::UniqueId("live"), Millis(0)).await.unwrap().unwrap();
+        let titles: Vec<bool> = ["p0", "p1", "p2"].iter().zip(&flow.pages_json).map(|(t, json)| json.contains(t)).collect();
+        assert_eq!(titles, [true, true, true], "{:?}", flow.pages_json);
+        for (at, id) in [(PROD, "nope"), (STAGING, "live")] {
+            assert_eq!(f.store.append_page(at, id, &pages(page("x", start))).await.unwrap(), Err(LiveRefusal::UnknownInteraction));
+        }
+
+        // Allocations follow the core rule: the latest per kind counts, equal times go to the one recorded last.
+        let allocation = |value: &str, ms: i64| CallerAttribute {
+            kind: CallerAttributeKind::Dtmf,
+            value: value.into(),
+            allocated_at: ixgw_core::time::IsoDate(Millis(ms)),
+        };
+        let steps = [
+            (allocation("111", start + 500), Ok(AttributeAllocated { added: true, current: true })),
+            (allocation("222", start + 100), Ok(AttributeAllocated { added: true, current: false })),
+            (allocation("333", start + 500), Ok(AttributeAllocated { added: true, current: true })),
+            (allocation("111", start + 500), Ok(AttributeAllocated { added: false, current: false })),
+            (allocation("333", start + 500), Ok(AttributeAllocated { added: false, current: true })),
+        ];
+        let mut recorded = Vec::new();
+        for (a, expected) in steps {
+            assert_eq!(f.store.allocate_attribute(PROD, "live", &a).await.unwrap(), expected, "{a:?}");
+            if expected.is_ok_and(|e| e.added) {
+                recorded.push(a);
+            }
+        }
+        for value in ["111", "222", "333"] {
+            let by_rule = attributes::matching_allocation(&recorded, value, Some(CallerAttributeKind::Dtmf)).is_some();
+            let found = f.store.unique_id_for(PROD, CallerAttributeKind::Dtmf, value, Millis(0)).await.unwrap();
+            assert_eq!(found.is_some(), by_rule, "{value}");
+        }
+        assert_eq!(f.store.allocate_attribute(PROD, "nope", &allocation("1", 1)).await.unwrap(), Err(LiveRefusal::UnknownInteraction));
+
+        // The end: not before the start; it becomes the last activity, and later pages do not move it.
+        assert_eq!(f.store.end_interaction(PROD, "live", Millis(start - 1)).await.unwrap(), Err(LiveRefusal::EndBeforeStart { started_at: Millis(start) }));
+        assert_eq!(f.store.end_interaction(PROD, "nope", Millis(start)).await.unwrap(), Err(LiveRefusal::UnknownInteraction));
+        f.store.end_interaction(PROD, "live", Millis(start + 10_000)).await.unwrap().unwrap();
+        assert_eq!(f.store.append_page(PROD, "live", &pages(page("after", start + 20_000))).await.unwrap().map(|p| p.index), Ok(3));
+        assert_eq!(flow_len(start + 10_000).await, Some(4));
+        assert_eq!(flow_len(start + 10_001).await, None, "the end, not the late page, is the last activity");
+        let row = f.store.context_interaction(PROD, "live").await.unwrap().unwrap();
+        assert_eq!(row.ended_at, Some(Millis(start + 10_000)));
+
+        // The same history imported whole is stored the same way (the live writes keep every invariant).
+        let whole = f.store.flow(PROD, FlowTarget::UniqueId("live"), Millis(0)).await.unwrap().unwrap();
+        let mut as_record = record(serde_json::json!({"id": "whole", "started_at": iso(start), "ended_at": iso(start + 10_000)}));
+        as_record.pages = whole.pages_json.iter().map(|j| serde_json::from_str(j).unwrap()).collect();
+        as_record.caller_attributes = recorded;
+        f.store.put_interaction(PROD, &as_record).await.unwrap();
+        let children = |db: &Database, id: &'static str| {
+            let db = db.clone();
+            async move {
+                let pk_of = |row: &String| row.split('|').next().unwrap().to_string();
+                let rows = dump(&db).await;
+                let pk = rows.iter().find(|r| r.starts_with("interactions: ") && r.contains(&format!("\"{id}\""))).map(|r| pk_of(&r["interactions: ".len()..].to_string())).unwrap();
+                rows.iter()
+                    .filter(|r| !r.starts_with("interactions: ") && r.split_once(": ").is_some_and(|(_, rest)| rest.split('|').next() == Some(pk.as_str())))
+                    .map(|r| r.replacen(&pk, "PK", 1))
+                    .collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(children(&f.db, "live").await, children(&f.db, "whole").await);
+    }
+
+    async fn erasure_removes_everything_and_says_what(backend) {
+        let f = fixture(backend).await;
+        let full = |id: &str, customer: &str| record(serde_json::json!({
+            "id": id, "customer_id": customer, "service_ids": [1, 2], "started_at": iso(5_000), "ended_at": iso(9_000),
+            "caller_attributes": [{"kind": "dtmf", "value": format!("{id}-dtmf"), "allocated_at": iso(5_100)},
+                                  {"kind": "historySearchId", "value": "h0", "allocated_at": iso(5_200)},
+                                  {"kind": "historySearchId", "value": "h1", "allocated_at": iso(5_300)}],
+            "content": {"plain_text": "hi", "structured_text": "<x/>", "binary_content_base64": "AAEC"},
+            "variable_sets": {"s": {"a": "1"}, "t": {"b": "2"}},
+            "pages": [page("one", 5_500), page("two", 6_000)],
+            "photos": [{"path": "/p/1", "mime": "image/png", "data_base64": "AAEC"}]
+        }));
+        f.store.put_interaction(PROD, &full("r1", "c1")).await.unwrap();
+        f.store.put_interaction(PROD, &full("r2", "c1")).await.unwrap();
+        f.store.put_interaction(PROD, &interaction("r3", 5_000, 1)).await.unwrap();
+        f.store.put_interaction(PROD, &full("r4", "c2")).await.unwrap();
+        f.store.put_interaction(STAGING, &full("r1", "c1")).await.unwrap();
+        let before = dump(&f.db).await;
+
+        let one = Erased { interactions: 1, pages: 2, caller_attributes: 3, photos: 1, variable_sets: 2, content_parts: 3, service_links: 2 };
+        assert_eq!(f.store.erase(EraseTarget::Interaction(PROD, "r1")).await.unwrap(), one);
+        assert!(f.store.context_interaction(PROD, "r1").await.unwrap().is_none());
+        assert!(f.store.photo(PROD, "r1", "/p/1").await.unwrap().is_none());
+        assert!(f.store.flow(PROD, FlowTarget::CallerAttribute("r1-dtmf"), Millis(0)).await.unwrap().is_none());
+        assert!(f.store.context_interaction(STAGING, "r1").await.unwrap().is_some(), "another environment keeps its own");
+        assert_eq!(f.store.erase(EraseTarget::Interaction(PROD, "r1")).await.unwrap(), Erased::default());
+
+        let mut two = one;
+        two.add(Erased { interactions: 1, pages: 1, ..Erased::default() });
+        f.store.put_interaction(PROD, &record(serde_json::json!({"id": "r5", "customer_id": "c1", "started_at": iso(1), "pages": [page("x", 2)]}))).await.unwrap();
+        assert_eq!(f.store.erase(EraseTarget::Customer(PROD, "c1")).await.unwrap(), two);
+        for id in ["r2", "r5"] {
+            assert!(f.store.context_interaction(PROD, id).await.unwrap().is_none(), "{id}");
+        }
+        let c1 = ListQuery { subject: ListSubject::Customer("c1".into()), media_type: None, status: None, from: None, to: None, after: None, limit: 10 };
+        assert!(f.store.context_list(PROD, &c1).await.unwrap().is_empty());
+        assert_eq!(f.store.context_list(STAGING, &c1).await.unwrap().len(), 1);
+        let other = Partition { tenant: "99999999", environment: "production" };
+        assert_eq!(f.store.erase(EraseTarget::Customer(other, "c2")).await.unwrap(), Erased::default(), "bound to the partition");
+
+        // Nothing of the erased interactions is left in any table; everything else is untouched.
+        let after = dump(&f.db).await;
+        let gone: Vec<&String> = before.iter().filter(|r| !after.contains(r)).collect();
+        assert!(after.iter().all(|r| before.contains(r)));
+        let tables: Vec<&str> = gone.iter().map(|r| r.split(": ").next().unwrap()).collect();
+        for (table, n) in [("interactions", 2), ("pages", 4), ("caller_attributes", 6), ("current_attributes", 4), ("photos", 2), ("interaction_services", 4)] {
+            assert_eq!(tables.iter().filter(|t| **t == table).count(), n, "{table}: {gone:#?}");
+        }
+    }
+
+    async fn purging_removes_exactly_what_is_older_than_the_cutoff(backend) {
+        let f = fixture(backend).await;
+        let cutoff = 2_000_000;
+        let other = Partition { tenant: "99999999", environment: "production" };
+        let mut expected_gone = Vec::new();
+        for n in 0..60 {
+            // Last activities around the cut-off, many equal (batch bounds fall on ties), a few exactly on it.
+            let last = cutoff - 30_000 + (n / 3) as i64 * 3_000;
+            let at = [PROD, STAGING, other][n % 3];
+            let id = format!("p{n:02}");
+            let r = record(serde_json::json!({"id": id, "started_at": iso(last - 60_000), "ended_at": iso(last),
+                "caller_attributes": [{"kind": "dtmf", "value": id, "allocated_at": iso(last - 1)}], "pages": [page("x", last - 1)]}));
+            f.store.put_interaction(at, &r).await.unwrap();
+            if last < cutoff {
+                expected_gone.push((at, id));
+            }
+        }
+        let mut total = Erased::default();
+        let mut batches = 0;
+        loop {
+            let batch = f.store.erase(EraseTarget::InactiveBefore { cutoff: Millis(cutoff), batch: 4 }).await.unwrap();
+            if batch.interactions == 0 {
+                break;
+            }
+            assert!(batch.interactions >= 4 || total.interactions + batch.interactions == expected_gone.len() as u64);
+            total.add(batch);
+            batches += 1;
+        }
+        assert_eq!(total, Erased { interactions: 30, pages: 30, caller_attributes: 30, ..Erased::default() });
+        assert!(batches > 1, "the purge went in batches");
+        for n in 0..60 {
+            let at = [PROD, STAGING, other][n % 3];
+            let id = format!("p{n:02}");
+            let kept = f.store.context_interaction(at, &id).await.unwrap().is_some();
+            assert_eq!(kept, !expected_gone.contains(&(at, id.clone())), "{id}");
         }
     }
 

@@ -1,0 +1,139 @@
+//! `POST /v1/interactions`: one record (`application/json`) or a stream of them
+//! (`application/x-ndjson`, or a JSON array), stored as they arrive through the same path as
+//! `ixgw import` (`RecordSplitter` + `ImportSession`). The body is read chunk by chunk and no body
+//! size limit applies: memory is bounded by the largest record (16 MiB) and by the rejections kept
+//! for the answer ([`MAX_RESULTS`]).
+
+use super::reply::{self, check_media_type, Failure};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use futures_util::StreamExt;
+use ixgw_core::ingest::{ImportSession, RecordSplitter, Rejection, DEFAULT_MAX_RECORD_BYTES};
+use ixgw_core::{HistoryError, HistoryService, Principal};
+use serde::Serialize;
+
+/// Rejections listed in an answer; the counts go on past it.
+pub const MAX_RESULTS: usize = 1000;
+
+const JSON: &str = "application/json";
+const NDJSON: [&str; 2] = ["application/x-ndjson", "application/ndjson"];
+const MEDIA_TYPES: [&str; 3] = [JSON, NDJSON[0], NDJSON[1]];
+
+/// The answer: counts, the first rejections, and why the stream stopped early if it did.
+#[derive(Debug, Default, Serialize)]
+struct Report {
+    accepted: u64,
+    rejected: u64,
+    results: Vec<LineResult>,
+    /// More lines were rejected than `results` lists.
+    results_truncated: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct LineResult {
+    line: usize,
+    status: &'static str,
+    path: String,
+    reason: String,
+}
+
+impl Report {
+    fn reject(&mut self, line: usize, path: String, reason: String) {
+        self.rejected += 1;
+        if self.results.len() < MAX_RESULTS {
+            self.results.push(LineResult { line, status: "rejected", path, reason });
+        } else {
+            self.results_truncated = true;
+        }
+    }
+
+    /// The stream stopped before its end: say why (the counts say how far it got).
+    fn stop(mut self, status: StatusCode, error: &'static str, reason: String) -> (StatusCode, Self) {
+        self.error = Some(error);
+        self.reason = Some(reason);
+        (status, self)
+    }
+}
+
+pub(super) async fn post_interactions(
+    req: HttpRequest,
+    payload: web::Payload,
+    service: web::Data<HistoryService>,
+) -> HttpResponse {
+    let checked = async {
+        let who = super::authenticate(&req, &service).await?;
+        check_media_type(&req, &MEDIA_TYPES, "application/json or application/x-ndjson")?;
+        Ok::<_, Failure>(who)
+    };
+    match checked.await {
+        Ok(who) => {
+            let (status, report) = import(&req, &service, &who, payload).await;
+            let mut response = HttpResponse::build(status);
+            reply::decorate(&mut response, status);
+            response.json(report)
+        }
+        Err(failure) => reply::respond(&req, failure),
+    }
+}
+
+/// Reads and stores the whole body. 200 when every record was stored, 422 when any was rejected,
+/// 503 / 400 when the store or the body failed part-way (what was stored before stays stored).
+async fn import(
+    req: &HttpRequest,
+    service: &HistoryService,
+    who: &Principal,
+    mut payload: web::Payload,
+) -> (StatusCode, Report) {
+    let mut session = ImportSession::new(service).bound_to(&who.tenant, &who.environment);
+    // Declared NDJSON is split by lines from the start; `application/json` may be one record, an
+    // array or several objects.
+    let mut splitter = if is_ndjson(req) {
+        RecordSplitter::ndjson(DEFAULT_MAX_RECORD_BYTES)
+    } else {
+        RecordSplitter::new(DEFAULT_MAX_RECORD_BYTES)
+    };
+    let mut frames = Vec::new();
+    let mut report = Report::default();
+    loop {
+        let chunk = payload.next().await;
+        match &chunk {
+            Some(Ok(bytes)) => splitter.push(bytes, &mut frames),
+            Some(Err(e)) => {
+                return report.stop(StatusCode::BAD_REQUEST, "bad_body", format!("the body broke off: {e}"))
+            }
+            None => splitter.finish(&mut frames),
+        }
+        for frame in frames.drain(..) {
+            match session.store_frame(frame).await {
+                Ok(outcome) => match outcome.result {
+                    Ok(_) => report.accepted += 1,
+                    Err(rejection) => {
+                        if let Rejection::Store(e) = &rejection {
+                            tracing::warn!(path = %req.path(), line = outcome.line, error = ?e, "record refused by the store");
+                        }
+                        let (path, reason) = rejection.public();
+                        report.reject(outcome.line, path, reason);
+                    }
+                },
+                Err(unavailable) => {
+                    ixgw_web::log_failure(req, &HistoryError::from(unavailable));
+                    let reason =
+                        "the store became unavailable: send the records again (storing is idempotent)".to_string();
+                    return report.stop(StatusCode::SERVICE_UNAVAILABLE, "unavailable", reason);
+                }
+            }
+        }
+        if chunk.is_none() {
+            let status = if report.rejected == 0 { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+            return (status, report);
+        }
+    }
+}
+
+fn is_ndjson(req: &HttpRequest) -> bool {
+    reply::media_type(req).is_some_and(|t| NDJSON.contains(&t.as_str()))
+}

@@ -1,0 +1,70 @@
+//! Erasure: one interaction, or everything about one customer, in the key's partition, with
+//! everything they hold (pages, caller attributes, content, variable sets, photos, service links).
+//! The answer says what was removed.
+
+use super::reply::{self, Failure};
+use actix_web::{web, HttpRequest, HttpResponse};
+use ixgw_core::store::Erased;
+use ixgw_core::{HistoryService, Principal};
+use serde::Serialize;
+
+#[derive(Serialize)]
+struct InteractionErased<'a> {
+    interaction_id: &'a str,
+    removed: Erased,
+}
+
+#[derive(Serialize)]
+struct CustomerErased<'a> {
+    customer_id: &'a str,
+    removed: Erased,
+}
+
+/// `DELETE /v1/interactions/{id}`: 404 if there is no such interaction.
+pub(super) async fn interaction(
+    req: HttpRequest,
+    id: web::Path<String>,
+    service: web::Data<HistoryService>,
+) -> HttpResponse {
+    let done = async {
+        let who = super::authenticate(&req, &service).await?;
+        let removed = service.erase_interaction(&who, &id).await?;
+        audit(&who, "interaction", &removed);
+        Ok::<_, Failure>(removed)
+    };
+    match done.await {
+        Ok(removed) => HttpResponse::Ok().json(InteractionErased { interaction_id: &id, removed }),
+        Err(failure) => reply::respond(&req, failure),
+    }
+}
+
+/// `DELETE /v1/customers/{customer_id}`: 200 even when nothing was held (the counts are zero).
+pub(super) async fn customer(
+    req: HttpRequest,
+    customer_id: web::Path<String>,
+    service: web::Data<HistoryService>,
+) -> HttpResponse {
+    let done = async {
+        let who = super::authenticate(&req, &service).await?;
+        let removed = service.erase_customer(&who, &customer_id).await?;
+        audit(&who, "customer", &removed);
+        Ok::<_, Failure>(removed)
+    };
+    match done.await {
+        Ok(removed) => HttpResponse::Ok().json(CustomerErased { customer_id: &customer_id, removed }),
+        Err(failure) => reply::respond(&req, failure),
+    }
+}
+
+/// One log line per erasure: who and how much, never whom (ids are personal data).
+fn audit(who: &Principal, what: &'static str, removed: &Erased) {
+    tracing::info!(
+        tenant = %who.tenant,
+        environment = %who.environment,
+        key_id = %who.key_id,
+        erased = what,
+        interactions = removed.interactions,
+        pages = removed.pages,
+        "erasure"
+    );
+}
