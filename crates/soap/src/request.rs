@@ -62,16 +62,17 @@ impl Operation {
         Self::ALL.into_iter().find(|op| op.name() == name)
     }
 
-    /// The operation an action names, by operation or request element name.
+    /// The operation a name means: the operation's own name or its request element's.
     pub fn from_action_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|op| op.name() == name).or_else(|| Self::from_request_element(name))
     }
 
-    /// The payload element of a Body that calls this operation: in the service's namespace, or
-    /// unqualified (as some generated Perl stubs send it).
+    /// The operation a Body's payload element calls: the request element (`<Operation>Request`),
+    /// or the rpc-style wrapper named after the operation itself that SOAP::Lite's WSDL stubs send
+    /// (with the request's members as children); in the service's namespace, or unqualified.
     pub fn of_payload(payload: &Element) -> Option<Self> {
         match payload.ns.as_deref() {
-            None | Some(TNS) => Self::from_request_element(&payload.local),
+            None | Some(TNS) => Self::from_action_name(&payload.local),
             Some(_) => None,
         }
     }
@@ -308,6 +309,8 @@ mod tests {
         assert_eq!(Operation::from_action_name("Other"), None);
         let foreign = payload("<GetInteractionUniqueIdRequest xmlns='urn:other'/>");
         assert_eq!(Operation::of_payload(&foreign), None);
+        let rpc_style = payload("<t:GetInteractionUniqueId xmlns:t='http://com/jacada/interact/interactiondata/soap'/>");
+        assert_eq!(Operation::of_payload(&rpc_style), Some(Operation::UniqueId));
     }
 
     #[test]
@@ -360,6 +363,18 @@ mod tests {
                 value: "+1555 & <x>".into(),
                 window: SearchWindow::Wider
             }
+        );
+    }
+
+    #[test]
+    fn soap_lite_stubs_are_understood() {
+        // What SOAP::Lite->service(WSDL) sends: a wrapper named after the operation, encoded children.
+        let lite = r#"<tns:GetInteractionFullFlowByUUID xmlns:tns="http://com/jacada/interact/interactiondata/soap"
+            xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xs="http://www.w3.org/2001/XMLSchema">
+            <uniqueId xsi:type="xs:string">040100713</uniqueId></tns:GetInteractionFullFlowByUUID>"#;
+        assert_eq!(
+            decode_text(lite).unwrap(),
+            Request::FullFlow { target: Target::UniqueId("040100713".into()), window: SearchWindow::Recent }
         );
     }
 
