@@ -309,7 +309,8 @@ mod tests {
         assert_eq!(Operation::from_action_name("Other"), None);
         let foreign = payload("<GetInteractionUniqueIdRequest xmlns='urn:other'/>");
         assert_eq!(Operation::of_payload(&foreign), None);
-        let rpc_style = payload("<t:GetInteractionUniqueId xmlns:t='http://com/jacada/interact/interactiondata/soap'/>");
+        let rpc_style =
+            payload("<t:GetInteractionUniqueId xmlns:t='http://com/jacada/interact/interactiondata/soap'/>");
         assert_eq!(Operation::of_payload(&rpc_style), Some(Operation::UniqueId));
     }
 
