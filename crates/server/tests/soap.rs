@@ -576,6 +576,17 @@ async fn every_prefix_layout_and_declaration_real_clients_use() {
                 v.env()
             ),
         ];
+        // What SOAP::Lite->service(WSDL) sends, captured: an rpc wrapper named after the operation.
+        let soap_lite = format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><soap:Envelope soap:encodingStyle=\"http://schemas.xmlsoap.org/soap/encoding/\" \
+             xmlns:agent=\"{AGENT}\" xmlns:soap=\"{}\" xmlns:soap12=\"http://schemas.xmlsoap.org/wsdl/soap12/\" \
+             xmlns:soapenc=\"http://schemas.xmlsoap.org/soap/encoding/\" xmlns:tns=\"{TNS}\" xmlns:wsdl=\"http://schemas.xmlsoap.org/wsdl/\" \
+             xmlns:xs=\"http://www.w3.org/2001/XMLSchema\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"><soap:Body>\
+             <tns:GetInteractionFullFlowByUUID><uniqueId xsi:type=\"xs:string\">040100713</uniqueId></tns:GetInteractionFullFlowByUUID>\
+             </soap:Body></soap:Envelope>",
+            v.env()
+        );
+        let layouts = layouts.into_iter().chain([soap_lite]);
         for body in layouts {
             let reply = post(&app, v, &body).await;
             assert_eq!((reply.status, reply.titles().len()), (200, 6), "{body}\n{}", reply.body);
