@@ -273,6 +273,26 @@ impl InteractionRecord {
     /// Rules that the types alone cannot say.
     pub fn validate(&self) -> Result<(), RecordError> {
         check_id("id", &self.id)?;
+        // Text stored in columns of its own: PostgreSQL refuses NUL in text, so both stores refuse it
+        // here (page and context text travels as JSON, where NUL is escaped).
+        if let Some(c) = &self.content {
+            let texts = [
+                ("content.plain_text", &c.plain_text),
+                ("content.structured_text", &c.structured_text),
+                ("content.structured_text_mime", &c.structured_text_mime),
+                ("content.binary_content_mime", &c.binary_content_mime),
+            ];
+            for (path, text) in texts {
+                if text.as_deref().is_some_and(|t| t.contains('\0')) {
+                    return Err(RecordError::new(path, "must not contain NUL characters"));
+                }
+            }
+        }
+        for (i, photo) in self.photos.iter().enumerate() {
+            if photo.mime.contains('\0') {
+                return Err(RecordError::new(format!("photos[{i}].mime"), "must not contain NUL characters"));
+            }
+        }
         if let Some(t) = &self.tenant {
             check_id("tenant", t)?;
         }
@@ -303,6 +323,9 @@ impl InteractionRecord {
         for (i, photo) in self.photos.iter().enumerate() {
             if photo.path.is_empty() {
                 return Err(RecordError::new(format!("photos[{i}].path"), "must not be empty"));
+            }
+            if photo.path.chars().any(char::is_control) {
+                return Err(RecordError::new(format!("photos[{i}].path"), "must not contain control characters"));
             }
             if self.photos[..i].iter().any(|p| p.path == photo.path) {
                 return Err(RecordError::new(format!("photos[{i}].path"), "duplicate photo path"));
@@ -434,6 +457,14 @@ mod tests {
             (e.path.as_str(), e.reason.as_str()),
             ("caller_attributes[0].value", "must not contain control characters")
         );
+
+        let mut v = minimal();
+        v["content"] = serde_json::json!({"plain_text": "a\u{0}b"});
+        assert_eq!(parse(&v).unwrap_err().path, "content.plain_text");
+
+        let mut v = minimal();
+        v["photos"][0]["path"] = "/p\u{0}x".into();
+        assert_eq!(parse(&v).unwrap_err().path, "photos[0].path");
 
         let mut v = minimal();
         v["colour"] = "blue".into();

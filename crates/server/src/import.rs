@@ -69,15 +69,15 @@ pub async fn import_stream(
             }
         }
         for frame in frames.drain(..) {
-            let outcome = match frame.text {
-                Ok(text) => session.store(&text).await.map(|_| ()),
-                Err(invalid) => Err(Ok(ixgw_core::ingest::Rejection::Invalid(invalid))),
-            };
-            match outcome {
-                Ok(()) => report.accepted += 1,
-                Err(Ok(rejection)) => {
-                    let rejected =
-                        RejectedRecord { source: source.to_string(), line: frame.line, message: rejection.to_string() };
+            let outcome = session.store_frame(frame).await?;
+            match outcome.result {
+                Ok(_) => report.accepted += 1,
+                Err(rejection) => {
+                    let rejected = RejectedRecord {
+                        source: source.to_string(),
+                        line: outcome.line,
+                        message: rejection.to_string(),
+                    };
                     match progress {
                         Some(bar) => bar.suspend(|| eprintln!("{rejected}")),
                         None => eprintln!("{rejected}"),
@@ -87,7 +87,6 @@ pub async fn import_stream(
                         report.first_rejections.push(rejected);
                     }
                 }
-                Err(Err(unavailable)) => return Err(unavailable),
             }
         }
         if n == 0 {
