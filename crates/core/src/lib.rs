@@ -9,6 +9,7 @@ pub mod attributes;
 pub mod context_services;
 pub mod error;
 pub mod ingest;
+pub mod key_cache;
 pub mod ordered;
 pub mod page;
 pub mod record;

@@ -2,6 +2,7 @@
 //! live here and nowhere else.
 
 use crate::error::{AuthFailure, HistoryError, StoreError};
+use crate::key_cache::KeyCache;
 use crate::ordered::OrderedStrings;
 use crate::page::Page;
 use crate::record::{CallerAttributeKind, InteractionRecord, RecordError};
@@ -15,6 +16,7 @@ use crate::time::Millis;
 use crate::window::SearchWindow;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// The source of "now", replaceable in tests.
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
@@ -30,6 +32,7 @@ pub struct Credentials<'a> {
 pub struct HistoryService {
     store: Arc<dyn HistoryStore>,
     clock: Clock,
+    keys: Arc<KeyCache>,
 }
 
 /// A digest no key has: compared against when a presented key is unknown, so that known and
@@ -38,11 +41,18 @@ const NO_KEY: KeyDigest = KeyDigest([0u8; 32]);
 
 impl HistoryService {
     pub fn new(store: Arc<dyn HistoryStore>) -> Self {
-        Self { store, clock: Arc::new(Utc::now) }
+        Self::with_clock(store, Arc::new(Utc::now))
     }
 
     pub fn with_clock(store: Arc<dyn HistoryStore>, clock: Clock) -> Self {
-        Self { store, clock }
+        Self { store, clock, keys: Arc::new(KeyCache::new(Duration::ZERO)) }
+    }
+
+    /// Remembers each key the store returns for `ttl` (see [`KeyCache`]): a revoked key then stops
+    /// working within `ttl`. Zero (the default) asks the store on every request.
+    pub fn with_key_cache(mut self, ttl: Duration) -> Self {
+        self.keys = Arc::new(KeyCache::new(ttl));
+        self
     }
 
     pub fn store(&self) -> &Arc<dyn HistoryStore> {
@@ -113,7 +123,16 @@ impl HistoryService {
         let key =
             credentials.key.filter(|k| !k.is_empty()).ok_or(HistoryError::Unauthenticated(AuthFailure::MissingKey))?;
         let presented = KeyDigest::of(key);
-        let stored = self.store.key_by_digest(&presented).await?;
+        let stored = match self.keys.get(&presented) {
+            Some(remembered) => Some(remembered),
+            None => {
+                let fetched = self.store.key_by_digest(&presented).await?;
+                if let Some(key) = &fetched {
+                    self.keys.put(key);
+                }
+                fetched
+            }
+        };
         let matches = presented.matches(stored.as_ref().map_or(&NO_KEY, |s| &s.digest));
         let stored = match stored {
             // A key of another tenant is as unknown as no key: nothing tells that tenant exists.

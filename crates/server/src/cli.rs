@@ -258,7 +258,7 @@ async fn serve(mut settings: Settings, database_flag: Option<&str>, args: ServeA
     let database =
         open_database(&settings, database_url.as_deref(), !args.no_migrate && settings.database.migrate_on_start)
             .await?;
-    let service = service(&database);
+    let service = service(&database).with_key_cache(std::time::Duration::from_millis(settings.server.key_cache_ms));
     if args.demo {
         let report =
             demo::load(&service, Millis::now()).await.map_err(|e| anyhow::anyhow!("loading the demo data: {e}"))?;

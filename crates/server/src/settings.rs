@@ -31,6 +31,9 @@ pub struct ServerSettings {
     pub request_timeout_secs: u64,
     pub shutdown_timeout_secs: u64,
     pub max_body_bytes: usize,
+    /// Milliseconds an authenticated key is remembered (one store round trip fewer per request); a
+    /// key revoked in the store stops working within this time. 0: the store is asked every time.
+    pub key_cache_ms: u64,
 }
 
 impl Default for ServerSettings {
@@ -43,6 +46,7 @@ impl Default for ServerSettings {
             request_timeout_secs: 30,
             shutdown_timeout_secs: 30,
             max_body_bytes: 1024 * 1024,
+            key_cache_ms: 1000,
         }
     }
 }

@@ -40,6 +40,10 @@ impl SqliteStore {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|e| StoreError::Failed(format!("bad SQLite URL `{url}`: {e}")))?
             .create_if_missing(true)
+            // New databases only (an existing one keeps its page size): with 4 KiB pages a page's
+            // JSON (≈ 1–2 KB) overflows the `pages` B-tree's cells (WITHOUT ROWID: ≈ 1 KB local at
+            // most), costing a 4 KiB overflow page per flow page. 16 KiB pages keep them in the cell.
+            .page_size(16384)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
@@ -133,6 +137,17 @@ impl PostgresStore {
         };
         let rows = q.fetch_all(&mut *tx).await.map_err(classify)?;
         Ok(rows.iter().map(|r| r.get::<String, _>(0)).collect::<Vec<_>>().join("\n"))
+    }
+}
+
+/// The (start, id) every row of a list page sorts before: the cursor, or `(to + 1, "")` (every id
+/// is at least `""`, so this keeps exactly the starts up to `to`), whichever is smaller; neither:
+/// past every real start.
+fn list_bound(query: &ListQuery) -> (i64, String) {
+    let to = (query.to.map_or(i64::MAX, |t| t.0.saturating_add(1)), "");
+    match &query.after {
+        Some(c) if (c.started_at.0, c.interaction_id.as_str()) < to => (c.started_at.0, c.interaction_id.clone()),
+        _ => (to.0, String::new()),
     }
 }
 
@@ -559,13 +574,13 @@ macro_rules! history_store {
                         sqlx::query(self.sql.context_by_service).bind(at.tenant).bind(at.environment).bind(*service)
                     }
                 };
+                let (before_started, before_id) = list_bound(query);
                 let rows = q
                     .bind(query.media_type.clone())
                     .bind(query.status.map(i64::from))
-                    .bind(query.from.map(|m| m.0))
-                    .bind(query.to.map(|m| m.0))
-                    .bind(query.after.as_ref().map(|c| c.started_at.0))
-                    .bind(query.after.as_ref().map(|c| c.interaction_id.clone()))
+                    .bind(query.from.map_or(i64::MIN, |m| m.0))
+                    .bind(before_started)
+                    .bind(before_id)
                     .bind(i64::from(query.limit))
                     .fetch_all(&self.pool)
                     .await

@@ -76,30 +76,27 @@ macro_rules! erase {
 }
 
 /// The optional Context Services filters and the keyset cursor, shared by both list queries.
-/// `$4` media type, `$5` status, `$6` from, `$7` to, `$8`/`$9` cursor, `$10` limit.
+/// `$4` media type, `$5` status (NULL: any), `$6` the lowest start (`from`, else `i64::MIN`), `$7`/`$8`
+/// the (start, id) every row must sort before: the smaller of the cursor and `(to + 1, '')` (see
+/// `list_bound`), `$9` limit. Sentinel bounds instead of `$x IS NULL OR …` let SQLite and PostgreSQL
+/// seek the index straight to the page: a deep page costs what the first one does.
 macro_rules! list_filters {
     ($started:literal, $id:literal) => {
         concat!(
             " AND (CAST($4 AS TEXT) IS NULL OR i.media_type = $4)",
             " AND (CAST($5 AS BIGINT) IS NULL OR i.status = $5)",
-            " AND (CAST($6 AS BIGINT) IS NULL OR ",
+            " AND ",
             $started,
-            " >= $6)",
-            " AND (CAST($7 AS BIGINT) IS NULL OR ",
+            " >= $6 AND (",
             $started,
-            " <= $7)",
-            " AND (CAST($8 AS BIGINT) IS NULL OR ",
-            $started,
-            " < $8 OR (",
-            $started,
-            " = $8 AND ",
+            ", ",
             $id,
-            " < $9))",
+            ") < ($7, $8)",
             " ORDER BY ",
             $started,
             " DESC, ",
             $id,
-            " DESC LIMIT $10"
+            " DESC LIMIT $9"
         )
     };
 }

@@ -347,6 +347,20 @@ store_tests! {
                             from: Some(Millis(1_001_000)), to: Some(Millis(1_009_000)), after: None, limit: 100 };
         let ids: Vec<_> = f.store.context_list(PROD, &q).await.unwrap().into_iter().map(|r| r.interaction_id).collect();
         assert_eq!(ids, ["x12"], "voice is n%3==0, status 0 is n%4==0, inside the dates");
+        // The dates and the cursor together: whichever bound is tighter wins; both dates inclusive.
+        for (from, to, after, expected) in [
+            (None, Some(1_005_000), Some((1_008_000, "x16")), vec!["x11", "x10", "x09"]),
+            (None, Some(1_005_000), Some((1_003_000, "x07")), vec!["x06", "x05", "x04"]),
+            (Some(1_002_000), Some(1_002_000), None, vec!["x05", "x04"]),
+            (Some(1_010_000), None, Some((1_010_000, "x21")), vec!["x20"]),
+        ] {
+            let q = ListQuery { subject: ListSubject::Customer("cust".into()), media_type: None, status: None,
+                                from: from.map(Millis), to: to.map(Millis),
+                                after: after.map(|(s, id): (i64, &str)| ListCursor { started_at: Millis(s), interaction_id: id.into() }),
+                                limit: 3 };
+            let ids: Vec<_> = f.store.context_list(PROD, &q).await.unwrap().into_iter().map(|r| r.interaction_id).collect();
+            assert_eq!(ids, expected, "from {from:?} to {to:?} after {after:?}");
+        }
         let none = ListQuery { subject: ListSubject::Customer("cust".into()), media_type: None, status: None, from: None, to: None, after: None, limit: 10 };
         assert!(f.store.context_list(STAGING, &none).await.unwrap().is_empty());
     }

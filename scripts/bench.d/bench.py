@@ -1,0 +1,630 @@
+#!/usr/bin/env python3
+"""The benchmark of docs/PERFORMANCE.md (run it as scripts/bench; --help lists the options).
+
+Builds the release binary, generates a synthetic history through the public import path
+(`ixgw import -`, fed by generate.py), starts the gateway on it, drives every scenario with wrk
+(fixed concurrency, fixed time, keep-alive), prints one table and writes it as JSON under
+bench/results/.
+"""
+import argparse
+import datetime
+import hashlib
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+SOAP_PATH = "/interact/version/2/interactiondata/soap"
+SOAP_NS = "http://com/jacada/interact/interactiondata/soap"
+ENVELOPE = {
+    "1.1": ("http://schemas.xmlsoap.org/soap/envelope/", "text/xml; charset=utf-8"),
+    "1.2": ("http://www.w3.org/2003/05/soap-envelope", "application/soap+xml; charset=utf-8"),
+}
+TARGETS = {
+    # scenario: (the figure compared, the bound, what it is measured against)
+    "rest_flow_by_id": (0.5, "healthz"),
+    "rest_flow_by_attribute": (0.9, "rest_flow_by_id"),
+    "soap11_flow_by_id": (0.4, "healthz"),
+    "soap12_flow_by_id": (0.4, "healthz"),
+    "context_by_id": (0.5, "healthz"),
+}
+
+
+def log(msg):
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def run(cmd, **kw):
+    log("$ " + " ".join(cmd))
+    return subprocess.run(cmd, check=True, **kw)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def http_get(url, headers=None, timeout=2.0):
+    req = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def http_post(url, body, headers, timeout=5.0):
+    req = urllib.request.Request(url, data=body.encode(), headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+# --- the store ------------------------------------------------------------------------------------
+
+
+class Store:
+    """One history of `n` interactions on one backend, generated once and reused (marker file)."""
+
+    def __init__(self, args, backend, n, pg_url):
+        self.args, self.backend, self.n = args, backend, n
+        tag = f"{backend}-{n}x{args.pages}-t{args.tenants}"
+        self.dir = os.path.join(args.data, tag)
+        self.marker = os.path.join(self.dir, "store.json")
+        if backend == "sqlite":
+            self.url = "sqlite://" + os.path.join(self.dir, "ixgw.db")
+        else:
+            base, _, _ = pg_url.rpartition("/")
+            self.db = f"bench_{n}x{args.pages}_t{args.tenants}"
+            self.admin_url = pg_url
+            self.url = f"{base}/{self.db}"
+
+    def ixgw(self, *cli, **kw):
+        return run([self.args.bin, "--database", self.url, *cli], **kw)
+
+    def ready(self):
+        if self.args.fresh or not os.path.exists(self.marker):
+            return None
+        with open(self.marker) as f:
+            info = json.load(f)
+        if self.backend == "postgres":
+            # The cluster may be a new one: the marker holds only if the database still has the rows.
+            out = subprocess.run(["psql", self.url, "-tAc", "SELECT count(*) FROM interactions"], capture_output=True,
+                                 text=True)
+            if out.returncode != 0 or out.stdout.strip() != str(self.n):
+                return None
+        return info
+
+    def build(self):
+        info = self.ready()
+        if info:
+            log(f"reusing the {self.backend} store of {self.n} interactions ({self.dir})")
+            info["reused"] = True
+            return info
+        shutil.rmtree(self.dir, ignore_errors=True)
+        os.makedirs(self.dir)
+        if self.backend == "postgres":
+            run(["psql", self.admin_url, "-qc", f"DROP DATABASE IF EXISTS {self.db}"])
+            run(["psql", self.admin_url, "-qc", f"CREATE DATABASE {self.db}"])
+        self.ixgw("migrate", stdout=subprocess.DEVNULL)
+        keys = {}
+        for t in range(self.args.tenants):
+            account = str(70000001 + t)
+            self.ixgw("tenant", "add", account, "--name", f"bench-{t}", "--environment", "production",
+                      stdout=subprocess.DEVNULL)
+            out = self.ixgw("key", "add", "--tenant", account, "--scope", "read", capture_output=True, text=True)
+            keys[account] = out.stdout.strip().splitlines()[-1]
+        now = int(time.time() * 1000)
+        log(f"importing {self.n} interactions x {self.args.pages} pages into {self.backend} (generator | ixgw import -)")
+        gen = subprocess.Popen([sys.executable, os.path.join(HERE, "generate.py"), "records", str(self.n), "--now",
+                                str(now), "--tenants", str(self.args.tenants), "--pages", str(self.args.pages)],
+                               stdout=subprocess.PIPE)
+        start = time.monotonic()
+        imp = subprocess.run([self.args.bin, "--database", self.url, "import", "-"], stdin=gen.stdout,
+                             capture_output=True, text=True)
+        seconds = time.monotonic() - start
+        gen.stdout.close()
+        if gen.wait() != 0 or imp.returncode != 0:
+            sys.exit(f"import failed: {imp.stderr[-2000:]}")
+        m = re.search(r"(\d+) accepted, (\d+) rejected", imp.stdout)
+        accepted, rejected = (int(m.group(1)), int(m.group(2))) if m else (0, -1)
+        if accepted != self.n or rejected:
+            sys.exit(f"import: {accepted} accepted, {rejected} rejected (expected {self.n}): {imp.stderr[-2000:]}")
+        info = {
+            "interactions": self.n,
+            "pages": self.n * self.args.pages,
+            "tenants": self.args.tenants,
+            "now_ms": now,
+            "keys": keys,
+            "import_seconds": round(seconds, 2),
+            "import_pages_per_s": round(self.n * self.args.pages / seconds),
+            "import_interactions_per_s": round(self.n / seconds),
+            "store_bytes": self.size(),
+        }
+        with open(self.marker, "w") as f:
+            json.dump(info, f, indent=1)
+        info["reused"] = False
+        log(f"imported in {seconds:.1f} s: {info['import_pages_per_s']} pages/s")
+        return info
+
+    def size(self):
+        if self.backend == "sqlite":
+            return sum(os.path.getsize(os.path.join(self.dir, f)) for f in os.listdir(self.dir))
+        out = subprocess.run(["psql", self.url, "-tAc", f"SELECT pg_database_size('{self.db}')"], capture_output=True,
+                             text=True)
+        return int(out.stdout.strip() or 0)
+
+
+# --- the gateway ----------------------------------------------------------------------------------
+
+
+class Gateway:
+    def __init__(self, args, store, label):
+        self.args, self.store, self.label = args, store, label
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log_path = os.path.join(store.dir, f"server-{label}.log")
+
+    def start(self):
+        env = dict(os.environ)
+        env.update(self.args.server_env)
+        self.logf = open(self.log_path, "w")
+        started = time.monotonic()
+        self.proc = subprocess.Popen([self.args.bin, "--database", self.store.url, "serve", "--listen",
+                                      f"127.0.0.1:{self.port}"], env=env, stdout=self.logf, stderr=self.logf)
+        while True:
+            if self.proc.poll() is not None:
+                sys.exit(f"the gateway exited ({self.proc.returncode}); see {self.log_path}")
+            try:
+                status, _ = http_get(self.base + "/readyz", timeout=0.5)
+                if status == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() - started > 120:
+                sys.exit("the gateway was not ready within 120 s")
+            time.sleep(0.005)
+        self.startup_s = time.monotonic() - started
+        log(f"gateway {self.label} ready on {self.base} in {self.startup_s * 1000:.0f} ms")
+        return self
+
+    def rss_kb(self, field="VmRSS"):
+        try:
+            with open(f"/proc/{self.proc.pid}/status") as f:
+                for line in f:
+                    if line.startswith(field + ":"):
+                        return int(line.split()[1])
+        except OSError:
+            pass
+        return 0
+
+    def cpu_s(self):
+        """User + system CPU time the gateway has used so far."""
+        try:
+            with open(f"/proc/{self.proc.pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except OSError:
+            return 0.0
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.logf.close()
+
+
+class RssSampler:
+    """Peak resident set of the given processes (summed) while a scenario runs."""
+
+    def __init__(self, gateways):
+        self.gateways, self.peak, self.stopped = gateways, 0, threading.Event()
+
+    def __enter__(self):
+        self.thread = threading.Thread(target=self.loop, daemon=True)
+        self.thread.start()
+        return self
+
+    def loop(self):
+        while not self.stopped.is_set():
+            self.peak = max(self.peak, sum(g.rss_kb() for g in self.gateways))
+            self.stopped.wait(0.1)
+
+    def __exit__(self, *_):
+        self.stopped.set()
+        self.thread.join()
+
+
+# --- scenarios ------------------------------------------------------------------------------------
+
+
+def soap_body(version, unique_id):
+    ns, _ = ENVELOPE[version]
+    return (f'<e:Envelope xmlns:e="{ns}" xmlns:s="{SOAP_NS}"><e:Header/><e:Body>'
+            f"<s:GetInteractionFullFlowByUUIDRequest><s:uniqueId>{unique_id}</s:uniqueId>"
+            f"</s:GetInteractionFullFlowByUUIDRequest></e:Body></e:Envelope>")
+
+
+def scenario_requests(name, targets, keys):
+    """(method, path, body, headers) for every sample target of a scenario."""
+    out = []
+    for t in targets:
+        key = keys[t["tenant"]]
+        interact = {"Tenant-Id": t["tenant"], "Application-Key": key}
+        account = f"/interact/agent/version/2/account/{t['tenant']}/interactiondata"
+        context = {"ContactCenterId": t["tenant"], "Application-Key": key}
+        if name == "healthz":
+            out.append(("GET", "/healthz", "", {}))
+        elif name == "rest_flow_by_id":
+            out.append(("GET", f"{account}/{t['id']}/fullFlow", "", interact))
+        elif name == "rest_flow_by_attribute":
+            out.append(("GET", f"{account}/{t['history']}/fullFlow/byCallerAttribute", "", interact))
+        elif name in ("soap11_flow_by_id", "soap12_flow_by_id"):
+            version = "1.1" if name == "soap11_flow_by_id" else "1.2"
+            headers = dict(interact, **{"Content-Type": ENVELOPE[version][1]})
+            out.append(("POST", SOAP_PATH, soap_body(version, t["id"]), headers))
+        elif name == "context_by_id":
+            out.append(("GET", f"/interactions/{t['id']}", "", context))
+        elif name == "context_customer_list":
+            out.append(("GET", f"/customers/{t['customer']}/interactions", "", context))
+        else:
+            raise ValueError(name)
+    return out
+
+
+SCENARIOS = ["healthz", "rest_flow_by_id", "rest_flow_by_attribute", "soap11_flow_by_id", "soap12_flow_by_id",
+             "context_by_id", "context_customer_list"]
+
+
+def check(base, requests):
+    """Every sample answers 200 with a body before it is timed (a benchmark of errors is no benchmark)."""
+    digest = hashlib.sha256()
+    for method, path, body, headers in requests[:50]:
+        if method == "GET":
+            status, reply = http_get(base + path, headers, timeout=10)
+        else:
+            status, reply = http_post(base + path, body, headers, timeout=10)
+        if status != 200 or not reply:
+            sys.exit(f"{method} {path} answered {status}: {reply[:300]!r}")
+        digest.update(reply)
+    return digest.hexdigest()
+
+
+def write_requests(path, requests):
+    with open(path, "w") as f:
+        for method, p, body, headers in requests:
+            fields = [method, p, body] + [f"{k}: {v}" for k, v in headers.items()]
+            assert all("\t" not in x and "\n" not in x for x in fields)
+            f.write("\t".join(fields) + "\n")
+
+
+def wrk(args, url, requests_file, duration):
+    cmd = ["wrk", "-t", str(args.threads), "-c", str(args.connections), "-d", f"{duration}s", "--latency",
+           "-s", os.path.join(HERE, "requests.lua"), url, "--", requests_file]
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    line = next((l for l in out.stdout.splitlines() if l.startswith("BENCH ")), None)
+    if out.returncode != 0 or line is None:
+        sys.exit(f"wrk failed: {out.stdout}\n{out.stderr}")
+    return json.loads(line[6:])
+
+
+def measure(args, name, url, gateways, requests_file):
+    if args.warmup:
+        wrk(args, url, requests_file, args.warmup)
+    cpu_before = sum(g.cpu_s() for g in gateways)
+    with RssSampler(gateways) as rss:
+        r = wrk(args, url, requests_file, args.duration)
+    cpu = sum(g.cpu_s() for g in gateways) - cpu_before
+    errors = sum(v for k, v in r.items() if k.startswith("errors_"))
+    row = {
+        "scenario": name,
+        "requests_per_s": round(r["requests"] / (r["duration_us"] / 1e6)),
+        "p50_ms": round(r["p50_us"] / 1000, 2),
+        "p99_ms": round(r["p99_us"] / 1000, 2),
+        "errors": errors,
+        "requests": r["requests"],
+        "server_peak_rss_mb": round(rss.peak / 1024, 1),
+        # CPU the gateway spent per request: steadier than req/s on a shared machine.
+        "server_cpu_us_per_request": round(cpu * 1e6 / max(r["requests"], 1)),
+    }
+    log(f"{name}: {row['requests_per_s']} req/s, p99 {row['p99_ms']} ms, {errors} errors")
+    return row
+
+
+def run_scenarios(args, store, info, gateways, url, names, label):
+    targets = json.loads(subprocess.run(
+        [sys.executable, os.path.join(HERE, "generate.py"), "targets", str(store.n), "--now", str(info["now_ms"]),
+         "--tenants", str(args.tenants), "--count", str(args.samples)], capture_output=True, text=True,
+        check=True).stdout)
+    rows = []
+    for name in names:
+        requests = scenario_requests(name, targets, info["keys"])
+        check(gateways[0].base, requests)
+        path = os.path.join(store.dir, f"{name}.requests")
+        write_requests(path, requests)
+        row = measure(args, name, url, gateways, path)
+        row["run"] = label
+        rows.append(row)
+    healthz = next((r["requests_per_s"] for r in rows if r["scenario"] == "healthz"), None)
+    for r in rows:
+        r["ratio_to_healthz"] = round(r["requests_per_s"] / healthz, 3) if healthz else None
+    return rows
+
+
+# --- replicas -------------------------------------------------------------------------------------
+
+
+def nginx_round_robin(store, ports):
+    """An nginx (the simple, established round-robin) in front of the given gateway ports."""
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not os.path.exists(nginx):
+        sys.exit("--replicas needs nginx (apt-get install -y nginx-light)")
+    port = free_port()
+    conf_dir = os.path.join(store.dir, f"nginx-{len(ports)}")
+    os.makedirs(conf_dir, exist_ok=True)
+    servers = "".join(f"server 127.0.0.1:{p};" for p in ports)
+    conf = (f"worker_processes 1; daemon off; pid {conf_dir}/nginx.pid; error_log {conf_dir}/error.log warn;"
+            f"events {{ worker_connections 1024; }}"
+            f"http {{ access_log off; upstream gw {{ {servers} keepalive 64; }}"
+            f"server {{ listen 127.0.0.1:{port}; location / {{ proxy_pass http://gw; proxy_http_version 1.1;"
+            f"proxy_set_header Connection \"\"; proxy_set_header Host $host; }} }} }}")
+    path = os.path.join(conf_dir, "nginx.conf")
+    with open(path, "w") as f:
+        f.write(conf)
+    proc = subprocess.Popen([nginx, "-c", path, "-p", conf_dir], stderr=subprocess.DEVNULL)
+    for _ in range(200):
+        try:
+            if http_get(f"http://127.0.0.1:{port}/healthz")[0] == 200:
+                return proc, f"http://127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.02)
+    sys.exit("nginx did not start")
+
+
+def replicas(args, store, info):
+    names = ["rest_flow_by_id", "soap11_flow_by_id", "context_by_id"]
+    a = Gateway(args, store, "replica-a").start()
+    b = Gateway(args, store, "replica-b").start()
+    try:
+        targets = json.loads(subprocess.run(
+            [sys.executable, os.path.join(HERE, "generate.py"), "targets", str(store.n), "--now",
+             str(info["now_ms"]), "--tenants", str(args.tenants), "--count", str(args.samples)],
+            capture_output=True, text=True, check=True).stdout)
+        same = all(check(a.base, scenario_requests(n, targets, info["keys"]))
+                   == check(b.base, scenario_requests(n, targets, info["keys"])) for n in names)
+        log(f"replicas answer the same: {same}")
+        rows = []
+        for label, gws in (("one", [a]), ("two", [a, b])):
+            proxy, url = nginx_round_robin(store, [g.port for g in gws])
+            try:
+                for n in names:
+                    path = os.path.join(store.dir, f"{n}.requests")
+                    write_requests(path, scenario_requests(n, targets, info["keys"]))
+                    row = measure(args, n, url, gws, path)
+                    row["run"] = f"postgres replicas: {label} behind nginx"
+                    rows.append(row)
+            finally:
+                proxy.terminate()
+                proxy.wait()
+        for n in names:
+            one = next(r for r in rows if r["scenario"] == n and r["run"].endswith("one behind nginx"))
+            two = next(r for r in rows if r["scenario"] == n and r["run"].endswith("two behind nginx"))
+            two["ratio_to_one_replica"] = round(two["requests_per_s"] / one["requests_per_s"], 3)
+        return {"same_answers": same, "rows": rows}
+    finally:
+        a.stop()
+        b.stop()
+
+
+# --- the run --------------------------------------------------------------------------------------
+
+
+def machine():
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    mem = next((int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemTotal")), 0)
+    commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True).stdout.strip()
+    dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                           text=True).stdout.strip()
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": round(mem / 1048576, 1), "kernel": platform.release(),
+            "commit": commit + ("+dirty" if dirty else ""), "load_average_at_start": list(os.getloadavg())}
+
+
+def targets_met(rows, imports, startups, growth):
+    by = {r["scenario"]: r for r in rows}
+    verdicts = []
+    for name, (bound, against) in TARGETS.items():
+        if name in by and against in by:
+            ratio = by[name]["requests_per_s"] / by[against]["requests_per_s"]
+            verdicts.append({"target": f"{name} >= {bound} x {against}", "measured": round(ratio, 3),
+                             "met": ratio >= bound})
+    if "rest_flow_by_id" in by:
+        p99 = by["rest_flow_by_id"]["p99_ms"]
+        verdicts.append({"target": "rest_flow_by_id p99 <= 5 ms", "measured": p99, "met": p99 <= 5})
+    for soap in ("soap11_flow_by_id", "soap12_flow_by_id"):
+        if soap in by and "rest_flow_by_id" in by:
+            ratio = by[soap]["requests_per_s"] / by["rest_flow_by_id"]["requests_per_s"]
+            verdicts.append({"target": f"{soap} >= 0.75 x rest_flow_by_id", "measured": round(ratio, 3),
+                             "met": ratio >= 0.75})
+    peak = max((r["server_peak_rss_mb"] for r in rows), default=0)
+    verdicts.append({"target": "server RSS <= 100 MB", "measured": peak, "met": peak <= 100})
+    for backend, info in imports.items():
+        bound = 20000 if backend == "sqlite" else 10000
+        verdicts.append({"target": f"import into {backend} >= {bound} pages/s", "measured": info["import_pages_per_s"],
+                         "met": info["import_pages_per_s"] >= bound})
+    for label, seconds in startups.items():
+        verdicts.append({"target": f"start-up to /readyz ({label}) <= 0.5 s", "measured": round(seconds, 3),
+                         "met": seconds <= 0.5})
+    for g in growth:
+        verdicts.append({"target": f"growth {g['scenario']} >= 0.9", "measured": g["growth_factor"],
+                         "met": g["growth_factor"] >= 0.9})
+    return verdicts
+
+
+def table(rows):
+    head = (f"{'run':<28} {'scenario':<24} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} {'RSS MB':>7} "
+            f"{'x healthz':>9} {'CPU us/req':>10}")
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        ratio = "" if r.get("ratio_to_healthz") is None else f"{r['ratio_to_healthz']:.3f}"
+        lines.append(f"{r['run'][:28]:<28} {r['scenario']:<24} {r['requests_per_s']:>8} {r['p50_ms']:>7} "
+                     f"{r['p99_ms']:>7} {r['errors']:>6} {r['server_peak_rss_mb']:>7} {ratio:>9} "
+                     f"{r['server_cpu_us_per_request']:>10}")
+    return "\n".join(lines)
+
+
+def start_postgres(args):
+    if args.postgres_url:
+        return args.postgres_url, None
+    pg_dir = os.path.join(args.data, "pg")
+    out = subprocess.run([os.path.join(ROOT, "scripts", "pg-throwaway"), "start", pg_dir], capture_output=True,
+                         text=True, check=True).stdout
+    url = re.search(r"IXGW_TEST_POSTGRES_URL=(\S+)", out).group(1)
+    return url, pg_dir
+
+
+def main():
+    p = argparse.ArgumentParser(prog="scripts/bench", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--interactions", type=int, default=100_000, help="history size (default 100000)")
+    p.add_argument("--compare-with", type=int, metavar="N",
+                   help="also measure the Interact lookups on a store of N interactions: the growth factor")
+    p.add_argument("--pages", type=int, default=10)
+    p.add_argument("--tenants", type=int, default=4)
+    p.add_argument("--sqlite", action=argparse.BooleanOptionalAction, default=True, help="run on SQLite (default)")
+    p.add_argument("--postgres", action="store_true", help="also run on PostgreSQL")
+    p.add_argument("--postgres-url", help="an existing PostgreSQL (admin URL); else scripts/pg-throwaway starts one")
+    p.add_argument("--replicas", action="store_true", help="two gateways on one PostgreSQL behind nginx (implies --postgres)")
+    p.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated subset of " + ",".join(SCENARIOS))
+    p.add_argument("--duration", type=int, default=10, help="seconds per scenario (default 10)")
+    p.add_argument("--warmup", type=int, default=2, help="seconds of warm-up per scenario (default 2)")
+    p.add_argument("--connections", type=int, default=32)
+    p.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
+    p.add_argument("--samples", type=int, default=1000, help="distinct lookups cycled through per scenario")
+    p.add_argument("--data", default=os.path.join(ROOT, "target", "bench-data"), help="where stores are kept")
+    p.add_argument("--fresh", action="store_true", help="re-import even if a store of this size exists")
+    p.add_argument("--skip-build", action="store_true")
+    p.add_argument("--bin", help="the ixgw binary (default: the release build)")
+    p.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
+    p.add_argument("--server-env", action="append", default=[], metavar="NAME=VALUE",
+                   help="environment of the gateway (repeatable), e.g. IXGW_DATABASE_MAX_CONNECTIONS=8")
+    p.add_argument("--label", default="", help="a word for the result file name")
+    args = p.parse_args()
+    args.server_env = dict(kv.split("=", 1) for kv in args.server_env)
+    if args.replicas:
+        args.postgres = True
+    names = [n for n in args.scenarios.split(",") if n]
+    if "healthz" not in names:
+        names.insert(0, "healthz")
+    for tool in ("wrk", "cargo"):
+        if not shutil.which(tool) and not (tool == "cargo" and (args.skip_build or args.bin)):
+            sys.exit(f"{tool} is needed (wrk: apt-get install -y wrk)")
+    target_dir = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+    if not args.skip_build and not args.bin:
+        run(["cargo", "build", "--release", "-p", "ixgw"], cwd=ROOT)
+    args.bin = args.bin or os.path.join(target_dir, "release", "ixgw")
+    os.makedirs(args.data, exist_ok=True)
+    os.makedirs(args.out, exist_ok=True)
+
+    result = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+              "machine": machine(),
+              "settings": {k: getattr(args, k) for k in ("interactions", "compare_with", "pages", "tenants",
+                                                          "duration", "warmup", "connections", "threads", "samples")},
+              "server_env": args.server_env, "imports": {}, "startup_s": {}, "rows": [], "growth": []}
+    backends = (["sqlite"] if args.sqlite else []) + (["postgres"] if args.postgres else [])
+    pg_url, pg_dir = start_postgres(args) if args.postgres else (None, None)
+    try:
+        for backend in backends:
+            sizes = [args.interactions] + ([args.compare_with] if args.compare_with else [])
+            per_size = {}
+            for n in sizes:
+                store = Store(args, backend, n, pg_url)
+                info = store.build()
+                if not info["reused"]:
+                    result["imports"][f"{backend} {n}"] = {k: info[k] for k in (
+                        "interactions", "pages", "import_seconds", "import_pages_per_s", "import_interactions_per_s",
+                        "store_bytes")}
+                gw = Gateway(args, store, "main").start()
+                result["startup_s"][f"{backend} {n}"] = gw.startup_s
+                try:
+                    run_names = names if n == args.interactions else ["healthz", "rest_flow_by_id",
+                                                                       "rest_flow_by_attribute"]
+                    rows = run_scenarios(args, store, info, [gw], gw.base, run_names, f"{backend} {n}")
+                finally:
+                    gw.stop()
+                result["rows"] += rows
+                per_size[n] = rows
+                if backend == "postgres" and args.replicas and n == args.interactions:
+                    result["replicas"] = replicas(args, store, info)
+            if args.compare_with:
+                for name in ("rest_flow_by_id", "rest_flow_by_attribute"):
+                    big = next((r for r in per_size[args.interactions] if r["scenario"] == name), None)
+                    small = next((r for r in per_size[args.compare_with] if r["scenario"] == name), None)
+                    if not big or not small:
+                        continue
+                    result["growth"].append({
+                        "backend": backend, "scenario": name, "large": args.interactions, "small": args.compare_with,
+                        # each against its own run's /healthz, so that drift between the runs cancels out
+                        "growth_factor": round(big["ratio_to_healthz"] / small["ratio_to_healthz"], 3),
+                        "raw_factor": round(big["requests_per_s"] / small["requests_per_s"], 3)})
+    finally:
+        if pg_dir:
+            subprocess.run([os.path.join(ROOT, "scripts", "pg-throwaway"), "stop", pg_dir], capture_output=True)
+    result["machine"]["load_average_at_end"] = list(os.getloadavg())
+    imports = {k.split()[0]: v for k, v in result["imports"].items() if int(k.split()[1]) == args.interactions}
+    startups = {k: v for k, v in result["startup_s"].items()}
+    main_rows = [r for r in result["rows"] if r["run"].endswith(f" {args.interactions}")]
+    result["targets"] = []
+    for backend in backends:
+        rows = [r for r in main_rows if r["run"].startswith(backend)]
+        for v in targets_met(rows, {b: i for b, i in imports.items() if b == backend},
+                             {k: s for k, s in startups.items() if k == f"{backend} {args.interactions}"},
+                             [g for g in result["growth"] if g["backend"] == backend]):
+            v["backend"] = backend
+            result["targets"].append(v)
+    all_rows = result["rows"] + result.get("replicas", {}).get("rows", [])
+    print(table(all_rows))
+    print()
+    for name, info in result["imports"].items():
+        print(f"import {name}: {info['import_pages_per_s']} pages/s ({info['import_seconds']} s, "
+              f"{info['store_bytes'] / 1e9:.2f} GB)")
+    for name, s in result["startup_s"].items():
+        print(f"start-up to /readyz {name}: {s * 1000:.0f} ms")
+    for g in result["growth"]:
+        print(f"growth {g['backend']} {g['scenario']} {g['small']} -> {g['large']}: {g['growth_factor']} "
+              f"(raw req/s ratio {g['raw_factor']})")
+    if "replicas" in result:
+        print(f"replicas: same answers {result['replicas']['same_answers']}; two vs one: " + ", ".join(
+            f"{r['scenario']} {r['ratio_to_one_replica']}" for r in result["replicas"]["rows"]
+            if "ratio_to_one_replica" in r))
+    print()
+    for v in result["targets"]:
+        print(f"{'MET    ' if v['met'] else 'NOT MET'} {v['backend']:<8} {v['target']}: {v['measured']}")
+    print(f"load average: start {result['machine']['load_average_at_start']}, end {result['machine']['load_average_at_end']}")
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    name = f"{stamp}-{args.interactions}" + (f"-{args.label}" if args.label else "") + ".json"
+    path = os.path.join(args.out, name)
+    with open(path, "w") as f:
+        json.dump(result, f, indent=1)
+        f.write("\n")
+    print(f"written: {os.path.relpath(path, ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
