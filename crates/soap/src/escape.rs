@@ -18,27 +18,40 @@ pub fn escape_attribute(out: &mut String, text: &str) {
     escape(out, text, true)
 }
 
+/// One pass over the bytes (this runs for every text of every page of a SOAP flow): only ASCII
+/// bytes and U+FFFE/U+FFFF (`EF BF BE`/`EF BF BF`) can need escaping; every other multi-byte
+/// character is an XML character, so its bytes are copied untouched.
 fn escape(out: &mut String, text: &str, attribute: bool) {
-    let special = |c: char| {
-        matches!(c, '&' | '<' | '>' | '\r') || (attribute && matches!(c, '"' | '\n' | '\t')) || !is_xml_char(c)
-    };
-    let mut rest = text;
-    while let Some(i) = rest.find(special) {
-        out.push_str(&rest[..i]);
-        let c = rest[i..].chars().next().unwrap_or('\u{FFFD}');
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\r' => out.push_str("&#13;"),
-            '\n' => out.push_str("&#10;"),
-            '\t' => out.push_str("&#9;"),
-            _ => out.push('\u{FFFD}'),
-        }
-        rest = &rest[i + c.len_utf8()..];
+    let bytes = text.as_bytes();
+    let mut copied = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let (replacement, len) = match bytes[i] {
+            b'&' => ("&amp;", 1),
+            b'<' => ("&lt;", 1),
+            b'>' => ("&gt;", 1),
+            b'\r' => ("&#13;", 1),
+            b'"' if attribute => ("&quot;", 1),
+            b'\n' if attribute => ("&#10;", 1),
+            b'\t' if attribute => ("&#9;", 1),
+            b'\t' | b'\n' => {
+                i += 1;
+                continue;
+            }
+            0..=0x1f => ("\u{FFFD}", 1),
+            0xEF if bytes.get(i + 1) == Some(&0xBF) && matches!(bytes.get(i + 2), Some(0xBE | 0xBF)) => ("\u{FFFD}", 3),
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        // `i` is at an ASCII byte or a lead byte: a character boundary.
+        out.push_str(&text[copied..i]);
+        out.push_str(replacement);
+        i += len;
+        copied = i;
     }
-    out.push_str(rest);
+    out.push_str(&text[copied..]);
 }
 
 #[cfg(test)]
@@ -53,5 +66,65 @@ mod tests {
         out.clear();
         escape_attribute(&mut out, "x\"y\n&");
         assert_eq!(out, "x&quot;y&#10;&amp;");
+    }
+
+    /// The character-by-character rule the byte scan must agree with.
+    fn reference(text: &str, attribute: bool) -> String {
+        text.chars()
+            .map(|c| match c {
+                '&' => "&amp;".to_string(),
+                '<' => "&lt;".to_string(),
+                '>' => "&gt;".to_string(),
+                '\r' => "&#13;".to_string(),
+                '"' if attribute => "&quot;".to_string(),
+                '\n' if attribute => "&#10;".to_string(),
+                '\t' if attribute => "&#9;".to_string(),
+                c if !is_xml_char(c) => "\u{FFFD}".to_string(),
+                c => c.to_string(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_byte_scan_agrees_with_the_character_rule() {
+        let pieces = [
+            "a",
+            "&",
+            "<",
+            ">",
+            "\"",
+            "'",
+            "\r",
+            "\n",
+            "\t",
+            "\u{0}",
+            "\u{1f}",
+            "\u{7f}",
+            "\u{85}",
+            "é",
+            "–",
+            "\u{D7FF}",
+            "\u{E000}",
+            "\u{FFFD}",
+            "\u{FFFE}",
+            "\u{FFFF}",
+            "\u{FEFF}",
+            "\u{EFBF}",
+            "\u{10000}",
+            "😀",
+            "\u{10FFFF}",
+        ];
+        for a in pieces {
+            for b in pieces {
+                for c in pieces {
+                    let text = format!("{a}{b}x{c}");
+                    for attribute in [false, true] {
+                        let mut out = String::new();
+                        escape(&mut out, &text, attribute);
+                        assert_eq!(out, reference(&text, attribute), "{text:?} attribute={attribute}");
+                    }
+                }
+            }
+        }
     }
 }
