@@ -91,12 +91,12 @@ pub enum HistoryError {
 }
 
 impl fmt::Debug for HistoryError {
-    /// The whole cause chain, for the log (never for the wire).
+    /// The whole cause chain, for the log (never for the wire), on one line: a log line is one event.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{self}")?;
         let mut source = std::error::Error::source(self);
         while let Some(cause) = source {
-            write!(f, "\n  caused by: {cause}")?;
+            write!(f, "; caused by: {cause}")?;
             source = cause.source();
         }
         Ok(())
@@ -115,5 +115,22 @@ impl From<StoreError> for HistoryError {
 impl HistoryError {
     pub fn invalid(name: &str) -> Self {
         Self::InvalidParameter(name.to_string())
+    }
+
+    /// A short, stable name of the kind of answer, for logs and metrics (never shown to clients).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Unauthenticated(_) => "unauthenticated",
+            Self::InvalidParameter(_) => "invalid_parameter",
+            Self::UniqueIdNotFound(_)
+            | Self::AttributeNotFound(_)
+            | Self::VariableSetNotFound(_)
+            | Self::PhotoNotFound
+            | Self::InteractionNotFound(_)
+            | Self::ContentNotFound { .. } => "not_found",
+            Self::UnknownTenant(_) | Self::NoTenant => "unknown_tenant",
+            Self::StoreUnavailable(_) => "unavailable",
+            Self::Internal(_) => "internal",
+        }
     }
 }

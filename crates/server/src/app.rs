@@ -20,6 +20,10 @@ impl Application {
         let rest = settings.rest();
         let soap = settings.soap();
         let json_limit = settings.server.max_body_bytes;
+        let request_timeout = Duration::from_secs(settings.server.request_timeout_secs);
+        let metrics = crate::telemetry::Metrics::new();
+        let metrics_data = web::Data::from(metrics.clone());
+        let openapi = web::Data::new(crate::openapi::document(Some(&settings.context_services.base_path)).to_string());
         let service = web::Data::new(service);
         let rest_data = web::Data::new(rest.clone());
         let soap_data = web::Data::new(soap.clone());
@@ -29,15 +33,19 @@ impl Application {
                 .app_data(rest_data.clone())
                 .app_data(soap_data.clone())
                 .app_data(web::PayloadConfig::new(json_limit))
-                .wrap(crate::telemetry::RequestLog)
+                .app_data(metrics_data.clone())
+                .wrap(crate::limits::BodyIdleTimeout { idle: request_timeout })
+                .wrap(crate::telemetry::RequestLog { metrics: metrics.clone() })
                 .service(web::resource("/healthz").route(web::get().to(healthz)))
+                .service(web::resource("/metrics").route(web::get().to(metrics_text)))
                 .service(web::resource("/readyz").route(web::get().to(readyz)))
+                .service(web::resource("/openapi.json").app_data(openapi.clone()).route(web::get().to(openapi_json)))
                 .configure(|cfg| ixgw_rest::configure(cfg, &rest))
                 .configure(|cfg| ixgw_soap::configure(cfg, &soap))
         })
         .listen(listener)?
         .max_connections(settings.server.max_connections)
-        .client_request_timeout(Duration::from_secs(settings.server.request_timeout_secs))
+        .client_request_timeout(request_timeout)
         .shutdown_timeout(settings.server.shutdown_timeout_secs);
         if settings.server.workers > 0 {
             server = server.workers(settings.server.workers);
@@ -60,6 +68,21 @@ async fn healthz() -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain; charset=utf-8").body("ok")
 }
 
+/// Prometheus text: request counters and latency histograms, faults, store pool usage.
+async fn metrics_text(
+    metrics: web::Data<crate::telemetry::Metrics>,
+    service: web::Data<HistoryService>,
+) -> HttpResponse {
+    let mut extra = String::new();
+    if let Some(pool) = service.store().pool_usage() {
+        extra.push_str("# HELP ixgw_store_pool_connections Store connections, open and idle.\n# TYPE ixgw_store_pool_connections gauge\n");
+        extra.push_str(&format!("ixgw_store_pool_connections{{state=\"open\"}} {}\n", pool.open));
+        extra.push_str(&format!("ixgw_store_pool_connections{{state=\"idle\"}} {}\n", pool.idle));
+        extra.push_str(&format!("ixgw_store_pool_connections{{state=\"max\"}} {}\n", pool.max));
+    }
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(metrics.render(&extra))
+}
+
 /// Readiness: 200 when the store answers, 503 otherwise.
 async fn readyz(service: web::Data<HistoryService>) -> HttpResponse {
     match service.ready().await {
@@ -72,4 +95,9 @@ async fn readyz(service: web::Data<HistoryService>) -> HttpResponse {
                 .body("store unavailable")
         }
     }
+}
+
+/// The OpenAPI 3 description of every REST route (see `crate::openapi`).
+async fn openapi_json(document: web::Data<String>) -> HttpResponse {
+    HttpResponse::Ok().content_type("application/json").body(document.get_ref().clone())
 }

@@ -240,6 +240,7 @@ async fn serve(mut settings: Settings, database_flag: Option<&str>, args: ServeA
     if let Some(listen) = args.listen {
         settings.server.listen = listen;
     }
+    ixgw_rest::context::validate(&settings.rest()).map_err(anyhow::Error::msg)?;
     let addr: SocketAddr =
         settings.server.listen.parse().with_context(|| {
             format!("`{}` is not an address to listen on (try 127.0.0.1:8080)", settings.server.listen)

@@ -4,10 +4,13 @@ pub mod app;
 pub mod cli;
 pub mod demo;
 pub mod import;
+pub mod limits;
+pub mod openapi;
 pub mod retention;
 pub mod settings;
 pub mod telemetry;
 
+use ixgw_core::fail_fast::FailFast;
 use ixgw_core::HistoryService;
 use ixgw_store::{Database, PoolSettings};
 use settings::Settings;
@@ -32,6 +35,9 @@ pub async fn open_database(settings: &Settings, explicit_url: Option<&str>, migr
     Ok(database)
 }
 
+/// The query service over `database`, failing fast while the database is unreachable (one probe
+/// per `FailFast::PROBE_EVERY` goes through; see `ixgw_core::fail_fast`).
 pub fn service(database: &Database) -> HistoryService {
-    HistoryService::new(database.store())
+    let store = FailFast::new(database.store(), FailFast::PROBE_EVERY);
+    HistoryService::new(std::sync::Arc::new(store))
 }

@@ -1,21 +1,124 @@
-//! Logging: one line per request, text or JSON. Keys, hashes and bodies never reach the log.
+//! Logs and metrics: one log line per request (request id, surface, operation, tenant, status,
+//! latency), Prometheus counters and histograms by surface, operation, status and SOAP version.
+//! Keys, key hashes and bodies never reach either.
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use ixgw_web::RequestLabel;
+use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
 use std::future::{ready, Future, Ready};
+use std::io::IsTerminal;
 use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Instant;
+use tracing::Instrument;
+use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::EnvFilter;
 
-/// Installs the global subscriber (once; later calls are ignored, which tests rely on).
+/// Installs the global subscriber, writing to stderr (once; later calls are ignored, which tests
+/// rely on).
 pub fn init(format: &str, level: &str) {
+    // Colours only for a person at a terminal: a log file or collector gets plain text.
+    subscriber(format, level, std::io::stderr, std::io::stderr().is_terminal());
+}
+
+/// [`init`] with another destination, without colours (tests capture the log with it).
+pub fn init_with_writer<W>(format: &str, level: &str, writer: W)
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    subscriber(format, level, writer, false);
+}
+
+fn subscriber<W>(format: &str, level: &str, writer: W, ansi: bool)
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
     let filter = EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false);
+    let builder =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer).with_target(false).with_ansi(ansi);
     let _ = if format == "json" { builder.json().flatten_event(true).try_init() } else { builder.try_init() };
 }
 
-/// Logs method, path, status and latency of every request.
-pub struct RequestLog;
+/// The gateway's metrics, registered once per process (or per test app).
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    latency: HistogramVec,
+    faults: IntCounterVec,
+}
+
+impl Metrics {
+    pub fn new() -> Arc<Self> {
+        let registry = Registry::new();
+        let requests = IntCounterVec::new(
+            Opts::new("ixgw_requests_total", "Requests answered, by surface, operation, status and SOAP version"),
+            &["surface", "operation", "status", "soap_version"],
+        )
+        .expect("valid metric");
+        let latency = HistogramVec::new(
+            HistogramOpts::new("ixgw_request_duration_seconds", "Time to answer a request, by surface and operation")
+                .buckets(vec![0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5]),
+            &["surface", "operation"],
+        )
+        .expect("valid metric");
+        let faults = IntCounterVec::new(
+            Opts::new("ixgw_faults_total", "SOAP faults and error answers, by surface and code"),
+            &["surface", "code"],
+        )
+        .expect("valid metric");
+        for c in [
+            Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(latency.clone()),
+            Box::new(faults.clone()),
+        ] {
+            registry.register(c).expect("metric registered once");
+        }
+        Arc::new(Self { registry, requests, latency, faults })
+    }
+
+    fn observe(&self, label: &RequestLabel, status: u16, seconds: f64) {
+        let status = status.to_string();
+        self.requests
+            .with_label_values(&[label.surface, &label.operation, &status, label.soap_version.unwrap_or("")])
+            .inc();
+        self.latency.with_label_values(&[label.surface, &label.operation]).observe(seconds);
+        if let Some(code) = &label.fault {
+            self.faults.with_label_values(&[label.surface, code]).inc();
+        }
+    }
+
+    /// The Prometheus text exposition, with `extra` lines (gauges read at scrape time) appended.
+    pub fn render(&self, extra: &str) -> String {
+        let mut out = Vec::new();
+        TextEncoder::new().encode(&self.registry.gather(), &mut out).expect("text encoding");
+        let mut text = String::from_utf8(out).expect("prometheus text is UTF-8");
+        text.push_str(extra);
+        text
+    }
+}
+
+/// The label of a request no face labelled: its route pattern (never the raw path, so ids do not
+/// explode the metric's cardinality).
+fn fallback_label(req: &actix_web::HttpRequest) -> RequestLabel {
+    let path = req.path();
+    let surface = match path {
+        "/healthz" | "/readyz" | "/metrics" | "/openapi.json" => "ops",
+        _ => "other",
+    };
+    let operation =
+        req.match_pattern()
+            .unwrap_or_else(|| if surface == "ops" { path.to_string() } else { "unmatched".to_string() });
+    RequestLabel { surface, operation, ..Default::default() }
+}
+
+/// Logs and measures every request, and gives it an `X-Request-Id` (the client's if it sent a sane
+/// one).
+pub struct RequestLog {
+    pub metrics: Arc<Metrics>,
+}
 
 impl<S, B> Transform<S, ServiceRequest> for RequestLog
 where
@@ -29,12 +132,26 @@ where
     type Future = Ready<Result<Self::Transform, ()>>;
 
     fn new_transform(&self, service: S) -> Self::Future {
-        ready(Ok(RequestLogService { service }))
+        ready(Ok(RequestLogService { service: Rc::new(service), metrics: self.metrics.clone() }))
     }
 }
 
 pub struct RequestLogService<S> {
-    service: S,
+    service: Rc<S>,
+    metrics: Arc<Metrics>,
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+fn request_id(req: &ServiceRequest) -> String {
+    req.headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string())
 }
 
 impl<S, B> Service<ServiceRequest> for RequestLogService<S>
@@ -50,14 +167,38 @@ where
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
         let started = Instant::now();
+        let id = request_id(&req);
         let method = req.method().clone();
-        let path = req.path().to_string();
-        let fut = self.service.call(req);
+        let service = self.service.clone();
+        let metrics = self.metrics.clone();
+        // Whatever the handlers log (a store failure, an internal error) carries the request id.
+        let span = tracing::info_span!("request", request_id = %id);
         Box::pin(async move {
-            let res = fut.await;
-            let status = res.as_ref().map(|r| r.status().as_u16()).unwrap_or(500);
-            tracing::info!(%method, path = %path, status, latency_ms = started.elapsed().as_secs_f64() * 1000.0, "request");
-            res
+            let mut res = service.call(req).instrument(span).await?;
+            let status = res.status().as_u16();
+            let label = res
+                .response()
+                .extensions()
+                .get::<RequestLabel>()
+                .cloned()
+                .unwrap_or_else(|| fallback_label(res.request()));
+            let elapsed = started.elapsed();
+            metrics.observe(&label, status, elapsed.as_secs_f64());
+            if let Ok(value) = HeaderValue::from_str(&id) {
+                res.headers_mut().insert(REQUEST_ID, value);
+            }
+            tracing::info!(
+                request_id = %id,
+                %method,
+                surface = label.surface,
+                operation = %label.operation,
+                soap_version = label.soap_version.unwrap_or(""),
+                tenant = label.tenant.as_deref().unwrap_or(""),
+                status,
+                latency_ms = (elapsed.as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0,
+                "request"
+            );
+            Ok(res)
         })
     }
 }

@@ -15,7 +15,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use ixgw_core::{Credentials, HistoryService, Principal, Scope};
-use ixgw_web::header as header_text;
+use ixgw_web::{header as header_text, RequestLabel};
 
 /// What the SOAP face keeps for its handlers.
 pub struct SoapState {
@@ -24,14 +24,11 @@ pub struct SoapState {
     pub limits: Limits,
 }
 
-/// Put in the response's extensions for request logs and metrics: the SOAP operation, version
-/// and fault kind of a call (the URL is the same for all of them).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SoapCall {
-    pub operation: Option<&'static str>,
-    pub version: &'static str,
-    pub fault: Option<&'static str>,
-}
+/// The SOAP surface's name in request logs and metrics.
+pub const SURFACE: &str = "interact-soap";
+
+/// The operation label of a call whose operation was not learnt (a fault before the Body was read).
+const UNKNOWN_OPERATION: &str = "unknown";
 
 pub fn configure(cfg: &mut web::ServiceConfig, settings: &SoapSettings) {
     let state = SoapState { settings: settings.clone(), wsdl: Wsdl::default(), limits: Limits::default() };
@@ -64,7 +61,13 @@ fn asks_for_wsdl(req: &HttpRequest) -> bool {
 
 async fn wsdl(req: HttpRequest, state: web::Data<SoapState>) -> HttpResponse {
     let base = ixgw_web::base_url(&req, state.settings.public_url.as_deref());
-    HttpResponse::Ok().content_type("text/xml;charset=utf-8").body(state.wsdl.render(&base))
+    let mut response = HttpResponse::Ok().content_type("text/xml;charset=utf-8").body(state.wsdl.render(&base));
+    ixgw_web::label(
+        &req,
+        &mut response,
+        RequestLabel { surface: SURFACE, operation: "wsdl".into(), ..Default::default() },
+    );
+    response
 }
 
 async fn endpoint_get(req: HttpRequest, state: web::Data<SoapState>) -> HttpResponse {
@@ -84,7 +87,7 @@ async fn call(
     let content_type = parse_content_type(header_text(req.headers(), "Content-Type"));
     let mut exchange = Exchange { version: content_type.version.unwrap_or(SoapVersion::V11), operation: None };
     let result = exchange.run(&req, body, &state, &service, &content_type).await;
-    exchange.respond(result, &state.settings)
+    exchange.respond(&req, result, &state.settings)
 }
 
 /// One call: the version and operation learnt so far (they shape the reply even of a fault).
@@ -163,15 +166,18 @@ impl Exchange {
         query(req, service, &who, op, request, not_found).await
     }
 
-    fn respond(self, result: Result<String, Fault>, settings: &SoapSettings) -> HttpResponse {
+    fn respond(self, req: &HttpRequest, result: Result<String, Fault>, settings: &SoapSettings) -> HttpResponse {
         let version = self.version;
         let credentials = if settings.vendor_fault_code { CredentialsCode::Vendor } else { CredentialsCode::Standard };
-        let call = SoapCall {
-            operation: self.operation.map(Operation::name),
-            version: version.label(),
-            fault: result.as_ref().err().map(Fault::kind),
+        // For the request log and metrics: the operation in the Body, not the URL, which is the
+        // same for all of them.
+        let label = RequestLabel {
+            surface: SURFACE,
+            operation: self.operation.map_or(UNKNOWN_OPERATION, Operation::name).to_string(),
+            soap_version: Some(version.label()),
+            fault: result.as_ref().err().map(|f| f.kind().to_string()),
+            ..Default::default()
         };
-        tracing::debug!(operation = call.operation, soap_version = call.version, fault = call.fault, "soap call");
         let (mut response, body) = match result {
             Ok(payload) => (HttpResponse::build(StatusCode::OK), reply::envelope(version, None, &payload)),
             Err(fault) => {
@@ -194,8 +200,9 @@ impl Exchange {
                 (response, fault.render(version, credentials))
             }
         };
-        response.extensions_mut().insert(call);
-        response.content_type(version.content_type()).body(body)
+        let mut response = response.content_type(version.content_type()).body(body);
+        ixgw_web::label(req, &mut response, label);
+        response
     }
 }
 
@@ -214,10 +221,15 @@ async fn authenticate(
         credentials.key = token.map(|t| t.password.as_str());
     }
     // The SOAP URL names no account: the tenant is both the account and its header.
-    service.authenticate_account(tenant.unwrap_or_default(), tenant, credentials, Scope::Read).await.map_err(|e| {
-        ixgw_web::log_failure(req, &e);
-        fault::from_history_error(&e, NotFoundAnswer::Fault).err().unwrap_or(Fault::Internal)
-    })
+    let who = service
+        .authenticate_account(tenant.unwrap_or_default(), tenant, credentials, Scope::Read)
+        .await
+        .map_err(|e| {
+            ixgw_web::log_failure(req, &e);
+            fault::from_history_error(&e, NotFoundAnswer::Fault).err().unwrap_or(Fault::Internal)
+        })?;
+    ixgw_web::authenticated(req, &who);
+    Ok(who)
 }
 
 async fn query(

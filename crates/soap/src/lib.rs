@@ -12,7 +12,7 @@ pub mod request;
 pub mod transport;
 pub mod wsdl;
 
-pub use endpoint::SoapCall;
+pub use endpoint::SURFACE;
 
 use actix_web::web;
 

@@ -2,7 +2,7 @@
 //! credentials from headers, the public base URL, and logging failures without leaking them.
 
 use actix_web::http::header::HeaderMap;
-use actix_web::HttpRequest;
+use actix_web::{HttpMessage, HttpRequest};
 use ixgw_core::urls::{public_base_url, RequestOrigin};
 use ixgw_core::{Credentials, HistoryError};
 
@@ -45,5 +45,59 @@ pub fn log_failure(req: &HttpRequest, error: &HistoryError) {
         HistoryError::StoreUnavailable(_) => tracing::warn!(path = %req.path(), error = ?error, "store unavailable"),
         HistoryError::Internal(_) => tracing::error!(path = %req.path(), error = ?error, "request failed"),
         _ => {}
+    }
+}
+
+/// What a face says about a request it answered, for the request log and the metrics: which
+/// surface, which operation (for SOAP the operation in the body, not the URL), the SOAP version, the
+/// tenant, and the fault or error code if any. Faces attach it with [`label`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestLabel {
+    pub surface: &'static str,
+    pub operation: String,
+    pub soap_version: Option<&'static str>,
+    pub tenant: Option<String>,
+    pub fault: Option<String>,
+}
+
+/// The tenant a request was authenticated for (see [`authenticated`]).
+#[derive(Debug, Clone)]
+struct AuthenticatedTenant(String);
+
+/// Remembers the tenant `who` belongs to, for the request's label. Faces call it where they
+/// authenticate; a request that never authenticated is logged without a tenant.
+pub fn authenticated(req: &HttpRequest, who: &ixgw_core::Principal) {
+    req.extensions_mut().insert(AuthenticatedTenant(who.tenant.clone()));
+}
+
+/// Attaches `label` to a response (read by the server's request log and metrics). A label without
+/// a tenant gets the one the request was [`authenticated`] for, if any.
+pub fn label(req: &HttpRequest, response: &mut actix_web::HttpResponse, mut label: RequestLabel) {
+    if label.tenant.is_none() {
+        label.tenant = req.extensions().get::<AuthenticatedTenant>().map(|t| t.0.clone());
+    }
+    response.extensions_mut().insert(label);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    #[test]
+    fn labels_take_the_authenticated_tenant() {
+        let req = TestRequest::default().to_http_request();
+        let mut res = actix_web::HttpResponse::Ok().finish();
+        label(&req, &mut res, RequestLabel { surface: "s", operation: "op".into(), ..Default::default() });
+        assert_eq!(res.extensions().get::<RequestLabel>().unwrap().tenant, None);
+        let who = ixgw_core::Principal {
+            tenant: "12345678".into(),
+            environment: "production".into(),
+            scope: ixgw_core::Scope::Read,
+            key_id: "k_1".into(),
+        };
+        authenticated(&req, &who);
+        label(&req, &mut res, RequestLabel { surface: "s", operation: "op".into(), ..Default::default() });
+        assert_eq!(res.extensions().get::<RequestLabel>().unwrap().tenant.as_deref(), Some("12345678"));
     }
 }

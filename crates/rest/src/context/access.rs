@@ -34,10 +34,13 @@ pub(super) async fn principal(
         Err(e) => return Err(e.into()),
     };
     let credentials = ixgw_web::credentials(headers);
-    if settings.context_open_access && credentials.key.is_none_or(str::is_empty) {
-        return tenant.open_principal(credentials.environment).map_err(|f| HistoryError::Unauthenticated(f).into());
-    }
-    Ok(service.authenticate(&tenant.account_id, credentials, Scope::Read).await?)
+    let who = if settings.context_open_access && credentials.key.is_none_or(str::is_empty) {
+        tenant.open_principal(credentials.environment).map_err(HistoryError::Unauthenticated)?
+    } else {
+        service.authenticate(&tenant.account_id, credentials, Scope::Read).await?
+    };
+    ixgw_web::authenticated(req, &who);
+    Ok(who)
 }
 
 /// The `ContactCenterId` header as sent. A value that is not visible ASCII still names a tenant

@@ -46,6 +46,15 @@ impl From<HistoryError> for Failure {
 }
 
 impl Failure {
+    /// A short name of the failure for logs and metrics.
+    pub(super) fn kind(&self) -> &'static str {
+        match self {
+            Self::History(e) => e.kind(),
+            Self::BadParameter { .. } => "invalid_parameter",
+            Self::MethodNotAllowed(_) => "method_not_allowed",
+        }
+    }
+
     pub(super) fn bad(name: &'static str, value: &str, expected: &'static str) -> Self {
         Self::BadParameter { name, value: value.to_string(), expected }
     }
@@ -158,8 +167,17 @@ fn echo(value: &str) -> String {
 
 /// 405 for any method but GET on a Context Services resource.
 pub(super) async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
-    let method = req.method().clone();
-    respond(&req, Failure::MethodNotAllowed(method))
+    let failure = Failure::MethodNotAllowed(req.method().clone());
+    let label = ixgw_web::RequestLabel {
+        surface: super::handlers::SURFACE,
+        // The route's pattern: bounded, unlike the path.
+        operation: req.match_pattern().unwrap_or_default(),
+        fault: Some(failure.kind().to_string()),
+        ..Default::default()
+    };
+    let mut response = respond(&req, failure);
+    ixgw_web::label(&req, &mut response, label);
+    response
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use futures_util::stream::{self, Stream, StreamExt};
 use ixgw_core::context_services::write_resource;
 use ixgw_core::store::{ContentPart, ContextRow, ListCursor, ListSubject};
 use ixgw_core::{HistoryError, HistoryService, Principal};
+use ixgw_web::RequestLabel;
 
 /// Rows fetched per store round trip of a whole list.
 pub(super) const CHUNK: u32 = 500;
@@ -23,8 +24,20 @@ pub(super) struct Mount(pub String);
 const PLAIN_TEXT: &str = "text/plain;charset=UTF-8";
 const OCTET_STREAM: &str = "application/octet-stream";
 
-fn answer(req: &HttpRequest, result: Result<HttpResponse, Failure>) -> HttpResponse {
-    result.unwrap_or_else(|failure| respond(req, failure))
+/// The Context Services surface's name in request logs and metrics.
+pub(super) const SURFACE: &str = "context-services";
+
+/// A handler's result as the client sees it, labelled with its `operation` for the request log and
+/// metrics.
+fn answer(req: &HttpRequest, operation: &str, result: Result<HttpResponse, Failure>) -> HttpResponse {
+    let fault = result.as_ref().err().map(|f| f.kind().to_string());
+    let mut response = result.unwrap_or_else(|failure| respond(req, failure));
+    ixgw_web::label(
+        req,
+        &mut response,
+        RequestLabel { surface: SURFACE, operation: operation.into(), fault, ..Default::default() },
+    );
+    response
 }
 
 fn links(req: &HttpRequest, settings: &RestSettings, mount: &Mount) -> Links {
@@ -46,7 +59,7 @@ pub(super) async fn interaction(
         write_resource(&mut body, &row, &links(&req, &settings, &mount).content_urls(&row))?;
         Ok(HttpResponse::Ok().content_type(JSON).body(body))
     };
-    answer(&req, result.await)
+    answer(&req, "interaction", result.await)
 }
 
 /// `GET /interactions/{interaction_id}/{plain_text | structured_text | binary_content}`.
@@ -76,7 +89,8 @@ pub(super) async fn content(
             .insert_header((header::CONTENT_SECURITY_POLICY, "default-src 'none'; sandbox"))
             .body(blob.data))
     };
-    answer(&req, result.await)
+    let part = req.match_info().get("part").unwrap_or("content").to_string();
+    answer(&req, &part, result.await)
 }
 
 /// The stored MIME type if it can be a `Content-Type`, else `fallback`.
@@ -98,7 +112,7 @@ pub(super) async fn customer_interactions(
         let who = principal(&req, &service, &settings).await?;
         list(&req, &service, links(&req, &settings, &mount), who, ListSubject::Customer(customer_id.into_inner())).await
     };
-    answer(&req, result.await)
+    answer(&req, "customerInteractions", result.await)
 }
 
 /// `GET /services/{service_id}/interactions`; `service_id` is a 64-bit integer.
@@ -114,7 +128,7 @@ pub(super) async fn service_interactions(
         let id = service_id.parse().map_err(|_| Failure::bad("service_id", &service_id, "is not a 64-bit integer"))?;
         list(&req, &service, links(&req, &settings, &mount), who, ListSubject::Service(id)).await
     };
-    answer(&req, result.await)
+    answer(&req, "serviceInteractions", result.await)
 }
 
 /// A list: without `limit` the whole of it (the vendor's answer), streamed in chunks; with

@@ -59,6 +59,9 @@ impl Report {
     }
 }
 
+/// This route's operation name in request logs and metrics.
+const OPERATION: &str = "postInteractions";
+
 pub(super) async fn post_interactions(
     req: HttpRequest,
     payload: web::Payload,
@@ -72,11 +75,13 @@ pub(super) async fn post_interactions(
     match checked.await {
         Ok(who) => {
             let (status, report) = import(&req, &service, &who, payload).await;
+            // A stream that stopped early says why; one with rejected records counts as `rejected`.
+            let fault = report.error.or((report.rejected > 0).then_some("rejected")).map(str::to_string);
             let mut response = HttpResponse::build(status);
             reply::decorate(&mut response, status);
-            response.json(report)
+            reply::labelled(&req, OPERATION, fault, response.json(report))
         }
-        Err(failure) => reply::respond(&req, failure),
+        Err(failure) => reply::answer(&req, OPERATION, Err(failure)),
     }
 }
 

@@ -32,10 +32,8 @@ pub(super) async fn interaction(
         audit(&who, "interaction", &removed);
         Ok::<_, Failure>(removed)
     };
-    match done.await {
-        Ok(removed) => HttpResponse::Ok().json(InteractionErased { interaction_id: &id, removed }),
-        Err(failure) => reply::respond(&req, failure),
-    }
+    let result = done.await.map(|removed| HttpResponse::Ok().json(InteractionErased { interaction_id: &id, removed }));
+    reply::answer(&req, "eraseInteraction", result)
 }
 
 /// `DELETE /v1/customers/{customer_id}`: 200 even when nothing was held (the counts are zero).
@@ -50,10 +48,9 @@ pub(super) async fn customer(
         audit(&who, "customer", &removed);
         Ok::<_, Failure>(removed)
     };
-    match done.await {
-        Ok(removed) => HttpResponse::Ok().json(CustomerErased { customer_id: &customer_id, removed }),
-        Err(failure) => reply::respond(&req, failure),
-    }
+    let result =
+        done.await.map(|removed| HttpResponse::Ok().json(CustomerErased { customer_id: &customer_id, removed }));
+    reply::answer(&req, "eraseCustomer", result)
 }
 
 /// One log line per erasure: who and how much, never whom (ids are personal data).

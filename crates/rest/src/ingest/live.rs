@@ -53,10 +53,9 @@ pub(super) async fn append_page(
         let page: Page = parse(&body_text(&body)?)?;
         Ok::<_, Failure>(service.append_page(&who, &id, &page).await?)
     };
-    match done.await {
-        Ok(p) => created(p.added).json(PageAnswer { interaction_id: &id, index: p.index, added: p.added }),
-        Err(failure) => reply::respond(&req, failure),
-    }
+    let result =
+        done.await.map(|p| created(p.added).json(PageAnswer { interaction_id: &id, index: p.index, added: p.added }));
+    reply::answer(&req, "appendPage", result)
 }
 
 pub(super) async fn allocate_attribute(
@@ -71,16 +70,16 @@ pub(super) async fn allocate_attribute(
         let allocated = service.allocate_attribute(&who, &id, &attribute).await?;
         Ok::<_, Failure>((attribute, allocated))
     };
-    match done.await {
-        Ok((a, done)) => created(done.added).json(AttributeAnswer {
+    let result = done.await.map(|(a, done)| {
+        created(done.added).json(AttributeAnswer {
             interaction_id: &id,
             kind: a.kind.as_str(),
             value: &a.value,
             added: done.added,
             current: done.current,
-        }),
-        Err(failure) => reply::respond(&req, failure),
-    }
+        })
+    });
+    reply::answer(&req, "allocateCallerAttribute", result)
 }
 
 pub(super) async fn end(
@@ -100,10 +99,10 @@ pub(super) async fn end(
         };
         Ok::<_, Failure>(service.end_interaction(&who, &id, ended_at).await?)
     };
-    match done.await {
-        Ok(ended_at) => HttpResponse::Ok().json(EndAnswer { interaction_id: &id, ended_at: IsoDate(ended_at) }),
-        Err(failure) => reply::respond(&req, failure),
-    }
+    let result = done
+        .await
+        .map(|ended_at| HttpResponse::Ok().json(EndAnswer { interaction_id: &id, ended_at: IsoDate(ended_at) }));
+    reply::answer(&req, "endInteraction", result)
 }
 
 /// 201 when something was written, 200 when it was there already (a retried request).

@@ -52,5 +52,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// The caller, by key alone, with the write scope.
 async fn authenticate(req: &HttpRequest, service: &HistoryService) -> Result<Principal, Failure> {
-    Ok(service.authenticate_key(ixgw_web::credentials(req.headers()), Scope::Ingest).await?)
+    let who = service.authenticate_key(ixgw_web::credentials(req.headers()), Scope::Ingest).await?;
+    ixgw_web::authenticated(req, &who);
+    Ok(who)
 }

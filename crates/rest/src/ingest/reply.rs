@@ -7,6 +7,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use ixgw_core::record::RecordError;
 use ixgw_core::writes::WriteError;
 use ixgw_core::{AuthFailure, HistoryError};
+use ixgw_web::RequestLabel;
 use serde::Serialize;
 
 /// Why a request was not done.
@@ -89,6 +90,43 @@ fn history(req: &HttpRequest, e: &HistoryError) -> (StatusCode, &'static str, St
         }
         _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal failure".into(), None),
     }
+}
+
+/// The ingest API's name in request logs and metrics.
+pub(super) const SURFACE: &str = "ingest";
+
+impl Failure {
+    /// A short name of the failure for logs and metrics.
+    pub(super) fn kind(&self) -> &'static str {
+        match self {
+            Failure::History(e) | Failure::Write(WriteError::Failed(e)) => e.kind(),
+            Failure::Write(WriteError::Invalid(_)) => "invalid",
+            Failure::Write(WriteError::Conflict(_)) => "conflict",
+            Failure::Write(WriteError::NotFound(_)) => "not_found",
+            Failure::MediaType(_) => "unsupported_media_type",
+            Failure::Body(..) => "bad_body",
+        }
+    }
+}
+
+/// A handler's result as the client sees it, labelled with its `operation` for the request log and
+/// metrics.
+pub(super) fn answer(req: &HttpRequest, operation: &str, result: Result<HttpResponse, Failure>) -> HttpResponse {
+    let fault = result.as_ref().err().map(|f| f.kind().to_string());
+    let response = result.unwrap_or_else(|failure| respond(req, failure));
+    labelled(req, operation, fault, response)
+}
+
+/// `response`, labelled with `operation` and `fault` for the request log and metrics.
+pub(super) fn labelled(
+    req: &HttpRequest,
+    operation: &str,
+    fault: Option<String>,
+    mut response: HttpResponse,
+) -> HttpResponse {
+    let label = RequestLabel { surface: SURFACE, operation: operation.into(), fault, ..Default::default() };
+    ixgw_web::label(req, &mut response, label);
+    response
 }
 
 /// The answer for a failure.

@@ -13,6 +13,15 @@ use serde::Serialize;
 pub const BY_ID: bool = false;
 pub const BY_ATTRIBUTE: bool = true;
 
+/// The vendor operation a route answers: `name`, or `name/byCallerAttribute`.
+fn operation<const BY_ATTRIBUTE: bool>(name: &str) -> String {
+    if BY_ATTRIBUTE {
+        format!("{name}/byCallerAttribute")
+    } else {
+        name.to_string()
+    }
+}
+
 fn target<const BY_ATTRIBUTE: bool>(value: &str) -> FlowTarget<'_> {
     if BY_ATTRIBUTE {
         FlowTarget::CallerAttribute(value)
@@ -34,7 +43,7 @@ pub async fn full_flow<const BY_ATTRIBUTE: bool>(
         let flow = service.full_flow_json(&who, target::<BY_ATTRIBUTE>(&id), window).await?;
         Ok(reply::full_flow(&flow.pages_json, settings.empty_flow_as_array))
     };
-    reply::answer(&req, outcome.await)
+    reply::answer(&req, &operation::<BY_ATTRIBUTE>("fullFlow"), outcome.await)
 }
 
 /// `.../interactiondata/{id}/summary[/byCallerAttribute]`: keys documented in `docs/PAGE-MODEL.md`.
@@ -45,7 +54,7 @@ pub async fn summary<const BY_ATTRIBUTE: bool>(req: HttpRequest, service: web::D
         let id = request::segment(&req, "id");
         reply::json(&service.summary(&who, target::<BY_ATTRIBUTE>(&id), window).await?)
     };
-    reply::answer(&req, outcome.await)
+    reply::answer(&req, &operation::<BY_ATTRIBUTE>("summary"), outcome.await)
 }
 
 /// `{"voice":{"data":{...}}}`, the variables in the order they were written.
@@ -71,7 +80,7 @@ pub async fn variable_set<const BY_ATTRIBUTE: bool>(
         let data = service.variable_set(&who, target::<BY_ATTRIBUTE>(&id), &set, window).await?;
         reply::json(&VariableSetAnswer { voice: Voice { data: &data } })
     };
-    reply::answer(&req, outcome.await)
+    reply::answer(&req, &operation::<BY_ATTRIBUTE>("variableSet"), outcome.await)
 }
 
 #[derive(Serialize)]
@@ -91,5 +100,5 @@ pub async fn unique_id(req: HttpRequest, service: web::Data<HistoryService>) -> 
         let id = service.unique_id(&who, kind, &request::segment(&req, "value"), window).await?;
         reply::json(&UniqueIdAnswer { unique_id: &id })
     };
-    reply::answer(&req, outcome.await)
+    reply::answer(&req, "uniqueId", outcome.await)
 }

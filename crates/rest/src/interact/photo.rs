@@ -40,7 +40,7 @@ pub async fn photo(req: HttpRequest, service: web::Data<HistoryService>) -> Http
         let content_type = HeaderValue::from_str(&mime).unwrap_or(HeaderValue::from_static("application/octet-stream"));
         Ok(HttpResponse::Ok().insert_header((CONTENT_TYPE, content_type)).body(data))
     };
-    reply::answer(&req, outcome.await)
+    reply::answer(&req, "photo", outcome.await)
 }
 
 /// A photo URL that lacks its uid or path, or whose path was not encoded into one segment.
@@ -50,7 +50,7 @@ pub async fn incomplete(req: HttpRequest, service: web::Data<HistoryService>) ->
         let has_uid = !request::segment(&req, "rest").split('/').next().unwrap_or_default().is_empty();
         Err(HistoryError::invalid(if has_uid { "path" } else { "uid" }))
     };
-    reply::answer(&req, outcome.await)
+    reply::answer(&req, "photo", outcome.await)
 }
 
 /// The stored path from the segment as the router decoded it once: one more percent-decoding.

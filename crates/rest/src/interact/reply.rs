@@ -5,6 +5,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
 use ixgw_core::{HistoryError, StoreError};
+use ixgw_web::RequestLabel;
 use serde::Serialize;
 
 pub const JSON: &str = "application/json;charset=UTF-8";
@@ -17,9 +18,20 @@ pub const UNAUTHENTICATED_REASON: &str = "Unauthenticated-Reason";
 /// Seconds a client is asked to wait when the store is unreachable.
 const RETRY_AFTER_SECS: &str = "1";
 
-/// A handler's outcome as the client sees it.
-pub fn answer(req: &HttpRequest, outcome: Result<HttpResponse, HistoryError>) -> HttpResponse {
-    outcome.unwrap_or_else(|e| error(req, &e))
+/// The Interact REST surface's name in request logs and metrics.
+pub const SURFACE: &str = "interact-rest";
+
+/// A handler's outcome as the client sees it, labelled with the vendor `operation` it answered
+/// (`fullFlow`, `fullFlow/byCallerAttribute`, …) for the request log and metrics.
+pub fn answer(req: &HttpRequest, operation: &str, outcome: Result<HttpResponse, HistoryError>) -> HttpResponse {
+    let fault = outcome.as_ref().err().map(|e| e.kind().to_string());
+    let mut response = outcome.unwrap_or_else(|e| error(req, &e));
+    ixgw_web::label(
+        req,
+        &mut response,
+        RequestLabel { surface: SURFACE, operation: operation.into(), fault, ..Default::default() },
+    );
+    response
 }
 
 /// The one place where a core error becomes the vendor's response.

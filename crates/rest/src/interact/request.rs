@@ -15,6 +15,7 @@ pub async fn authenticate(req: &HttpRequest, service: &HistoryService) -> Result
     let headers = req.headers();
     let principal =
         service.authenticate_account(&account, header(headers, TENANT_ID), credentials(headers), Scope::Read).await?;
+    ixgw_web::authenticated(req, &principal);
     if !is_protocol_version(&segment(req, "version")) {
         return Err(HistoryError::invalid("version"));
     }
