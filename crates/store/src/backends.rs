@@ -223,7 +223,27 @@ mod erased {
 
 /// The one implementation of [`HistoryStore`], expanded for each backend's concrete types.
 macro_rules! history_store {
-    ($store:ty, $backend:literal) => {
+    ($store:ty, $db:ty, $backend:literal) => {
+        impl $store {
+            /// Locks an interaction for a live-feed write inside `tx` (the first statement of the
+            /// transaction is a write, so concurrent writers to one interaction queue up): its key,
+            /// start and end.
+            async fn lock_for_write(
+                &self,
+                tx: &mut sqlx::Transaction<'static, $db>,
+                at: Partition<'_>,
+                interaction_id: &str,
+            ) -> StoreResult<Option<(i64, i64, Option<i64>)>> {
+                sqlx::query_as(self.sql.lock_interaction)
+                    .bind(at.tenant)
+                    .bind(at.environment)
+                    .bind(interaction_id)
+                    .fetch_optional(&mut **tx)
+                    .await
+                    .map_err(classify)
+            }
+        }
+
         #[async_trait]
         impl HistoryStore for $store {
             fn backend(&self) -> &'static str {
@@ -618,13 +638,7 @@ macro_rules! history_store {
             ) -> StoreResult<Result<PageAppended, LiveRefusal>> {
                 let body = page.to_json();
                 let mut tx = self.pool.begin().await.map_err(classify)?;
-                let locked: Option<(i64, i64, Option<i64>)> = sqlx::query_as(self.sql.lock_interaction)
-                    .bind(at.tenant)
-                    .bind(at.environment)
-                    .bind(interaction_id)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(classify)?;
+                let locked = self.lock_for_write(&mut tx, at, interaction_id).await?;
                 let Some((pk, _, _)) = locked else {
                     tx.rollback().await.map_err(classify)?;
                     return Ok(Err(LiveRefusal::UnknownInteraction));
@@ -670,13 +684,7 @@ macro_rules! history_store {
                 let (kind, value, allocated_at) =
                     (attribute.kind.as_str(), attribute.value.as_str(), attribute.allocated_at.0 .0);
                 let mut tx = self.pool.begin().await.map_err(classify)?;
-                let locked: Option<(i64, i64, Option<i64>)> = sqlx::query_as(self.sql.lock_interaction)
-                    .bind(at.tenant)
-                    .bind(at.environment)
-                    .bind(interaction_id)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(classify)?;
+                let locked = self.lock_for_write(&mut tx, at, interaction_id).await?;
                 let Some((pk, _, _)) = locked else {
                     tx.rollback().await.map_err(classify)?;
                     return Ok(Err(LiveRefusal::UnknownInteraction));
@@ -726,13 +734,7 @@ macro_rules! history_store {
                 ended_at: Millis,
             ) -> StoreResult<Result<(), LiveRefusal>> {
                 let mut tx = self.pool.begin().await.map_err(classify)?;
-                let locked: Option<(i64, i64, Option<i64>)> = sqlx::query_as(self.sql.lock_interaction)
-                    .bind(at.tenant)
-                    .bind(at.environment)
-                    .bind(interaction_id)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(classify)?;
+                let locked = self.lock_for_write(&mut tx, at, interaction_id).await?;
                 let pk = match locked {
                     Some((pk, started_at, _)) if ended_at.0 >= started_at => pk,
                     _ => {
@@ -840,8 +842,8 @@ fn count_variable_sets(json: Option<&str>) -> StoreResult<u64> {
     Ok(sets.len() as u64)
 }
 
-history_store!(SqliteStore, "sqlite");
-history_store!(PostgresStore, "postgres");
+history_store!(SqliteStore, sqlx::Sqlite, "sqlite");
+history_store!(PostgresStore, sqlx::Postgres, "postgres");
 
 #[allow(dead_code)]
 fn assert_stores_are_shareable(s: SqliteStore, p: PostgresStore) -> [Arc<dyn HistoryStore>; 2] {
