@@ -32,7 +32,9 @@ ixgw_bin() {
 # start_server LOG ARGS...: runs `ixgw ARGS...` in the background, waits for /readyz on $port.
 start_server() {
   local log=$1; shift
-  "$bin" "$@" >"$log" 2>&1 &
+  # The log is stderr; stdout carries only the demo's banner (which prints the demo key on purpose),
+  # kept apart so that the log can be checked for keys.
+  "$bin" "$@" >"${log%.log}.out" 2>"$log" &
   server_pid=$!
   local _
   for _ in $(seq 1 300); do
