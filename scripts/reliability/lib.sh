@@ -5,6 +5,9 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 script_name="$(basename "$0")"
 work="$root/target/reliability/$script_name"
 mkdir -p "$work"
+# Two runs of one script would share (and clobber) its folder: the second waits for the first.
+exec 9>"$work/.lock"
+flock 9
 server_pid=""
 cleanups=()
 

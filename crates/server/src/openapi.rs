@@ -369,7 +369,7 @@ fn ingest_paths(paths: &mut Map<String, Value>) {
             vec![
                 ("200", report("Every record was stored (also: no record at all).")),
                 ("422", report("At least one record was rejected; the others were stored.")),
-                ("400", report("The body broke off part-way; what was stored before stays stored.")),
+                ("400", report("The body broke off part-way (what was stored before stays stored), or an application/json body holds no JSON document.")),
             ],
             &["415"],
         ),
@@ -422,7 +422,7 @@ fn ingest_paths(paths: &mut Map<String, Value>) {
         ingest_op(
             "put",
             "endInteraction",
-            ("Mark an interaction completed (live feed)", "An empty body means now. The end must not be before the start (409, path ended_at)."),
+            ("Mark an interaction completed (live feed)", "An empty body (no bytes) means now. The end must not be before the start (409, path ended_at)."),
             vec![id()],
             Some(json!({"required": false, "content": {"application/json": {"schema": {
                 "type": "object", "required": ["ended_at"], "additionalProperties": false,
@@ -460,26 +460,33 @@ fn ingest_paths(paths: &mut Map<String, Value>) {
 
 fn ops_paths(paths: &mut Map<String, Value>) {
     let text = |d: &str| json!({"description": d, "content": {"text/plain": {"schema": {"type": "string"}}}});
-    let op = |id: &str, summary: &str, responses: Value| json!({"get": {"operationId": id, "x-ixgw-operation": id, "tags": ["Operations"], "summary": summary, "security": [], "responses": responses}});
-    paths.insert(
-        "/healthz".into(),
-        op("healthz", "Liveness: 200 as long as the process serves; touches nothing", json!({"200": text("ok")})),
+    // Their operation in the metrics is their path.
+    let mut op = |path: &str, id: &str, summary: &str, responses: Value| {
+        let operation = json!({"operationId": id, "x-ixgw-operation": path, "tags": ["Operations"], "summary": summary, "security": [], "responses": responses});
+        paths.insert(path.into(), json!({ "get": operation }));
+    };
+    op(
+        "/healthz",
+        "healthz",
+        "Liveness: 200 as long as the process serves; touches nothing",
+        json!({"200": text("ok")}),
     );
-    paths.insert(
-        "/readyz".into(),
-        op("readyz", "Readiness: 200 when the store answers, 503 otherwise", json!({
+    op(
+        "/readyz",
+        "readyz",
+        "Readiness: 200 when the store answers, 503 otherwise",
+        json!({
             "200": text("ready"),
             "503": {"description": "The store does not answer.", "headers": {"Retry-After": {"required": true, "schema": {"type": "integer"}}}, "content": {"text/plain": {"schema": {"type": "string"}}}}
-        })),
+        }),
     );
-    paths.insert(
-        "/metrics".into(),
-        op("metrics", "Prometheus text: requests by surface, operation, status and SOAP version; latency histograms; faults; store pool", json!({"200": text("The Prometheus text exposition (version 0.0.4).")})),
+    op(
+        "/metrics",
+        "metrics",
+        "Prometheus text: requests by surface, operation, status and SOAP version; latency histograms; faults; store pool",
+        json!({"200": text("The Prometheus text exposition (version 0.0.4).")}),
     );
-    paths.insert(
-        "/openapi.json".into(),
-        op("openapi", "This document", json!({"200": json_ok("OpenAPI 3.0", json!({"type": "object"}))})),
-    );
+    op("/openapi.json", "openapi", "This document", json!({"200": json_ok("OpenAPI 3.0", json!({"type": "object"}))}));
 }
 
 fn error_response(description: &str, content_type: &str, schema: Value, headers: Value) -> Value {

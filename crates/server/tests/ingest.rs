@@ -246,6 +246,9 @@ mod batches {
             assert_eq!(titles(&interact(&app, "/interactiondata/j3/fullFlow").await), ["j3 page 0"]);
             let empty = post(&app, "/v1/interactions", &key, NDJSON, "").await;
             assert_eq!((empty.status, empty.json()["accepted"].as_u64()), (200, Some(0)));
+            // application/json must hold a document: whitespace is none (found by schemathesis).
+            let blank = post(&app, "/v1/interactions", &key, JSON, " \n").await;
+            assert_eq!((blank.status, blank.json()["error"].as_str()), (400, Some("bad_body")), "{}", blank.body);
 
             // What the route does not read.
             post(&app, "/v1/interactions", &key, "text/plain", "{}").await.assert_error(415, "unsupported_media_type", "application/x-ndjson");
@@ -410,7 +413,8 @@ mod live_feed {
             put_end(json!({"ended_at": iso(now - 70_000)}).to_string()).await.assert_error(409, "conflict", "before the interaction's start");
             put_end(json!({"ended_at": "soon"}).to_string()).await.assert_error(422, "invalid", "RFC 3339");
             put_end(json!({"ended_at": iso(now), "why": 1}).to_string()).await.assert_error(422, "invalid", "unknown field");
-            // An empty body ends it now.
+            // Whitespace is not a JSON document (found by schemathesis); an empty body ends it now.
+            put_end("\n".to_string()).await.assert_error(422, "invalid", "EOF");
             let reply = put_end(String::new()).await;
             assert_eq!(reply.status, 200, "{}", reply.body);
             let ended = Millis::parse_rfc3339(reply.json()["ended_at"].as_str().unwrap()).unwrap();

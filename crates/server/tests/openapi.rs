@@ -206,6 +206,22 @@ store_tests! {
         // The loop's own GET /openapi.json is left out with the first one.
         assert_eq!(counted as usize, operations.len() - 1, "{metrics}");
         assert!(!metrics.contains("surface=\"other\""), "a described route fell through to no face:\n{metrics}");
+        // Each was labelled with the operation the document names, on its surface.
+        for item in served["paths"].as_object().unwrap().values() {
+            for op in item.as_object().unwrap().values() {
+                let surface = match op["tags"][0].as_str().unwrap() {
+                    "Interact" => "interact-rest",
+                    "Context Services" => "context-services",
+                    "Ingest" => "ingest",
+                    _ => "ops",
+                };
+                let label = format!("ixgw_requests_total{{operation=\"{}\",", op["x-ixgw-operation"].as_str().unwrap());
+                assert!(
+                    metrics.lines().any(|l| l.starts_with(&label) && l.contains(&format!("surface=\"{surface}\""))),
+                    "{label} on {surface}:\n{metrics}"
+                );
+            }
+        }
     }
     async fn every_other_method_on_a_described_path_is_405_with_allow(backend) {
         let app = TestApp::spawn(backend).await;

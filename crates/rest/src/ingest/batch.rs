@@ -103,10 +103,16 @@ async fn import(
     };
     let mut frames = Vec::new();
     let mut report = Report::default();
+    // `application/json` must hold a document (a record, an array, objects); an empty NDJSON stream
+    // is zero records.
+    let mut holds_json = is_ndjson(req);
     loop {
         let chunk = payload.next().await;
         match &chunk {
-            Some(Ok(bytes)) => splitter.push(bytes, &mut frames),
+            Some(Ok(bytes)) => {
+                holds_json = holds_json || bytes.iter().any(|b| !b.is_ascii_whitespace());
+                splitter.push(bytes, &mut frames)
+            }
             Some(Err(e)) => {
                 return report.stop(StatusCode::BAD_REQUEST, "bad_body", format!("the body broke off: {e}"))
             }
@@ -133,6 +139,11 @@ async fn import(
             }
         }
         if chunk.is_none() {
+            if !holds_json {
+                let reason =
+                    "the body holds no JSON document: send a record, an array of records, or NDJSON".to_string();
+                return report.stop(StatusCode::BAD_REQUEST, "bad_body", reason);
+            }
             let status = if report.rejected == 0 { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
             return (status, report);
         }

@@ -91,7 +91,8 @@ pub(super) async fn end(
     let done = async {
         let who = super::authenticate(&req, &service).await?;
         let text = body_text(&body)?;
-        let ended_at = if text.trim().is_empty() {
+        // No body at all means now; anything else must be the JSON object (whitespace is not one).
+        let ended_at = if text.is_empty() {
             None
         } else {
             check_json(&req)?;
