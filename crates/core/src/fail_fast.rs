@@ -148,8 +148,11 @@ impl HistoryStore for FailFast {
         self.call(self.inner.key_by_digest(digest)).await
     }
 
-    async fn put_interaction(&self, at: Partition<'_>, record: &InteractionRecord) -> StoreResult<()> {
-        self.call(self.inner.put_interaction(at, record)).await
+    async fn put_interactions(
+        &self,
+        batch: &[(Partition<'_>, &InteractionRecord)],
+    ) -> StoreResult<Vec<StoreResult<()>>> {
+        self.call(self.inner.put_interactions(batch)).await
     }
 
     async fn append_page(

@@ -81,9 +81,21 @@ impl RecordSplitter {
     }
 
     /// Feeds a chunk; complete records are appended to `out`.
-    pub fn push(&mut self, chunk: &[u8], out: &mut Vec<Frame>) {
-        for &b in chunk {
+    pub fn push(&mut self, mut chunk: &[u8], out: &mut Vec<Frame>) {
+        while let Some((&b, rest)) = chunk.split_first() {
+            // Inside a string only `"`, `\` and a line break matter: copy the run up to one at once
+            // (most of a record is string content), never past the record size bound.
+            if self.in_string && !self.escaped && !self.skipping_line && self.mode != Mode::Done {
+                let room = self.max_record_bytes.saturating_sub(self.current.len());
+                let run = memchr::memchr3(b'"', b'\\', b'\n', chunk).unwrap_or(chunk.len()).min(room);
+                if run > 0 {
+                    self.current.extend_from_slice(&chunk[..run]);
+                    chunk = &chunk[run..];
+                    continue;
+                }
+            }
             self.step(b, out);
+            chunk = rest;
         }
     }
 
@@ -276,9 +288,28 @@ pub struct Outcome {
     pub result: Result<String, Rejection>,
 }
 
-/// Stores records one at a time, remembering the tenants it has looked up.
+/// Records stored per transaction: one commit and one multi-row INSERT per table for many records
+/// is what makes a bulk import fast. A batch that fails is stored again record by record, so a
+/// refused record costs only itself.
+pub const BATCH_RECORDS: usize = 128;
+/// A batch is also flushed at this much record text, so memory stays bounded with large records.
+pub const BATCH_BYTES: usize = 4 * 1024 * 1024;
+
+/// Stores records in batches, remembering the tenants it has looked up. Feed it frames with
+/// [`add`](Self::add) and end with [`flush`](Self::flush); each returns the outcomes of the
+/// records it stored, in stream order. While one batch is being stored, the next is parsed: the
+/// store's round trips and the parsing overlap.
 pub struct ImportSession<'a> {
     service: &'a HistoryService,
+    placer: Placer,
+    pending: Vec<Frame>,
+    pending_bytes: usize,
+    /// Parsed, not yet stored.
+    parsed: Parsed,
+}
+
+/// Where records go: the session's rules, and the tenants looked up so far.
+struct Placer {
     tenants: HashMap<String, Option<Tenant>>,
     /// Every record goes to this tenant (`ixgw import --tenant`), whatever it says.
     tenant_override: Option<String>,
@@ -289,77 +320,161 @@ pub struct ImportSession<'a> {
     shift_ms: i64,
 }
 
+/// A parsed batch: an outcome per frame (rejected, or the id it will be stored under), and the
+/// records to store with the outcome each one settles.
+#[derive(Default)]
+struct Parsed {
+    outcomes: Vec<Outcome>,
+    placed: Vec<(usize, Placed)>,
+}
+
+/// A record ready to store, with the partition it goes to.
+struct Placed {
+    tenant: String,
+    environment: String,
+    record: InteractionRecord,
+}
+
 impl<'a> ImportSession<'a> {
     pub fn new(service: &'a HistoryService) -> Self {
-        Self { service, tenants: HashMap::new(), tenant_override: None, bound: None, shift_ms: 0 }
+        Self {
+            service,
+            placer: Placer { tenants: HashMap::new(), tenant_override: None, bound: None, shift_ms: 0 },
+            pending: Vec::new(),
+            pending_bytes: 0,
+            parsed: Parsed::default(),
+        }
     }
 
     pub fn for_tenant(mut self, tenant: Option<String>) -> Self {
-        self.tenant_override = tenant;
+        self.placer.tenant_override = tenant;
         self
     }
 
     /// Binds every record to a key's tenant and environment (the ingest API). A record may repeat
     /// them; naming others rejects it (`tenant` / `environment`).
     pub fn bound_to(mut self, tenant: &str, environment: &str) -> Self {
-        self.bound = Some((tenant.to_string(), environment.to_string()));
+        self.placer.bound = Some((tenant.to_string(), environment.to_string()));
         self
     }
 
     pub fn shifted_by(mut self, shift_ms: i64) -> Self {
-        self.shift_ms = shift_ms;
+        self.placer.shift_ms = shift_ms;
         self
     }
 
-    /// Stores one record as the splitter framed it. `Err` only when the store is unavailable: the
-    /// stream should stop there.
-    pub async fn store_frame(&mut self, frame: Frame) -> Result<Outcome, StoreError> {
-        let result = match frame.text {
-            Ok(text) => self.store(&text).await,
-            Err(invalid) => Err(Ok(Rejection::Invalid(invalid))),
-        };
-        match result {
-            Ok(id) => Ok(Outcome { line: frame.line, result: Ok(id) }),
-            Err(Ok(rejection)) => Ok(Outcome { line: frame.line, result: Err(rejection) }),
-            Err(Err(unavailable)) => Err(unavailable),
+    /// Queues one record as the splitter framed it; once a batch is full, stores the batch parsed
+    /// before it while parsing this one. `Err` only when the store is unavailable: the stream
+    /// should stop there.
+    pub async fn add(&mut self, frame: Frame) -> Result<Vec<Outcome>, StoreError> {
+        self.pending_bytes += frame.text.as_ref().map_or(0, String::len);
+        self.pending.push(frame);
+        if self.pending.len() >= BATCH_RECORDS || self.pending_bytes >= BATCH_BYTES {
+            self.cycle().await
+        } else {
+            Ok(Vec::new())
         }
     }
 
-    /// Parses, validates and stores one record's text. `Err(Ok(rejection))` rejects this record;
-    /// `Err(Err(store))` means the store is unavailable and the import should stop.
-    pub async fn store(&mut self, text: &str) -> Result<String, Result<Rejection, StoreError>> {
+    /// Stores every record queued so far. `Err` only when the store is unavailable.
+    pub async fn flush(&mut self) -> Result<Vec<Outcome>, StoreError> {
+        let mut outcomes = self.cycle().await?;
+        outcomes.extend(store(self.service, std::mem::take(&mut self.parsed)).await?);
+        Ok(outcomes)
+    }
+
+    /// Stores the parsed batch and parses the queued one, at the same time.
+    async fn cycle(&mut self) -> Result<Vec<Outcome>, StoreError> {
+        let frames = std::mem::take(&mut self.pending);
+        self.pending_bytes = 0;
+        let parsed = std::mem::take(&mut self.parsed);
+        let (stored, next) =
+            futures_util::future::join(store(self.service, parsed), self.placer.parse(self.service, frames)).await;
+        self.parsed = next?;
+        stored
+    }
+}
+
+/// Stores a parsed batch: its outcomes, with the records the store refused marked so.
+async fn store(service: &HistoryService, parsed: Parsed) -> Result<Vec<Outcome>, StoreError> {
+    let Parsed { mut outcomes, placed } = parsed;
+    if placed.is_empty() {
+        return Ok(outcomes);
+    }
+    let batch: Vec<(Partition<'_>, &InteractionRecord)> =
+        placed.iter().map(|(_, p)| (Partition { tenant: &p.tenant, environment: &p.environment }, &p.record)).collect();
+    let stored = service.store_records(&batch).await?;
+    for ((slot, _), result) in placed.iter().zip(stored) {
+        if let Err(refused) = result {
+            outcomes[*slot].result = Err(Rejection::Store(refused));
+        }
+    }
+    Ok(outcomes)
+}
+
+impl Placer {
+    /// Parses and places a batch, yielding after each record so that a store joined with it
+    /// (the previous batch's) goes on with its round trips meanwhile.
+    async fn parse(&mut self, service: &HistoryService, frames: Vec<Frame>) -> Result<Parsed, StoreError> {
+        let mut parsed = Parsed { outcomes: Vec::with_capacity(frames.len()), placed: Vec::new() };
+        for frame in frames {
+            let result = match frame.text {
+                Ok(text) => self.place(service, &text).await,
+                Err(invalid) => Err(Ok(Rejection::Invalid(invalid))),
+            };
+            match result {
+                Ok(placed) => {
+                    parsed.outcomes.push(Outcome { line: frame.line, result: Ok(placed.record.id.clone()) });
+                    parsed.placed.push((parsed.outcomes.len() - 1, placed));
+                }
+                Err(Ok(rejection)) => parsed.outcomes.push(Outcome { line: frame.line, result: Err(rejection) }),
+                Err(Err(unavailable)) => return Err(unavailable),
+            }
+            YieldNow(false).await;
+        }
+        Ok(parsed)
+    }
+
+    /// Parses and validates one record's text and chooses its partition. `Err(Ok(rejection))`
+    /// rejects this record; `Err(Err(store))` means the store is unavailable.
+    async fn place(&mut self, service: &HistoryService, text: &str) -> Result<Placed, Result<Rejection, StoreError>> {
         let mut record = InteractionRecord::from_json(text).map_err(|e| Ok(Rejection::Invalid(e)))?;
         if self.shift_ms != 0 {
             record.shift_dates(self.shift_ms);
         }
-        if let Some((tenant, environment)) = &self.bound {
-            let at = bound_placement(&record, tenant, environment).map_err(|e| Ok(Rejection::Invalid(e)))?;
-            return self.put(at, &record).await;
-        }
-        let wanted = self.tenant_override.clone().or_else(|| record.tenant.clone()).unwrap_or_default();
-        if !self.tenants.contains_key(&wanted) {
-            let tenant = if wanted.is_empty() {
-                None
-            } else {
-                self.service.store().tenant(&wanted).await.map_err(Err)?.filter(|t| t.account_id == wanted)
-            };
-            self.tenants.insert(wanted.clone(), tenant);
-        }
-        let tenant = self.tenants.get(&wanted).and_then(Option::as_ref);
-        let at = placement(&record, tenant, self.tenant_override.as_deref()).map_err(|e| Ok(Rejection::Invalid(e)))?;
-        self.put(at, &record).await
+        let at = if let Some((tenant, environment)) = &self.bound {
+            bound_placement(&record, tenant, environment).map_err(|e| Ok(Rejection::Invalid(e)))?
+        } else {
+            let wanted = self.tenant_override.clone().or_else(|| record.tenant.clone()).unwrap_or_default();
+            if !self.tenants.contains_key(&wanted) {
+                let tenant = if wanted.is_empty() {
+                    None
+                } else {
+                    service.store().tenant(&wanted).await.map_err(Err)?.filter(|t| t.account_id == wanted)
+                };
+                self.tenants.insert(wanted.clone(), tenant);
+            }
+            let tenant = self.tenants.get(&wanted).and_then(Option::as_ref);
+            placement(&record, tenant, self.tenant_override.as_deref()).map_err(|e| Ok(Rejection::Invalid(e)))?
+        };
+        let (tenant, environment) = (at.tenant.to_string(), at.environment.to_string());
+        Ok(Placed { tenant, environment, record })
     }
+}
 
-    async fn put(
-        &self,
-        at: Partition<'_>,
-        record: &InteractionRecord,
-    ) -> Result<String, Result<Rejection, StoreError>> {
-        match self.service.store_record(at, record).await {
-            Ok(()) => Ok(record.id.clone()),
-            Err(e @ StoreError::Unavailable(_)) => Err(Err(e)),
-            Err(e) => Err(Ok(Rejection::Store(e))),
+/// Returns `Pending` once (waking itself at once): a joined future gets polled in between.
+struct YieldNow(bool);
+
+impl std::future::Future for YieldNow {
+    type Output = ();
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        if self.0 {
+            return std::task::Poll::Ready(());
         }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
     }
 }
 

@@ -306,9 +306,13 @@ impl HistoryService {
 
     // --- writes --------------------------------------------------------------------------------
 
-    /// Stores a validated record for a tenant and environment that must exist.
-    pub async fn store_record(&self, at: Partition<'_>, record: &InteractionRecord) -> Result<(), StoreError> {
-        self.store.put_interaction(at, record).await
+    /// Stores validated records for tenants and environments that must exist: one result per
+    /// record (see [`HistoryStore::put_interactions`]).
+    pub async fn store_records(
+        &self,
+        batch: &[(Partition<'_>, &InteractionRecord)],
+    ) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+        self.store.put_interactions(batch).await
     }
 }
 

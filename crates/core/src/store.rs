@@ -260,9 +260,20 @@ pub trait HistoryStore: Send + Sync + 'static {
 
     // --- writes --------------------------------------------------------------------------------
 
-    /// Stores a validated record whole, replacing any interaction with the same
-    /// (tenant, environment, id): atomic and idempotent.
-    async fn put_interaction(&self, at: Partition<'_>, record: &InteractionRecord) -> StoreResult<()>;
+    /// Stores validated records, each whole, replacing any interaction with the same
+    /// (tenant, environment, id): atomic per record, idempotent, in order (of two records with one
+    /// key, the later wins). Records share a transaction where they can, which is what makes bulk
+    /// import fast. One result per record; `Err` when the store is unavailable, and then any
+    /// record of the batch may be stored (whole) or not.
+    async fn put_interactions(
+        &self,
+        batch: &[(Partition<'_>, &InteractionRecord)],
+    ) -> StoreResult<Vec<StoreResult<()>>>;
+
+    /// One record: `put_interactions` of one.
+    async fn put_interaction(&self, at: Partition<'_>, record: &InteractionRecord) -> StoreResult<()> {
+        self.put_interactions(&[(at, record)]).await?.pop().unwrap_or(Ok(()))
+    }
 
     /// Appends a page to an existing interaction, in one transaction: refused if it is older than
     /// the newest page; the interaction's last activity moves to it unless the interaction ended.

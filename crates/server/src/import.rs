@@ -1,7 +1,7 @@
 //! `ixgw import`: files (or stdin) of records into the store, through the core's one ingest path.
 
 use indicatif::{ProgressBar, ProgressStyle};
-use ixgw_core::ingest::{Frame, ImportSession, RecordSplitter, DEFAULT_MAX_RECORD_BYTES};
+use ixgw_core::ingest::{Frame, ImportSession, Outcome, RecordSplitter, DEFAULT_MAX_RECORD_BYTES};
 use ixgw_core::{HistoryService, StoreError};
 use std::io::Read;
 
@@ -31,6 +31,26 @@ pub struct ImportReport {
 const KEPT_REJECTIONS: usize = 100;
 
 impl ImportReport {
+    /// Counts stored records; reports each rejection on stderr (above the progress bar, if any).
+    fn add(&mut self, source: &str, outcomes: Vec<Outcome>, progress: Option<&ProgressBar>) {
+        for outcome in outcomes {
+            let Err(rejection) = outcome.result else {
+                self.accepted += 1;
+                continue;
+            };
+            let rejected =
+                RejectedRecord { source: source.to_string(), line: outcome.line, message: rejection.to_string() };
+            match progress {
+                Some(bar) => bar.suspend(|| eprintln!("{rejected}")),
+                None => eprintln!("{rejected}"),
+            }
+            self.rejected += 1;
+            if self.first_rejections.len() < KEPT_REJECTIONS {
+                self.first_rejections.push(rejected);
+            }
+        }
+    }
+
     pub fn merge(&mut self, other: ImportReport) {
         self.accepted += other.accepted;
         self.rejected += other.rejected;
@@ -58,7 +78,11 @@ pub async fn import_stream(
         let n = match reader.read(&mut buf) {
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(StoreError::Failed(format!("cannot read {source}: {e}"))),
+            Err(e) => {
+                // What was read whole is stored before giving up.
+                report.add(source, session.flush().await?, progress);
+                return Err(StoreError::Failed(format!("cannot read {source}: {e}")));
+            }
         };
         if n == 0 {
             splitter.finish(&mut frames);
@@ -69,27 +93,10 @@ pub async fn import_stream(
             }
         }
         for frame in frames.drain(..) {
-            let outcome = session.store_frame(frame).await?;
-            match outcome.result {
-                Ok(_) => report.accepted += 1,
-                Err(rejection) => {
-                    let rejected = RejectedRecord {
-                        source: source.to_string(),
-                        line: outcome.line,
-                        message: rejection.to_string(),
-                    };
-                    match progress {
-                        Some(bar) => bar.suspend(|| eprintln!("{rejected}")),
-                        None => eprintln!("{rejected}"),
-                    }
-                    report.rejected += 1;
-                    if report.first_rejections.len() < KEPT_REJECTIONS {
-                        report.first_rejections.push(rejected);
-                    }
-                }
-            }
+            report.add(source, session.add(frame).await?, progress);
         }
         if n == 0 {
+            report.add(source, session.flush().await?, progress);
             return Ok(report);
         }
     }

@@ -1,7 +1,7 @@
 //! The two backends: their connections, migrations and query plans, and the one implementation of
 //! the history store they share (`history_store!`).
 
-use crate::sql::{for_sqlite, Sql, SQL};
+use crate::sql::{for_sqlite, ChildInserts, Sql, SQL};
 use crate::{classify, Lookup, PoolSettings};
 use async_trait::async_trait;
 use ixgw_core::attributes::current_allocations;
@@ -22,17 +22,21 @@ use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 static SQLITE_SQL: LazyLock<Sql> = LazyLock::new(|| SQL.map(for_sqlite));
+static POSTGRES_INSERTS: LazyLock<ChildInserts> = LazyLock::new(|| ChildInserts::new(|sql| sql));
+static SQLITE_INSERTS: LazyLock<ChildInserts> = LazyLock::new(|| ChildInserts::new(for_sqlite));
 
 #[derive(Clone)]
 pub struct SqliteStore {
     pub(crate) pool: sqlx::SqlitePool,
     sql: &'static Sql,
+    inserts: &'static ChildInserts,
 }
 
 #[derive(Clone)]
 pub struct PostgresStore {
     pub(crate) pool: sqlx::PgPool,
     sql: &'static Sql,
+    inserts: &'static ChildInserts,
 }
 
 impl SqliteStore {
@@ -60,10 +64,13 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new()
             .max_connections(settings.max_connections.max(1))
             .acquire_timeout(settings.acquire_timeout)
+            // A local file cannot drop a connection: the default ping before every acquire would
+            // cost each request one more hand-off to the connection's thread.
+            .test_before_acquire(false)
             .connect_with(options)
             .await
             .map_err(|e| StoreError::Failed(format!("cannot open the SQLite database `{url}`: {e}")))?;
-        Ok(Self { pool, sql: &SQLITE_SQL })
+        Ok(Self { pool, sql: &SQLITE_SQL, inserts: &SQLITE_INSERTS })
     }
 
     /// The connection pool (tests and tools that inspect the tables).
@@ -102,7 +109,7 @@ impl PostgresStore {
             // A connection that fails its check is replaced instead of failing a request.
             .test_before_acquire(true)
             .connect_lazy_with(options);
-        Ok(Self { pool, sql: &SQL })
+        Ok(Self { pool, sql: &SQL, inserts: &POSTGRES_INSERTS })
     }
 
     /// The connection pool (tests and tools that inspect the tables).
@@ -221,10 +228,185 @@ mod erased {
     }
 }
 
+/// The child rows of a batch of records, gathered for multi-row INSERTs.
+#[derive(Default)]
+struct ChildRows<'r> {
+    /// (interaction, seq, timestamp, canonical JSON)
+    pages: Vec<(i64, i64, i64, String)>,
+    /// (interaction, seq, kind, value, allocated at)
+    attributes: Vec<(i64, i64, &'r str, &'r str, i64)>,
+    /// (interaction, kind, partition, value, allocated at)
+    current_attributes: Vec<(i64, &'r str, Partition<'r>, &'r str, i64)>,
+    /// (interaction, service, partition, started at, interaction id)
+    services: Vec<(i64, i64, Partition<'r>, i64, &'r str)>,
+}
+
+impl<'r> ChildRows<'r> {
+    fn add(&mut self, pk: i64, at: Partition<'r>, record: &'r InteractionRecord) {
+        let pages = record.pages.iter().enumerate();
+        self.pages.extend(pages.map(|(seq, page)| (pk, seq as i64, page.timestamp, page.to_json())));
+        let attributes = record.caller_attributes.iter().enumerate();
+        self.attributes.extend(
+            attributes.map(|(seq, a)| (pk, seq as i64, a.kind.as_str(), a.value.as_str(), a.allocated_at.0 .0)),
+        );
+        self.current_attributes.extend(
+            current_allocations(&record.caller_attributes)
+                .into_iter()
+                .map(|a| (pk, a.kind.as_str(), at, a.value.as_str(), a.allocated_at.0 .0)),
+        );
+        let started_at = record.started_at.0 .0;
+        self.services.extend(record.service_ids.iter().map(|&s| (pk, s, at, started_at, record.id.as_str())));
+    }
+}
+
 /// The one implementation of [`HistoryStore`], expanded for each backend's concrete types.
 macro_rules! history_store {
     ($store:ty, $db:ty, $backend:literal) => {
         impl $store {
+            /// Stores `batch` in one transaction: every record whole, or none. New interactions and
+            /// all child rows go in multi-row INSERTs (see `ChildInserts`).
+            async fn write_records(&self, batch: &[(Partition<'_>, &InteractionRecord)]) -> StoreResult<()> {
+                // Of two records with one key, the later replaces the earlier whole: write only it.
+                let records: Vec<(Partition<'_>, &InteractionRecord, RowParts)> = batch
+                    .iter()
+                    .enumerate()
+                    .filter(|&(n, &(at, record))| {
+                        !batch[n + 1..].iter().any(|&(later_at, later)| later_at == at && later.id == record.id)
+                    })
+                    .map(|(_, &(at, record))| Ok((at, record, row_parts(record)?)))
+                    .collect::<StoreResult<_>>()?;
+                let missing_partition = |e| match classify(e) {
+                    StoreError::Missing(_) => {
+                        let (at, _) = batch[0];
+                        let which = if batch.len() == 1 {
+                            format!("tenant `{}` with environment `{}`", at.tenant, at.environment)
+                        } else {
+                            "the tenant and environment of a record".to_string()
+                        };
+                        StoreError::Missing(which)
+                    }
+                    other => other,
+                };
+                let inserts = self.inserts;
+                let mut tx = self.pool.begin().await.map_err(classify)?;
+                let mut keys: Vec<Option<i64>> = vec![None; records.len()];
+                let mut offset = 0;
+                for (sql, chunk) in inserts.interactions.chunks(&records) {
+                    let mut query = sqlx::query(sql);
+                    for (at, record, parts) in chunk {
+                        query = Self::bind_interaction(query, *at, record, parts);
+                    }
+                    for row in query.fetch_all(&mut *tx).await.map_err(missing_partition)? {
+                        let (pk, tenant, environment, id): (i64, &str, &str, &str) =
+                            (row.get(0), row.get(1), row.get(2), row.get(3));
+                        let n = chunk
+                            .iter()
+                            .position(|(at, r, _)| at.tenant == tenant && at.environment == environment && r.id == id)
+                            .ok_or_else(|| {
+                                StoreError::Failed(format!("the store returned an unknown interaction `{id}`"))
+                            })?;
+                        keys[offset + n] = Some(pk);
+                    }
+                    offset += chunk.len();
+                }
+                let mut children = ChildRows::default();
+                for ((at, record, parts), key) in records.iter().zip(keys) {
+                    let pk = match key {
+                        Some(pk) => pk,
+                        // Stored before: replaced, children and all.
+                        None => {
+                            let query =
+                                Self::bind_interaction(sqlx::query(self.sql.upsert_interaction), *at, record, parts);
+                            let pk: i64 = query.fetch_one(&mut *tx).await.map_err(missing_partition)?.get(0);
+                            for clear in self.sql.clear_children {
+                                sqlx::query(clear).bind(pk).execute(&mut *tx).await.map_err(classify)?;
+                            }
+                            pk
+                        }
+                    };
+                    for photo in &record.photos {
+                        sqlx::query(self.sql.insert_photo)
+                            .bind(pk)
+                            .bind(photo.path.as_str())
+                            .bind(photo.mime.as_str())
+                            .bind(photo.data.0.as_slice())
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(classify)?;
+                    }
+                    children.add(pk, *at, record);
+                }
+                for (sql, rows) in inserts.pages.chunks(&children.pages) {
+                    let mut query = sqlx::query(sql);
+                    for (pk, seq, timestamp, body) in rows {
+                        query = query.bind(*pk).bind(*seq).bind(*timestamp).bind(body.as_str());
+                    }
+                    query.execute(&mut *tx).await.map_err(classify)?;
+                }
+                for (sql, rows) in inserts.attributes.chunks(&children.attributes) {
+                    let mut query = sqlx::query(sql);
+                    for &(pk, seq, kind, value, allocated_at) in rows {
+                        query = query.bind(pk).bind(seq).bind(kind).bind(value).bind(allocated_at);
+                    }
+                    query.execute(&mut *tx).await.map_err(classify)?;
+                }
+                for (sql, rows) in inserts.current_attributes.chunks(&children.current_attributes) {
+                    let mut query = sqlx::query(sql);
+                    for &(pk, kind, at, value, allocated_at) in rows {
+                        query = query
+                            .bind(pk)
+                            .bind(kind)
+                            .bind(at.tenant)
+                            .bind(at.environment)
+                            .bind(value)
+                            .bind(allocated_at);
+                    }
+                    query.execute(&mut *tx).await.map_err(classify)?;
+                }
+                for (sql, rows) in inserts.services.chunks(&children.services) {
+                    let mut query = sqlx::query(sql);
+                    for &(pk, service, at, started_at, interaction_id) in rows {
+                        query = query
+                            .bind(pk)
+                            .bind(service)
+                            .bind(at.tenant)
+                            .bind(at.environment)
+                            .bind(started_at)
+                            .bind(interaction_id);
+                    }
+                    query.execute(&mut *tx).await.map_err(classify)?;
+                }
+                tx.commit().await.map_err(classify)
+            }
+
+            /// Binds an interaction's row (`$1`–`$16` of `insert_interaction!`, or the next 16).
+            fn bind_interaction<'q>(
+                query: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>,
+                at: Partition<'q>,
+                record: &'q InteractionRecord,
+                parts: &'q RowParts,
+            ) -> sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments> {
+                let context = record.context.as_ref();
+                let content = record.content.as_ref();
+                query
+                    .bind(at.tenant)
+                    .bind(at.environment)
+                    .bind(record.id.as_str())
+                    .bind(record.customer_id.as_deref())
+                    .bind(record.started_at.0 .0)
+                    .bind(record.ended_at.map(|d| d.0 .0))
+                    .bind(record.last_activity().0)
+                    .bind(context.and_then(|c| c.media_type.as_deref()))
+                    .bind(context.and_then(|c| c.status).map(i64::from))
+                    .bind(parts.context_json.as_deref())
+                    .bind(content.and_then(|c| c.plain_text.as_deref()))
+                    .bind(content.and_then(|c| c.structured_text.as_deref()))
+                    .bind(content.and_then(|c| c.structured_text_mime.as_deref()))
+                    .bind(content.and_then(|c| c.binary_content.as_ref()).map(|b| b.0.as_slice()))
+                    .bind(content.and_then(|c| c.binary_content_mime.as_deref()))
+                    .bind(parts.variable_sets_json.as_deref())
+            }
+
             /// Locks an interaction for a live-feed write inside `tx` (the first statement of the
             /// transaction is a write, so concurrent writers to one interaction queue up): its key,
             /// start and end.
@@ -386,95 +568,26 @@ macro_rules! history_store {
                 .transpose()
             }
 
-            async fn put_interaction(&self, at: Partition<'_>, record: &InteractionRecord) -> StoreResult<()> {
-                let parts = row_parts(record)?;
-                let context = record.context.as_ref();
-                let content = record.content.as_ref();
-                let mut tx = self.pool.begin().await.map_err(classify)?;
-                let pk: i64 = sqlx::query_scalar(self.sql.upsert_interaction)
-                    .bind(at.tenant)
-                    .bind(at.environment)
-                    .bind(record.id.as_str())
-                    .bind(record.customer_id.as_deref())
-                    .bind(record.started_at.0 .0)
-                    .bind(record.ended_at.map(|d| d.0 .0))
-                    .bind(record.last_activity().0)
-                    .bind(context.and_then(|c| c.media_type.as_deref()))
-                    .bind(context.and_then(|c| c.status).map(i64::from))
-                    .bind(parts.context_json.as_deref())
-                    .bind(content.and_then(|c| c.plain_text.as_deref()))
-                    .bind(content.and_then(|c| c.structured_text.as_deref()))
-                    .bind(content.and_then(|c| c.structured_text_mime.as_deref()))
-                    .bind(content.and_then(|c| c.binary_content.as_ref()).map(|b| b.0.as_slice()))
-                    .bind(content.and_then(|c| c.binary_content_mime.as_deref()))
-                    .bind(parts.variable_sets_json.as_deref())
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(|e| match classify(e) {
-                        StoreError::Missing(_) => {
-                            StoreError::Missing(format!("tenant `{}` with environment `{}`", at.tenant, at.environment))
-                        }
-                        other => other,
-                    })?;
-                for clear in self.sql.clear_children {
-                    sqlx::query(clear).bind(pk).execute(&mut *tx).await.map_err(classify)?;
+            async fn put_interactions(
+                &self,
+                batch: &[(Partition<'_>, &InteractionRecord)],
+            ) -> StoreResult<Vec<StoreResult<()>>> {
+                if batch.len() > 1 {
+                    match self.write_records(batch).await {
+                        Ok(()) => return Ok(batch.iter().map(|_| Ok(())).collect()),
+                        Err(e @ StoreError::Unavailable(_)) => return Err(e),
+                        // A record was refused: store them one by one, to refuse only that one.
+                        Err(_) => {}
+                    }
                 }
-                for (seq, page) in record.pages.iter().enumerate() {
-                    sqlx::query(self.sql.insert_page)
-                        .bind(pk)
-                        .bind(seq as i64)
-                        .bind(page.timestamp)
-                        .bind(page.to_json())
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(classify)?;
+                let mut results = Vec::with_capacity(batch.len());
+                for one in batch {
+                    match self.write_records(std::slice::from_ref(one)).await {
+                        Err(e @ StoreError::Unavailable(_)) => return Err(e),
+                        result => results.push(result),
+                    }
                 }
-                for (seq, a) in record.caller_attributes.iter().enumerate() {
-                    sqlx::query(self.sql.insert_attribute)
-                        .bind(pk)
-                        .bind(seq as i64)
-                        .bind(a.kind.as_str())
-                        .bind(a.value.as_str())
-                        .bind(a.allocated_at.0 .0)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(classify)?;
-                }
-                for a in current_allocations(&record.caller_attributes) {
-                    sqlx::query(self.sql.insert_current_attribute)
-                        .bind(pk)
-                        .bind(a.kind.as_str())
-                        .bind(at.tenant)
-                        .bind(at.environment)
-                        .bind(a.value.as_str())
-                        .bind(a.allocated_at.0 .0)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(classify)?;
-                }
-                for service in &record.service_ids {
-                    sqlx::query(self.sql.insert_service)
-                        .bind(pk)
-                        .bind(*service)
-                        .bind(at.tenant)
-                        .bind(at.environment)
-                        .bind(record.started_at.0 .0)
-                        .bind(record.id.as_str())
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(classify)?;
-                }
-                for photo in &record.photos {
-                    sqlx::query(self.sql.insert_photo)
-                        .bind(pk)
-                        .bind(photo.path.as_str())
-                        .bind(photo.mime.as_str())
-                        .bind(photo.data.0.as_slice())
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(classify)?;
-                }
-                tx.commit().await.map_err(classify)
+                Ok(results)
             }
 
             async fn flow(

@@ -10,6 +10,9 @@ pub struct Sql {
     pub keys: &'static str,
     pub revoke_key: &'static str,
     pub key_by_digest: &'static str,
+    /// New interactions' rows (widened to many, see `ChildInserts`); nothing for one that exists
+    /// (that one: `upsert_interaction`, `clear_children`).
+    pub insert_new_interaction: &'static str,
     pub upsert_interaction: &'static str,
     pub clear_children: [&'static str; 5],
     pub insert_page: &'static str,
@@ -111,6 +114,17 @@ macro_rules! attribute_winner {
     };
 }
 
+/// An interaction row (`$1`–`$16`), up to the conflict action.
+macro_rules! insert_interaction {
+    () => {
+        "INSERT INTO interactions (tenant, environment, id, customer_id, started_at, ended_at, last_activity, \
+         media_type, status, context_json, plain_text, structured_text, structured_text_mime, binary_content, \
+         binary_content_mime, variable_sets_json) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+         ON CONFLICT (tenant, environment, id) "
+    };
+}
+
 pub const SQL: Sql = Sql {
     insert_tenant: "INSERT INTO tenants (account_id, name, created_at) VALUES ($1, $2, $3)",
     insert_environment: "INSERT INTO environments (tenant, name, is_default) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
@@ -127,17 +141,17 @@ pub const SQL: Sql = Sql {
     key_by_digest: "SELECT k.key_id, k.tenant, k.environment, k.scope, k.digest, k.revoked_at IS NOT NULL, \
                     COALESCE((SELECT e.name FROM environments e WHERE e.tenant = k.tenant AND e.is_default), '') \
                     FROM api_keys k WHERE k.digest = $1",
-    upsert_interaction: "INSERT INTO interactions (tenant, environment, id, customer_id, started_at, ended_at, last_activity, \
-        media_type, status, context_json, plain_text, structured_text, structured_text_mime, binary_content, \
-        binary_content_mime, variable_sets_json) \
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
-        ON CONFLICT (tenant, environment, id) DO UPDATE SET customer_id = excluded.customer_id, \
-        started_at = excluded.started_at, ended_at = excluded.ended_at, last_activity = excluded.last_activity, \
-        media_type = excluded.media_type, status = excluded.status, context_json = excluded.context_json, \
-        plain_text = excluded.plain_text, structured_text = excluded.structured_text, \
-        structured_text_mime = excluded.structured_text_mime, binary_content = excluded.binary_content, \
-        binary_content_mime = excluded.binary_content_mime, variable_sets_json = excluded.variable_sets_json \
-        RETURNING pk",
+    insert_new_interaction: concat!(insert_interaction!(), "DO NOTHING RETURNING pk, tenant, environment, id"),
+    upsert_interaction: concat!(
+        insert_interaction!(),
+        "DO UPDATE SET customer_id = excluded.customer_id, \
+         started_at = excluded.started_at, ended_at = excluded.ended_at, last_activity = excluded.last_activity, \
+         media_type = excluded.media_type, status = excluded.status, context_json = excluded.context_json, \
+         plain_text = excluded.plain_text, structured_text = excluded.structured_text, \
+         structured_text_mime = excluded.structured_text_mime, binary_content = excluded.binary_content, \
+         binary_content_mime = excluded.binary_content_mime, variable_sets_json = excluded.variable_sets_json \
+         RETURNING pk"
+    ),
     clear_children: [
         "DELETE FROM pages WHERE interaction_pk = $1",
         "DELETE FROM caller_attributes WHERE interaction_pk = $1",
@@ -238,6 +252,7 @@ impl Sql {
             keys: f(self.keys),
             revoke_key: f(self.revoke_key),
             key_by_digest: f(self.key_by_digest),
+            insert_new_interaction: f(self.insert_new_interaction),
             upsert_interaction: f(self.upsert_interaction),
             clear_children: self.clear_children.map(&f),
             insert_page: f(self.insert_page),
@@ -272,6 +287,74 @@ impl Sql {
     }
 }
 
+/// One table's INSERT of one row, widened to many rows per statement: bulk writes cost one
+/// statement per [`RowInsert::MAX_ROWS`] rows instead of one per row. The widths are powers of two,
+/// so a connection prepares (and caches) a handful of statements whatever the row counts.
+pub struct RowInsert {
+    /// `by_width[k]` inserts `2^k` rows.
+    by_width: Vec<&'static str>,
+}
+
+impl RowInsert {
+    pub const MAX_ROWS: usize = 32;
+
+    /// From a one-row `INSERT … VALUES ($1, …, $n) [suffix]`, each text passed through `dialect`.
+    pub fn widen(single_row: &str, dialect: fn(&'static str) -> &'static str) -> Self {
+        let open = single_row.find("VALUES (").expect("a one-row INSERT") + "VALUES ".len();
+        let close = open + single_row[open..].find(')').expect("a closed VALUES tuple");
+        let columns = single_row[open..close].matches('$').count();
+        let (head, tail) = (&single_row[..open], &single_row[close + 1..]);
+        let by_width = (0..=Self::MAX_ROWS.trailing_zeros())
+            .map(|k| {
+                let tuples: Vec<String> = (0..1usize << k)
+                    .map(|row| {
+                        let values: Vec<String> = (1..=columns).map(|c| format!("${}", row * columns + c)).collect();
+                        format!("({})", values.join(", "))
+                    })
+                    .collect();
+                let text: &'static str = format!("{head}{}{tail}", tuples.join(", ")).leak();
+                dialect(text)
+            })
+            .collect();
+        Self { by_width }
+    }
+
+    /// `rows` cut into statements: the widest that fits first (10 rows: 8, then 2).
+    pub fn chunks<'s, 'r: 's, R>(&'s self, mut rows: &'r [R]) -> impl Iterator<Item = (&'static str, &'r [R])> + 's {
+        std::iter::from_fn(move || {
+            if rows.is_empty() {
+                return None;
+            }
+            let width = rows.len().min(Self::MAX_ROWS);
+            let k = usize::BITS - 1 - width.leading_zeros();
+            let (chunk, rest) = rows.split_at(1 << k);
+            rows = rest;
+            Some((self.by_width[k as usize], chunk))
+        })
+    }
+}
+
+/// The rows a stored record fills, as multi-row INSERTs.
+pub struct ChildInserts {
+    pub interactions: RowInsert,
+    pub pages: RowInsert,
+    pub attributes: RowInsert,
+    pub current_attributes: RowInsert,
+    pub services: RowInsert,
+}
+
+impl ChildInserts {
+    pub fn new(dialect: fn(&'static str) -> &'static str) -> Self {
+        Self {
+            interactions: RowInsert::widen(SQL.insert_new_interaction, dialect),
+            pages: RowInsert::widen(SQL.insert_page, dialect),
+            attributes: RowInsert::widen(SQL.insert_attribute, dialect),
+            current_attributes: RowInsert::widen(SQL.insert_current_attribute, dialect),
+            services: RowInsert::widen(SQL.insert_service, dialect),
+        }
+    }
+}
+
 /// Rewrites `$N` placeholders as `?N` (SQLite binds `$NAME` by first appearance, not by number).
 /// Done once at start-up; the strings live for the whole process.
 pub fn for_sqlite(sql: &'static str) -> &'static str {
@@ -289,6 +372,25 @@ pub fn for_sqlite(sql: &'static str) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+    use super::RowInsert;
+
+    #[test]
+    fn a_row_insert_widens_to_powers_of_two() {
+        let insert = RowInsert::widen("INSERT INTO t (a, b) VALUES ($1, $2) ON CONFLICT DO NOTHING", |s| s);
+        let rows: Vec<u32> = (0..43).collect();
+        let chunks: Vec<(&str, &[u32])> = insert.chunks(&rows).collect();
+        assert_eq!(chunks.iter().map(|(_, c)| c.len()).collect::<Vec<_>>(), [32, 8, 2, 1]);
+        assert_eq!(chunks[2].0, "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4) ON CONFLICT DO NOTHING");
+        assert_eq!(chunks[3].0, "INSERT INTO t (a, b) VALUES ($1, $2) ON CONFLICT DO NOTHING");
+        assert!(chunks[0].0.ends_with("($63, $64) ON CONFLICT DO NOTHING"));
+        assert_eq!(chunks.iter().flat_map(|(_, c)| c.iter()).copied().collect::<Vec<_>>(), rows);
+        assert_eq!(
+            RowInsert::widen("INSERT INTO t (a) VALUES ($1)", super::for_sqlite).chunks(&[1, 2]).next().unwrap().0,
+            "INSERT INTO t (a) VALUES (?1), (?2)"
+        );
+        assert_eq!(insert.chunks::<u32>(&[]).count(), 0);
+    }
+
     #[test]
     fn placeholders_become_numbered_question_marks() {
         assert_eq!(super::for_sqlite("a = $1 AND b = $10 AND c = '$x'"), "a = ?1 AND b = ?10 AND c = '$x'");

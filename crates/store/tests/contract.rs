@@ -185,6 +185,52 @@ store_tests! {
         assert!(f.store.context_list(PROD, &services).await.unwrap().is_empty(), "old service links must go");
     }
 
+    async fn a_batch_stores_what_storing_one_by_one_stores(backend) {
+        let f = fixture(backend).await;
+        // Enough records, pages and attributes for every multi-row width (32 … 1) and a remainder.
+        let rich = |n: usize| {
+            let start = 1_000_000 + n as i64 * 10_000;
+            let pages: Vec<_> = (0..n % 5).map(|i| page(&format!("r{n} p{i}"), start + 100 * i as i64)).collect();
+            record(serde_json::json!({"id": format!("r{n}"), "customer_id": format!("c{}", n % 3),
+                "service_ids": [n % 4, 10 + n % 2], "started_at": iso(start), "pages": pages,
+                "caller_attributes": [{"kind": "dtmf", "value": format!("d{}", n % 7), "allocated_at": iso(start)},
+                                      {"kind": "dtmf", "value": format!("e{n}"), "allocated_at": iso(start + 1)},
+                                      {"kind": "callerId", "value": "shared", "allocated_at": iso(start)}]}))
+        };
+        let records: Vec<InteractionRecord> = (0..71).map(rich).collect();
+        f.store.put_interaction(PROD, &records[3]).await.unwrap(); // stored before: the batch replaces it
+        let batch: Vec<(Partition, &InteractionRecord)> = records.iter().map(|r| (PROD, r)).collect();
+        let results = f.store.put_interactions(&batch).await.unwrap();
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        let batched = dump(&f.db).await;
+        for r in &records {
+            f.store.put_interaction(PROD, r).await.unwrap();
+        }
+        assert_eq!(dump(&f.db).await, batched, "storing one by one over the batch changed the store");
+        assert!(batched.iter().filter(|row| row.starts_with("pages: ")).count() > 100);
+    }
+
+    async fn a_refused_record_costs_only_itself_and_the_last_of_one_key_wins(backend) {
+        let f = fixture(backend).await;
+        let mut bad = interaction("bad", 1_000, 2);
+        let photo = ixgw_core::record::Photo { path: "/dup".into(), mime: "image/png".into(), data: ixgw_core::record::Base64Bytes(vec![1]) };
+        bad.photos = vec![photo.clone(), photo];
+        let ghost = Partition { tenant: "nobody", environment: "production" };
+        let (first, second) = (interaction("twice", 1_000, 1), interaction("twice", 2_000, 4));
+        let (new, orphan) = (interaction("new", 1_000, 2), interaction("orphan", 1_000, 1));
+        let batch = [(PROD, &first), (PROD, &new), (PROD, &bad), (STAGING, &first), (ghost, &orphan), (PROD, &second)];
+        let results = f.store.put_interactions(&batch).await.unwrap();
+        assert!(results[0].is_ok() && results[1].is_ok() && results[3].is_ok() && results[5].is_ok(), "{results:?}");
+        assert!(results[2].is_err(), "{results:?}");
+        assert!(matches!(&results[4], Err(StoreError::Missing(m)) if m.contains("nobody")), "{results:?}");
+        let mut pages = Vec::new();
+        for (at, id) in [(PROD, "twice"), (STAGING, "twice"), (PROD, "new"), (PROD, "bad"), (ghost, "orphan")] {
+            let flow = f.store.flow(at, FlowTarget::UniqueId(id), Millis(0)).await.unwrap();
+            pages.push(flow.map(|flow| flow.pages_json.len()));
+        }
+        assert_eq!(pages, [Some(4), Some(1), Some(2), None, None], "the later record of one key wins; refused: absent");
+    }
+
     async fn a_failed_replacement_leaves_the_old_version_whole(backend) {
         let f = fixture(backend).await;
         f.store.put_interaction(PROD, &interaction("atomic", 1_000, 2)).await.unwrap();

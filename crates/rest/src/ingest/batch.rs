@@ -8,8 +8,8 @@ use super::reply::{self, check_media_type, Failure};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
-use ixgw_core::ingest::{ImportSession, RecordSplitter, Rejection, DEFAULT_MAX_RECORD_BYTES};
-use ixgw_core::{HistoryError, HistoryService, Principal};
+use ixgw_core::ingest::{ImportSession, Outcome, RecordSplitter, Rejection, DEFAULT_MAX_RECORD_BYTES};
+use ixgw_core::{HistoryError, HistoryService, Principal, StoreError};
 use serde::Serialize;
 
 /// Rejections listed in an answer; the counts go on past it.
@@ -42,6 +42,32 @@ struct LineResult {
 }
 
 impl Report {
+    /// Counts what a batch stored and lists its rejections; a store that became unavailable ends the
+    /// stream with a 503 (the answer to return).
+    fn add(&mut self, req: &HttpRequest, stored: Result<Vec<Outcome>, StoreError>) -> Result<(), (StatusCode, Self)> {
+        let outcomes = match stored {
+            Ok(outcomes) => outcomes,
+            Err(unavailable) => {
+                ixgw_web::log_failure(req, &HistoryError::from(unavailable));
+                let reason = "the store became unavailable: send the records again (storing is idempotent)".to_string();
+                return Err(std::mem::take(self).stop(StatusCode::SERVICE_UNAVAILABLE, "unavailable", reason));
+            }
+        };
+        for outcome in outcomes {
+            match outcome.result {
+                Ok(_) => self.accepted += 1,
+                Err(rejection) => {
+                    if let Rejection::Store(e) = &rejection {
+                        tracing::warn!(path = %req.path(), line = outcome.line, error = ?e, "record refused by the store");
+                    }
+                    let (path, reason) = rejection.public();
+                    self.reject(outcome.line, path, reason);
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn reject(&mut self, line: usize, path: String, reason: String) {
         self.rejected += 1;
         if self.results.len() < MAX_RESULTS {
@@ -114,31 +140,26 @@ async fn import(
                 splitter.push(bytes, &mut frames)
             }
             Some(Err(e)) => {
-                return report.stop(StatusCode::BAD_REQUEST, "bad_body", format!("the body broke off: {e}"))
+                // The records that arrived whole are stored before answering.
+                let stored = session.flush().await;
+                return match report.add(req, stored) {
+                    Ok(()) => report.stop(StatusCode::BAD_REQUEST, "bad_body", format!("the body broke off: {e}")),
+                    Err(unavailable) => unavailable,
+                };
             }
             None => splitter.finish(&mut frames),
         }
         for frame in frames.drain(..) {
-            match session.store_frame(frame).await {
-                Ok(outcome) => match outcome.result {
-                    Ok(_) => report.accepted += 1,
-                    Err(rejection) => {
-                        if let Rejection::Store(e) = &rejection {
-                            tracing::warn!(path = %req.path(), line = outcome.line, error = ?e, "record refused by the store");
-                        }
-                        let (path, reason) = rejection.public();
-                        report.reject(outcome.line, path, reason);
-                    }
-                },
-                Err(unavailable) => {
-                    ixgw_web::log_failure(req, &HistoryError::from(unavailable));
-                    let reason =
-                        "the store became unavailable: send the records again (storing is idempotent)".to_string();
-                    return report.stop(StatusCode::SERVICE_UNAVAILABLE, "unavailable", reason);
-                }
+            let stored = session.add(frame).await;
+            if let Err(unavailable) = report.add(req, stored) {
+                return unavailable;
             }
         }
         if chunk.is_none() {
+            let stored = session.flush().await;
+            if let Err(unavailable) = report.add(req, stored) {
+                return unavailable;
+            }
             if !holds_json {
                 let reason =
                     "the body holds no JSON document: send a record, an array of records, or NDJSON".to_string();
