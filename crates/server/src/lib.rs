@@ -23,7 +23,11 @@ pub async fn open_database(settings: &Settings, explicit_url: Option<&str>, migr
         max_connections: settings.database.max_connections,
         acquire_timeout: Duration::from_millis(settings.database.acquire_timeout_ms),
     };
-    let database = Database::connect(&url, &pool).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut database = Database::connect(&url, &pool).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    if let Some(read_url) = settings.database.read_url.as_deref().filter(|u| !u.is_empty()) {
+        database =
+            database.with_read_replica(read_url, &pool).map_err(|e| anyhow::anyhow!("database.read_url: {e}"))?;
+    }
     if migrate {
         database.migrate().await.map_err(|e| {
             anyhow::anyhow!(

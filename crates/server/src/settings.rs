@@ -56,6 +56,9 @@ impl Default for ServerSettings {
 pub struct DatabaseSettings {
     /// `sqlite://PATH` or `postgres://…`; else `DATABASE_URL`; else `sqlite://data/ixgw.db`.
     pub url: Option<String>,
+    /// A read replica (`postgres://…`, a hot standby of `url`) for the read routes; keys,
+    /// tenants, writes and erasure stay on `url`.
+    pub read_url: Option<String>,
     pub max_connections: u32,
     pub acquire_timeout_ms: u64,
     pub migrate_on_start: bool,
@@ -63,7 +66,7 @@ pub struct DatabaseSettings {
 
 impl Default for DatabaseSettings {
     fn default() -> Self {
-        Self { url: None, max_connections: 16, acquire_timeout_ms: 2000, migrate_on_start: true }
+        Self { url: None, read_url: None, max_connections: 16, acquire_timeout_ms: 2000, migrate_on_start: true }
     }
 }
 
@@ -304,6 +307,7 @@ mod tests {
         let mut all = Settings::default();
         all.server.public_url = Some(String::new());
         all.database.url = Some(String::new());
+        all.database.read_url = Some(String::new());
         all.context_services.default_tenant = Some(String::new());
         let table = toml::Table::try_from(all).unwrap();
         for (section, keys) in &table {

@@ -28,6 +28,8 @@ static SQLITE_INSERTS: LazyLock<ChildInserts> = LazyLock::new(|| ChildInserts::n
 #[derive(Clone)]
 pub struct SqliteStore {
     pub(crate) pool: sqlx::SqlitePool,
+    /// The read routes' pool: `pool` itself (a file has no replicas).
+    pub(crate) reads: sqlx::SqlitePool,
     sql: &'static Sql,
     inserts: &'static ChildInserts,
 }
@@ -35,6 +37,9 @@ pub struct SqliteStore {
 #[derive(Clone)]
 pub struct PostgresStore {
     pub(crate) pool: sqlx::PgPool,
+    /// The read routes' pool (flows, lookups, Context Services): a read replica's when one is
+    /// configured, else `pool`. Keys, tenants, writes and erasure always use the primary.
+    pub(crate) reads: sqlx::PgPool,
     sql: &'static Sql,
     inserts: &'static ChildInserts,
 }
@@ -70,7 +75,7 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(|e| StoreError::Failed(format!("cannot open the SQLite database `{url}`: {e}")))?;
-        Ok(Self { pool, sql: &SQLITE_SQL, inserts: &SQLITE_INSERTS })
+        Ok(Self { reads: pool.clone(), pool, sql: &SQLITE_SQL, inserts: &SQLITE_INSERTS })
     }
 
     /// The connection pool (tests and tools that inspect the tables).
@@ -103,13 +108,25 @@ impl PostgresStore {
     pub fn connect(url: &str, settings: &PoolSettings) -> StoreResult<Self> {
         let options = PgConnectOptions::from_str(url)
             .map_err(|e| StoreError::Failed(format!("bad PostgreSQL URL `{}`: {e}", crate::redact(url))))?;
-        let pool = PgPoolOptions::new()
+        let pool = Self::lazy_pool(options, settings);
+        Ok(Self { reads: pool.clone(), pool, sql: &SQL, inserts: &POSTGRES_INSERTS })
+    }
+
+    /// Sends the read routes to a read replica (a hot standby streaming from the primary) at `url`.
+    pub fn with_read_replica(mut self, url: &str, settings: &PoolSettings) -> StoreResult<Self> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Failed(format!("bad read replica URL `{}`: {e}", crate::redact(url))))?;
+        self.reads = Self::lazy_pool(options, settings);
+        Ok(self)
+    }
+
+    fn lazy_pool(options: PgConnectOptions, settings: &PoolSettings) -> sqlx::PgPool {
+        PgPoolOptions::new()
             .max_connections(settings.max_connections.max(1))
             .acquire_timeout(settings.acquire_timeout)
             // A connection that fails its check is replaced instead of failing a request.
             .test_before_acquire(true)
-            .connect_lazy_with(options);
-        Ok(Self { pool, sql: &SQL, inserts: &POSTGRES_INSERTS })
+            .connect_lazy_with(options)
     }
 
     /// The connection pool (tests and tools that inspect the tables).
@@ -440,8 +457,10 @@ macro_rules! history_store {
                 })
             }
 
+            /// Both pools: a gateway whose read replica is gone is not ready either.
             async fn ping(&self) -> StoreResult<()> {
-                sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ()).map_err(classify)
+                sqlx::query("SELECT 1").execute(&self.pool).await.map_err(classify)?;
+                sqlx::query("SELECT 1").execute(&self.reads).await.map(|_| ()).map_err(classify)
             }
 
             async fn create_tenant(&self, account_id: &str, name: &str, environments: &[String]) -> StoreResult<()> {
@@ -605,7 +624,7 @@ macro_rules! history_store {
                     .bind(at.environment)
                     .bind(target.value())
                     .bind(cutoff.0)
-                    .fetch_all(&self.pool)
+                    .fetch_all(&self.reads)
                     .await
                     .map_err(classify)?;
                 let Some(interaction_id) = rows.first().map(|(id, _)| id.clone()) else {
@@ -632,7 +651,7 @@ macro_rules! history_store {
                     .bind(at.environment)
                     .bind(target.value())
                     .bind(cutoff.0)
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(&self.reads)
                     .await
                     .map_err(classify)?;
                 Ok(row.map(|(key, interaction_id)| Resolved { key, interaction_id }))
@@ -651,7 +670,7 @@ macro_rules! history_store {
                     .bind(value)
                     .bind(cutoff.0)
                     .bind(kind.as_str())
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(&self.reads)
                     .await
                     .map_err(classify)
             }
@@ -659,7 +678,7 @@ macro_rules! history_store {
             async fn variable_set(&self, interaction: &Resolved, name: &str) -> StoreResult<Option<OrderedStrings>> {
                 let json: Option<Option<String>> = sqlx::query_scalar(self.sql.variable_sets)
                     .bind(interaction.key)
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(&self.reads)
                     .await
                     .map_err(classify)?;
                 let Some(json) = json.flatten() else { return Ok(None) };
@@ -679,7 +698,7 @@ macro_rules! history_store {
                     .bind(at.environment)
                     .bind(interaction_id)
                     .bind(path)
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(&self.reads)
                     .await
                     .map_err(classify)?;
                 Ok(row.map(|(mime, data)| StoredPhoto { mime, data }))
@@ -694,7 +713,7 @@ macro_rules! history_store {
                     .bind(at.tenant)
                     .bind(at.environment)
                     .bind(interaction_id)
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(&self.reads)
                     .await
                     .map_err(classify)?;
                 Ok(row.as_ref().map(context_row))
@@ -718,7 +737,7 @@ macro_rules! history_store {
                     .bind(before_started)
                     .bind(before_id)
                     .bind(i64::from(query.limit))
-                    .fetch_all(&self.pool)
+                    .fetch_all(&self.reads)
                     .await
                     .map_err(classify)?;
                 Ok(rows.iter().map(context_row).collect())
@@ -732,7 +751,7 @@ macro_rules! history_store {
             ) -> StoreResult<Option<ContentBlob>> {
                 let sql = self.sql.content[part as usize];
                 let q = sqlx::query(sql).bind(at.tenant).bind(at.environment).bind(interaction_id);
-                let row = q.fetch_optional(&self.pool).await.map_err(classify)?;
+                let row = q.fetch_optional(&self.reads).await.map_err(classify)?;
                 Ok(row.map(|r| {
                     let mime: Option<String> = r.get(0);
                     let data = match part {

@@ -51,6 +51,19 @@ impl Database {
         }
     }
 
+    /// Sends the read routes to a read replica at `read_url` (PostgreSQL only; see
+    /// `PostgresStore::with_read_replica`).
+    pub fn with_read_replica(self, read_url: &str, settings: &PoolSettings) -> Result<Self, StoreError> {
+        let postgres_url = read_url.starts_with("postgres://") || read_url.starts_with("postgresql://");
+        match self {
+            Self::Postgres(p) if postgres_url => Ok(Self::Postgres(p.with_read_replica(read_url, settings)?)),
+            _ => Err(StoreError::Failed(format!(
+                "a read replica (`{}`) needs a PostgreSQL primary and a postgres:// URL",
+                redact(read_url)
+            ))),
+        }
+    }
+
     /// Applies the backend's migrations (idempotent).
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match self {
@@ -78,7 +91,10 @@ impl Database {
     pub async fn close(&self) {
         match self {
             Self::Sqlite(s) => s.pool.close().await,
-            Self::Postgres(p) => p.pool.close().await,
+            Self::Postgres(p) => {
+                p.pool.close().await;
+                p.reads.close().await
+            }
         }
     }
 }
