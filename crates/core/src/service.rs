@@ -2,7 +2,7 @@
 //! live here and nowhere else.
 
 use crate::error::{AuthFailure, HistoryError, StoreError};
-use crate::key_cache::KeyCache;
+use crate::key_cache::{KeyCache, TenantCache};
 use crate::ordered::OrderedStrings;
 use crate::page::Page;
 use crate::record::{CallerAttributeKind, InteractionRecord, RecordError};
@@ -33,6 +33,7 @@ pub struct HistoryService {
     store: Arc<dyn HistoryStore>,
     clock: Clock,
     keys: Arc<KeyCache>,
+    tenants: Arc<TenantCache>,
 }
 
 /// A digest no key has: compared against when a presented key is unknown, so that known and
@@ -45,13 +46,19 @@ impl HistoryService {
     }
 
     pub fn with_clock(store: Arc<dyn HistoryStore>, clock: Clock) -> Self {
-        Self { store, clock, keys: Arc::new(KeyCache::new(Duration::ZERO)) }
+        Self {
+            store,
+            clock,
+            keys: Arc::new(KeyCache::new(Duration::ZERO)),
+            tenants: Arc::new(TenantCache::new(Duration::ZERO)),
+        }
     }
 
-    /// Remembers each key the store returns for `ttl` (see [`KeyCache`]): a revoked key then stops
-    /// working within `ttl`. Zero (the default) asks the store on every request.
+    /// Remembers each key and tenant the store returns for `ttl` (see [`KeyCache`]): a revoked key
+    /// then stops working within `ttl`. Zero (the default) asks the store on every request.
     pub fn with_key_cache(mut self, ttl: Duration) -> Self {
         self.keys = Arc::new(KeyCache::new(ttl));
+        self.tenants = Arc::new(TenantCache::new(ttl));
         self
     }
 
@@ -123,12 +130,12 @@ impl HistoryService {
         let key =
             credentials.key.filter(|k| !k.is_empty()).ok_or(HistoryError::Unauthenticated(AuthFailure::MissingKey))?;
         let presented = KeyDigest::of(key);
-        let stored = match self.keys.get(&presented) {
+        let stored = match self.keys.key(&presented) {
             Some(remembered) => Some(remembered),
             None => {
                 let fetched = self.store.key_by_digest(&presented).await?;
                 if let Some(key) = &fetched {
-                    self.keys.put(key);
+                    self.keys.put_key(key);
                 }
                 fetched
             }
@@ -166,7 +173,12 @@ impl HistoryService {
         default: Option<&str>,
     ) -> Result<Tenant, HistoryError> {
         let wanted = contact_center_id.or(default).ok_or(HistoryError::NoTenant)?;
-        self.store.tenant(wanted).await?.ok_or_else(|| HistoryError::UnknownTenant(wanted.to_string()))
+        if let Some(remembered) = self.tenants.get(wanted) {
+            return Ok(remembered);
+        }
+        let tenant = self.store.tenant(wanted).await?.ok_or_else(|| HistoryError::UnknownTenant(wanted.to_string()))?;
+        self.tenants.put(wanted.to_string(), tenant.clone());
+        Ok(tenant)
     }
 
     // --- Interact queries ----------------------------------------------------------------------
