@@ -173,8 +173,8 @@ class Store:
 
 
 class Gateway:
-    def __init__(self, args, store, label):
-        self.args, self.store, self.label = args, store, label
+    def __init__(self, args, store, label, env=None):
+        self.args, self.store, self.label, self.env = args, store, label, env or {}
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = os.path.join(store.dir, f"server-{label}.log")
@@ -182,6 +182,7 @@ class Gateway:
     def start(self):
         env = dict(os.environ)
         env.update(self.args.server_env)
+        env.update(self.env)
         self.logf = open(self.log_path, "w")
         started = time.monotonic()
         self.proc = subprocess.Popen([self.args.bin, "--database", self.store.url, "serve", "--listen",
@@ -399,8 +400,11 @@ def nginx_round_robin(store, ports):
 
 def replicas(args, store, info):
     names = ["rest_flow_by_id", "soap11_flow_by_id", "context_by_id"]
-    a = Gateway(args, store, "replica-a").start()
-    b = Gateway(args, store, "replica-b").start()
+    # Each replica as on a host of its own with `--replica-workers` cores (0: the server's default,
+    # one worker per core of this machine).
+    env = {"IXGW_SERVER_WORKERS": str(args.replica_workers)} if args.replica_workers else {}
+    a = Gateway(args, store, "replica-a", env).start()
+    b = Gateway(args, store, "replica-b", env).start()
     try:
         targets = json.loads(subprocess.run(
             [sys.executable, os.path.join(HERE, "generate.py"), "targets", str(store.n), "--now",
@@ -522,6 +526,9 @@ def main():
     p.add_argument("--skip-build", action="store_true")
     p.add_argument("--bin", help="the ixgw binary (default: the release build)")
     p.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
+    p.add_argument("--replica-workers", type=int, default=0, metavar="N",
+                   help="worker threads of each replica gateway (default: one per core), e.g. 1 to see two "
+                        "replicas of one core each against one")
     p.add_argument("--server-env", action="append", default=[], metavar="NAME=VALUE",
                    help="environment of the gateway (repeatable), e.g. IXGW_DATABASE_MAX_CONNECTIONS=8")
     p.add_argument("--label", default="", help="a word for the result file name")
@@ -546,7 +553,7 @@ def main():
               "machine": machine(),
               "settings": {k: getattr(args, k) for k in ("interactions", "compare_with", "pages", "tenants",
                                                           "duration", "warmup", "connections", "threads", "samples")},
-              "server_env": args.server_env, "imports": {}, "startup_s": {}, "rows": [], "growth": []}
+              "server_env": args.server_env, "replica_workers": args.replica_workers, "imports": {}, "startup_s": {}, "rows": [], "growth": []}
     backends = (["sqlite"] if args.sqlite else []) + (["postgres"] if args.postgres else [])
     pg_url, pg_dir = start_postgres(args) if args.postgres else (None, None)
     try:
