@@ -288,9 +288,9 @@ pub struct Outcome {
     pub result: Result<String, Rejection>,
 }
 
-/// Records stored per transaction: one commit and one multi-row INSERT per table for many records
-/// is what makes a bulk import fast. A batch that fails is stored again record by record, so a
-/// refused record costs only itself.
+/// Records stored per transaction by default: one commit and one multi-row INSERT per table for
+/// many records is what makes a bulk import fast. A batch that fails is stored again record by
+/// record, so a refused record costs only itself.
 pub const BATCH_RECORDS: usize = 128;
 /// A batch is also flushed at this much record text, so memory stays bounded with large records.
 pub const BATCH_BYTES: usize = 4 * 1024 * 1024;
@@ -302,6 +302,8 @@ pub const BATCH_BYTES: usize = 4 * 1024 * 1024;
 pub struct ImportSession<'a> {
     service: &'a HistoryService,
     placer: Placer,
+    batch_records: usize,
+    batch_bytes: usize,
     pending: Vec<Frame>,
     pending_bytes: usize,
     /// Parsed, not yet stored.
@@ -340,6 +342,8 @@ impl<'a> ImportSession<'a> {
         Self {
             service,
             placer: Placer { tenants: HashMap::new(), tenant_override: None, bound: None, shift_ms: 0 },
+            batch_records: BATCH_RECORDS,
+            batch_bytes: BATCH_BYTES,
             pending: Vec::new(),
             pending_bytes: 0,
             parsed: Parsed::default(),
@@ -363,13 +367,19 @@ impl<'a> ImportSession<'a> {
         self
     }
 
+    /// Batches of at most `records` records and `bytes` of record text (at least one record).
+    pub fn in_batches_of(mut self, records: usize, bytes: usize) -> Self {
+        (self.batch_records, self.batch_bytes) = (records.max(1), bytes);
+        self
+    }
+
     /// Queues one record as the splitter framed it; once a batch is full, stores the batch parsed
     /// before it while parsing this one. `Err` only when the store is unavailable: the stream
     /// should stop there.
     pub async fn add(&mut self, frame: Frame) -> Result<Vec<Outcome>, StoreError> {
         self.pending_bytes += frame.text.as_ref().map_or(0, String::len);
         self.pending.push(frame);
-        if self.pending.len() >= BATCH_RECORDS || self.pending_bytes >= BATCH_BYTES {
+        if self.pending.len() >= self.batch_records || self.pending_bytes >= self.batch_bytes {
             self.cycle().await
         } else {
             Ok(Vec::new())

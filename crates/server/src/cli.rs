@@ -1,13 +1,16 @@
 //! The command line (`ixgw --help`).
 
 use crate::settings::Settings;
-use crate::{app::Application, demo, import, open_database, retention, service, telemetry};
+use crate::{
+    app::Application, demo, import, open_database, open_database_with, pool_settings, retention, service, telemetry,
+};
 use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand};
 use ixgw_core::retention::Retention;
 use ixgw_core::store::KeyRecord;
 use ixgw_core::tenancy::NewKey;
 use ixgw_core::{Millis, Scope, StoreError};
+use ixgw_store::PoolSettings;
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 
@@ -129,7 +132,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Import(args) => {
-            let db = open_database(&settings, database_flag, true).await?;
+            let pool =
+                PoolSettings { sqlite_cache_kib: PoolSettings::BULK_SQLITE_CACHE_KIB, ..pool_settings(&settings) };
+            let db = open_database_with(&settings, database_flag, true, pool).await?;
             let report = import::import_files(&service(&db), &args.files, args.tenant).await?;
             db.close().await;
             if args.files.len() > 1 {

@@ -18,11 +18,26 @@ use std::time::Duration;
 
 /// Opens the database the settings name (`explicit` URL first), migrating it if asked.
 pub async fn open_database(settings: &Settings, explicit_url: Option<&str>, migrate: bool) -> anyhow::Result<Database> {
-    let url = settings.database_url(explicit_url);
-    let pool = PoolSettings {
+    open_database_with(settings, explicit_url, migrate, pool_settings(settings)).await
+}
+
+/// The connection settings of `settings`.
+pub fn pool_settings(settings: &Settings) -> PoolSettings {
+    PoolSettings {
         max_connections: settings.database.max_connections,
         acquire_timeout: Duration::from_millis(settings.database.acquire_timeout_ms),
-    };
+        ..PoolSettings::default()
+    }
+}
+
+/// [`open_database`] with chosen connection settings.
+pub async fn open_database_with(
+    settings: &Settings,
+    explicit_url: Option<&str>,
+    migrate: bool,
+    pool: PoolSettings,
+) -> anyhow::Result<Database> {
+    let url = settings.database_url(explicit_url);
     let mut database = Database::connect(&url, &pool).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     if let Some(read_url) = settings.database.read_url.as_deref().filter(|u| !u.is_empty()) {
         database =

@@ -57,10 +57,10 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5))
-            // 2 MiB of page cache per connection (SQLite's default; each connection has its own):
-            // the OS page cache holds the file anyway, and 16 connections x 16 MiB would put the
-            // server's RSS past 300 MB on a large store.
-            .pragma("cache_size", "-2000")
+            // 2 MiB of page cache per connection by default (SQLite's; each connection has its
+            // own): the OS page cache holds the file anyway, and 16 connections x 16 MiB would put
+            // the server's RSS past 300 MB on a large store.
+            .pragma("cache_size", format!("-{}", settings.sqlite_cache_kib))
             .pragma("temp_store", "memory");
         if let Some(parent) = options.get_filename().parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)

@@ -19,11 +19,20 @@ pub struct PoolSettings {
     /// How long a request waits for a connection (or a connection attempt) before the store counts
     /// as unavailable: short, so that requests fail fast during an outage.
     pub acquire_timeout: Duration,
+    /// SQLite's page cache per connection, in KiB. The server keeps SQLite's default (2 MiB: the
+    /// OS page cache holds the file anyway, and each connection has its own); a bulk import wants
+    /// room for every page a batch dirties, or SQLite spills them to the WAL before the commit.
+    pub sqlite_cache_kib: u32,
+}
+
+impl PoolSettings {
+    /// The page cache of a bulk writer (`ixgw import`): 64 MiB.
+    pub const BULK_SQLITE_CACHE_KIB: u32 = 64 * 1024;
 }
 
 impl Default for PoolSettings {
     fn default() -> Self {
-        Self { max_connections: 16, acquire_timeout: Duration::from_secs(2) }
+        Self { max_connections: 16, acquire_timeout: Duration::from_secs(2), sqlite_cache_kib: 2000 }
     }
 }
 

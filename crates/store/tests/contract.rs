@@ -608,7 +608,7 @@ store_tests! {
 
     async fn an_unreachable_database_is_unavailable_not_broken(backend) {
         if backend == Backend::Postgres {
-            let pool = PoolSettings { max_connections: 1, acquire_timeout: std::time::Duration::from_millis(500) };
+            let pool = PoolSettings { max_connections: 1, acquire_timeout: std::time::Duration::from_millis(500), ..PoolSettings::default() };
             let db = Database::connect("postgres://nobody@127.0.0.1:1/none", &pool).await.unwrap();
             assert!(matches!(db.store().ping().await, Err(StoreError::Unavailable(_))));
         } else {
