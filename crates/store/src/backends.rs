@@ -28,8 +28,6 @@ static SQLITE_INSERTS: LazyLock<ChildInserts> = LazyLock::new(|| ChildInserts::n
 #[derive(Clone)]
 pub struct SqliteStore {
     pub(crate) pool: sqlx::SqlitePool,
-    /// The read routes' pool: `pool` itself (a file has no replicas).
-    pub(crate) reads: sqlx::SqlitePool,
     sql: &'static Sql,
     inserts: &'static ChildInserts,
 }
@@ -37,9 +35,9 @@ pub struct SqliteStore {
 #[derive(Clone)]
 pub struct PostgresStore {
     pub(crate) pool: sqlx::PgPool,
-    /// The read routes' pool (flows, lookups, Context Services): a read replica's when one is
-    /// configured, else `pool`. Keys, tenants, writes and erasure always use the primary.
-    pub(crate) reads: sqlx::PgPool,
+    /// A read replica's pool for the read routes (flows, lookups, Context Services), when one is
+    /// configured. Keys, tenants, writes and erasure always use `pool`, the primary.
+    pub(crate) replica: Option<sqlx::PgPool>,
     sql: &'static Sql,
     inserts: &'static ChildInserts,
 }
@@ -75,12 +73,17 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(|e| StoreError::Failed(format!("cannot open the SQLite database `{url}`: {e}")))?;
-        Ok(Self { reads: pool.clone(), pool, sql: &SQLITE_SQL, inserts: &SQLITE_INSERTS })
+        Ok(Self { pool, sql: &SQLITE_SQL, inserts: &SQLITE_INSERTS })
     }
 
     /// The connection pool (tests and tools that inspect the tables).
     pub fn pool(&self) -> &sqlx::SqlitePool {
         &self.pool
+    }
+
+    /// A file has no read replica.
+    fn replica(&self) -> Option<&sqlx::SqlitePool> {
+        None
     }
 
     pub async fn migrate(&self) -> StoreResult<()> {
@@ -109,14 +112,14 @@ impl PostgresStore {
         let options = PgConnectOptions::from_str(url)
             .map_err(|e| StoreError::Failed(format!("bad PostgreSQL URL `{}`: {e}", crate::redact(url))))?;
         let pool = Self::lazy_pool(options, settings);
-        Ok(Self { reads: pool.clone(), pool, sql: &SQL, inserts: &POSTGRES_INSERTS })
+        Ok(Self { pool, replica: None, sql: &SQL, inserts: &POSTGRES_INSERTS })
     }
 
     /// Sends the read routes to a read replica (a hot standby streaming from the primary) at `url`.
     pub fn with_read_replica(mut self, url: &str, settings: &PoolSettings) -> StoreResult<Self> {
         let options = PgConnectOptions::from_str(url)
             .map_err(|e| StoreError::Failed(format!("bad read replica URL `{}`: {e}", crate::redact(url))))?;
-        self.reads = Self::lazy_pool(options, settings);
+        self.replica = Some(Self::lazy_pool(options, settings));
         Ok(self)
     }
 
@@ -132,6 +135,10 @@ impl PostgresStore {
     /// The connection pool (tests and tools that inspect the tables).
     pub fn pool(&self) -> &sqlx::PgPool {
         &self.pool
+    }
+
+    fn replica(&self) -> Option<&sqlx::PgPool> {
+        self.replica.as_ref()
     }
 
     pub async fn migrate(&self) -> StoreResult<()> {
@@ -276,10 +283,29 @@ impl<'r> ChildRows<'r> {
     }
 }
 
+/// Inserts `rows` with a [`RowInsert`](crate::sql::RowInsert)'s multi-row statements inside
+/// `tx`, binding each row's values in column order with `bind`.
+macro_rules! insert_rows {
+    ($tx:ident, $insert:expr, $rows:expr, |$query:ident, $row:pat_param| $bind:expr) => {
+        for (sql, chunk) in $insert.chunks($rows) {
+            let mut $query = sqlx::query(sql);
+            for $row in chunk {
+                $query = $bind;
+            }
+            $query.execute(&mut *$tx).await.map_err(classify)?;
+        }
+    };
+}
+
 /// The one implementation of [`HistoryStore`], expanded for each backend's concrete types.
 macro_rules! history_store {
     ($store:ty, $db:ty, $backend:literal) => {
         impl $store {
+            /// The pool of the read routes: the replica's, else the primary's.
+            fn reads(&self) -> &sqlx::Pool<$db> {
+                self.replica().unwrap_or(&self.pool)
+            }
+
             /// Stores `batch` in one transaction: every record whole, or none. New interactions and
             /// all child rows go in multi-row INSERTs (see `ChildInserts`).
             async fn write_records(&self, batch: &[(Partition<'_>, &InteractionRecord)]) -> StoreResult<()> {
@@ -353,46 +379,19 @@ macro_rules! history_store {
                     }
                     children.add(pk, *at, record);
                 }
-                for (sql, rows) in inserts.pages.chunks(&children.pages) {
-                    let mut query = sqlx::query(sql);
-                    for (pk, seq, timestamp, body) in rows {
-                        query = query.bind(*pk).bind(*seq).bind(*timestamp).bind(body.as_str());
-                    }
-                    query.execute(&mut *tx).await.map_err(classify)?;
-                }
-                for (sql, rows) in inserts.attributes.chunks(&children.attributes) {
-                    let mut query = sqlx::query(sql);
-                    for &(pk, seq, kind, value, allocated_at) in rows {
-                        query = query.bind(pk).bind(seq).bind(kind).bind(value).bind(allocated_at);
-                    }
-                    query.execute(&mut *tx).await.map_err(classify)?;
-                }
-                for (sql, rows) in inserts.current_attributes.chunks(&children.current_attributes) {
-                    let mut query = sqlx::query(sql);
-                    for &(pk, kind, at, value, allocated_at) in rows {
-                        query = query
-                            .bind(pk)
-                            .bind(kind)
-                            .bind(at.tenant)
-                            .bind(at.environment)
-                            .bind(value)
-                            .bind(allocated_at);
-                    }
-                    query.execute(&mut *tx).await.map_err(classify)?;
-                }
-                for (sql, rows) in inserts.services.chunks(&children.services) {
-                    let mut query = sqlx::query(sql);
-                    for &(pk, service, at, started_at, interaction_id) in rows {
-                        query = query
-                            .bind(pk)
-                            .bind(service)
-                            .bind(at.tenant)
-                            .bind(at.environment)
-                            .bind(started_at)
-                            .bind(interaction_id);
-                    }
-                    query.execute(&mut *tx).await.map_err(classify)?;
-                }
+                insert_rows!(tx, inserts.pages, &children.pages, |q, (pk, seq, timestamp, body)| {
+                    q.bind(*pk).bind(*seq).bind(*timestamp).bind(body.as_str())
+                });
+                insert_rows!(tx, inserts.attributes, &children.attributes, |q, &(pk, seq, kind, value, at)| {
+                    q.bind(pk).bind(seq).bind(kind).bind(value).bind(at)
+                });
+                let current = &children.current_attributes;
+                insert_rows!(tx, inserts.current_attributes, current, |q, &(pk, kind, p, value, at)| {
+                    q.bind(pk).bind(kind).bind(p.tenant).bind(p.environment).bind(value).bind(at)
+                });
+                insert_rows!(tx, inserts.services, &children.services, |q, &(pk, service, p, started_at, id)| {
+                    q.bind(pk).bind(service).bind(p.tenant).bind(p.environment).bind(started_at).bind(id)
+                });
                 tx.commit().await.map_err(classify)
             }
 
@@ -457,10 +456,13 @@ macro_rules! history_store {
                 })
             }
 
-            /// Both pools: a gateway whose read replica is gone is not ready either.
+            /// The primary and the read replica if any: a gateway whose replica is gone is not
+            /// ready either.
             async fn ping(&self) -> StoreResult<()> {
-                sqlx::query("SELECT 1").execute(&self.pool).await.map_err(classify)?;
-                sqlx::query("SELECT 1").execute(&self.reads).await.map(|_| ()).map_err(classify)
+                for pool in std::iter::once(&self.pool).chain(self.replica()) {
+                    sqlx::query("SELECT 1").execute(pool).await.map_err(classify)?;
+                }
+                Ok(())
             }
 
             async fn create_tenant(&self, account_id: &str, name: &str, environments: &[String]) -> StoreResult<()> {
@@ -624,7 +626,7 @@ macro_rules! history_store {
                     .bind(at.environment)
                     .bind(target.value())
                     .bind(cutoff.0)
-                    .fetch_all(&self.reads)
+                    .fetch_all(self.reads())
                     .await
                     .map_err(classify)?;
                 let Some(interaction_id) = rows.first().map(|(id, _)| id.clone()) else {
@@ -651,7 +653,7 @@ macro_rules! history_store {
                     .bind(at.environment)
                     .bind(target.value())
                     .bind(cutoff.0)
-                    .fetch_optional(&self.reads)
+                    .fetch_optional(self.reads())
                     .await
                     .map_err(classify)?;
                 Ok(row.map(|(key, interaction_id)| Resolved { key, interaction_id }))
@@ -670,7 +672,7 @@ macro_rules! history_store {
                     .bind(value)
                     .bind(cutoff.0)
                     .bind(kind.as_str())
-                    .fetch_optional(&self.reads)
+                    .fetch_optional(self.reads())
                     .await
                     .map_err(classify)
             }
@@ -678,7 +680,7 @@ macro_rules! history_store {
             async fn variable_set(&self, interaction: &Resolved, name: &str) -> StoreResult<Option<OrderedStrings>> {
                 let json: Option<Option<String>> = sqlx::query_scalar(self.sql.variable_sets)
                     .bind(interaction.key)
-                    .fetch_optional(&self.reads)
+                    .fetch_optional(self.reads())
                     .await
                     .map_err(classify)?;
                 let Some(json) = json.flatten() else { return Ok(None) };
@@ -698,7 +700,7 @@ macro_rules! history_store {
                     .bind(at.environment)
                     .bind(interaction_id)
                     .bind(path)
-                    .fetch_optional(&self.reads)
+                    .fetch_optional(self.reads())
                     .await
                     .map_err(classify)?;
                 Ok(row.map(|(mime, data)| StoredPhoto { mime, data }))
@@ -713,7 +715,7 @@ macro_rules! history_store {
                     .bind(at.tenant)
                     .bind(at.environment)
                     .bind(interaction_id)
-                    .fetch_optional(&self.reads)
+                    .fetch_optional(self.reads())
                     .await
                     .map_err(classify)?;
                 Ok(row.as_ref().map(context_row))
@@ -737,7 +739,7 @@ macro_rules! history_store {
                     .bind(before_started)
                     .bind(before_id)
                     .bind(i64::from(query.limit))
-                    .fetch_all(&self.reads)
+                    .fetch_all(self.reads())
                     .await
                     .map_err(classify)?;
                 Ok(rows.iter().map(context_row).collect())
@@ -751,7 +753,7 @@ macro_rules! history_store {
             ) -> StoreResult<Option<ContentBlob>> {
                 let sql = self.sql.content[part as usize];
                 let q = sqlx::query(sql).bind(at.tenant).bind(at.environment).bind(interaction_id);
-                let row = q.fetch_optional(&self.reads).await.map_err(classify)?;
+                let row = q.fetch_optional(self.reads()).await.map_err(classify)?;
                 Ok(row.map(|r| {
                     let mime: Option<String> = r.get(0);
                     let data = match part {

@@ -50,7 +50,7 @@ impl Database {
     pub async fn connect(url: &str, settings: &PoolSettings) -> Result<Self, StoreError> {
         if url.starts_with("sqlite:") {
             Ok(Self::Sqlite(SqliteStore::connect(url, settings).await?))
-        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        } else if is_postgres(url) {
             Ok(Self::Postgres(PostgresStore::connect(url, settings)?))
         } else {
             Err(StoreError::Failed(format!(
@@ -63,9 +63,8 @@ impl Database {
     /// Sends the read routes to a read replica at `read_url` (PostgreSQL only; see
     /// `PostgresStore::with_read_replica`).
     pub fn with_read_replica(self, read_url: &str, settings: &PoolSettings) -> Result<Self, StoreError> {
-        let postgres_url = read_url.starts_with("postgres://") || read_url.starts_with("postgresql://");
         match self {
-            Self::Postgres(p) if postgres_url => Ok(Self::Postgres(p.with_read_replica(read_url, settings)?)),
+            Self::Postgres(p) if is_postgres(read_url) => Ok(Self::Postgres(p.with_read_replica(read_url, settings)?)),
             _ => Err(StoreError::Failed(format!(
                 "a read replica (`{}`) needs a PostgreSQL primary and a postgres:// URL",
                 redact(read_url)
@@ -102,7 +101,9 @@ impl Database {
             Self::Sqlite(s) => s.pool.close().await,
             Self::Postgres(p) => {
                 p.pool.close().await;
-                p.reads.close().await
+                if let Some(replica) = &p.replica {
+                    replica.close().await
+                }
             }
         }
     }
@@ -128,6 +129,10 @@ impl Lookup {
         Self::ContextByService,
         Self::KeyByDigest,
     ];
+}
+
+fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
 /// A URL with its password hidden, for messages.
