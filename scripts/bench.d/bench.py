@@ -372,6 +372,77 @@ def run_scenarios(args, store, info, gateways, url, names, label):
     return rows
 
 
+# --- instructions per request (callgrind) -----------------------------------------------------------
+
+
+def callgrind_totals(out_file):
+    """The instruction count of a callgrind output file (its `totals:` or `summary:` line)."""
+    with open(out_file) as f:
+        for line in f:
+            if line.startswith(("totals:", "summary:")):
+                return int(line.split()[1])
+    sys.exit(f"no totals in {out_file}")
+
+
+def callgrind_run(args, store, requests, count, label):
+    """Serves `count` of `requests` in turn on one keep-alive connection to a gateway under
+    callgrind (one worker), and returns the instructions the gateway executed, start to exit."""
+    import http.client
+    import signal
+    port = free_port()
+    out_file = os.path.join(store.dir, f"callgrind-{label}-{count}.out")
+    # One worker; the key remembered for the whole run, so that no cache expiry lands at a random
+    # request (valgrind makes a request take milliseconds).
+    env = dict(os.environ, IXGW_SERVER_WORKERS="1", IXGW_SERVER_KEY_CACHE_MS="3600000", **args.server_env)
+    with open(os.path.join(store.dir, f"callgrind-{label}.log"), "w") as logf:
+        proc = subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out_file}", args.bin,
+                                 "--database", store.url, "serve", "--listen", f"127.0.0.1:{port}"], env=env,
+                                stdout=logf, stderr=logf)
+        # Wait for the listener with bare TCP connects: an HTTP probe would add a varying number of
+        # requests to the count.
+        deadline = time.monotonic() + 300
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    sys.exit(f"the gateway under callgrind did not start (see {logf.name})")
+                time.sleep(0.2)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        for i in range(count):
+            method, path, body, headers = requests[i % len(requests)]
+            conn.request(method, path, body=body.encode() if body else None, headers=headers)
+            reply = conn.getresponse()
+            reply.read()
+            if reply.status != 200:
+                sys.exit(f"{method} {path} answered {reply.status} under callgrind")
+        conn.close()
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=300)
+    return callgrind_totals(out_file)
+
+
+def callgrind(args, store, info, names, label):
+    """Instructions per request of each scenario: (Ir after M requests - Ir after N) / (M - N), so
+    that start-up and shutdown cancel out."""
+    if not shutil.which("valgrind"):
+        sys.exit("--callgrind needs valgrind (apt-get install -y valgrind)")
+    low, high = args.callgrind_requests
+    targets = json.loads(subprocess.run(
+        [sys.executable, os.path.join(HERE, "generate.py"), "targets", str(store.n), "--now", str(info["now_ms"]),
+         "--tenants", str(args.tenants), "--count", str(args.samples)], capture_output=True, text=True,
+        check=True).stdout)
+    rows = []
+    for name in names:
+        requests = scenario_requests(name, targets, info["keys"])
+        counts = [callgrind_run(args, store, requests, n, name) for n in (low, high)]
+        per_request = (counts[1] - counts[0]) / (high - low)
+        log(f"{name}: {per_request:,.0f} instructions/request")
+        rows.append({"scenario": name, "run": label, "instructions_per_request": round(per_request)})
+    return rows
+
+
 # --- replicas -------------------------------------------------------------------------------------
 
 
@@ -536,8 +607,14 @@ def main():
     p.add_argument("--server-env", action="append", default=[], metavar="NAME=VALUE",
                    help="environment of the gateway (repeatable), e.g. IXGW_DATABASE_MAX_CONNECTIONS=8")
     p.add_argument("--label", default="", help="a word for the result file name")
+    p.add_argument("--callgrind", action="store_true",
+                   help="instead of wrk: instructions per request of each scenario under valgrind's callgrind "
+                        "(one worker, sequential keep-alive requests; repeatable on a busy machine)")
+    p.add_argument("--callgrind-requests", default="100,500", metavar="N,M",
+                   help="requests of the two callgrind runs whose difference is counted (default 100,500)")
     args = p.parse_args()
     args.server_env = dict(kv.split("=", 1) for kv in args.server_env)
+    args.callgrind_requests = [int(n) for n in args.callgrind_requests.split(",")]
     if args.replicas:
         args.postgres = True
     names = [n for n in args.scenarios.split(",") if n]
@@ -571,6 +648,9 @@ def main():
                     result["imports"][f"{backend} {n}"] = {k: info[k] for k in (
                         "interactions", "pages", "import_seconds", "import_pages_per_s", "import_interactions_per_s",
                         "store_bytes")}
+                if args.callgrind:
+                    result.setdefault("callgrind", []).extend(callgrind(args, store, info, names, f"{backend} {n}"))
+                    continue
                 gw = Gateway(args, store, "main").start()
                 result["startup_s"][f"{backend} {n}"] = gw.startup_s
                 try:
@@ -583,7 +663,7 @@ def main():
                 per_size[n] = rows
                 if backend == "postgres" and args.replicas and n == args.interactions:
                     result["replicas"] = replicas(args, store, info)
-            if args.compare_with:
+            if args.compare_with and not args.callgrind:
                 for name in ("rest_flow_by_id", "rest_flow_by_attribute"):
                     big = next((r for r in per_size[args.interactions] if r["scenario"] == name), None)
                     small = next((r for r in per_size[args.compare_with] if r["scenario"] == name), None)
@@ -610,7 +690,10 @@ def main():
             v["backend"] = backend
             result["targets"].append(v)
     all_rows = result["rows"] + result.get("replicas", {}).get("rows", [])
-    print(table(all_rows))
+    if all_rows:
+        print(table(all_rows))
+    for r in result.get("callgrind", []):
+        print(f"{r['run']:<28} {r['scenario']:<24} {r['instructions_per_request']:>10,} instructions/request")
     print()
     for name, info in result["imports"].items():
         print(f"import {name}: {info['import_pages_per_s']} pages/s ({info['import_seconds']} s, "

@@ -11,8 +11,9 @@ use crate::ordered::OrderedStrings;
 use crate::page::Page;
 use crate::record::{CallerAttribute, CallerAttributeKind, InteractionRecord};
 use crate::store::{
-    AttributeAllocated, ContentBlob, ContentPart, ContextRow, EraseTarget, Erased, FlowTarget, HistoryStore, KeyRecord,
-    ListQuery, LiveRefusal, PageAppended, Partition, PoolUsage, Resolved, StoredFlow, StoredPhoto,
+    AttributeAllocated, ContentBlob, ContentPart, ContextRow, EraseTarget, Erased, FlowTarget, HistoryReads,
+    HistoryStore, KeyRecord, ListQuery, LiveRefusal, PageAppended, Partition, PoolUsage, Resolved, StoredFlow,
+    StoredPhoto,
 };
 use crate::tenancy::{KeyDigest, KeyInfo, StoredKey, Tenant};
 use crate::{Millis, StoreError, StoreResult};
@@ -101,6 +102,57 @@ impl FailFast {
 }
 
 #[async_trait]
+impl HistoryReads for FailFast {
+    async fn flow(&self, at: Partition<'_>, target: FlowTarget<'_>, cutoff: Millis) -> StoreResult<Option<StoredFlow>> {
+        self.call(self.inner.flow(at, target, cutoff)).await
+    }
+
+    async fn resolve(
+        &self,
+        at: Partition<'_>,
+        target: FlowTarget<'_>,
+        cutoff: Millis,
+    ) -> StoreResult<Option<Resolved>> {
+        self.call(self.inner.resolve(at, target, cutoff)).await
+    }
+
+    async fn unique_id_for(
+        &self,
+        at: Partition<'_>,
+        kind: CallerAttributeKind,
+        value: &str,
+        cutoff: Millis,
+    ) -> StoreResult<Option<String>> {
+        self.call(self.inner.unique_id_for(at, kind, value, cutoff)).await
+    }
+
+    async fn variable_set(&self, interaction: &Resolved, name: &str) -> StoreResult<Option<OrderedStrings>> {
+        self.call(self.inner.variable_set(interaction, name)).await
+    }
+
+    async fn photo(&self, at: Partition<'_>, interaction_id: &str, path: &str) -> StoreResult<Option<StoredPhoto>> {
+        self.call(self.inner.photo(at, interaction_id, path)).await
+    }
+
+    async fn context_interaction(&self, at: Partition<'_>, interaction_id: &str) -> StoreResult<Option<ContextRow>> {
+        self.call(self.inner.context_interaction(at, interaction_id)).await
+    }
+
+    async fn context_list(&self, at: Partition<'_>, query: &ListQuery) -> StoreResult<Vec<ContextRow>> {
+        self.call(self.inner.context_list(at, query)).await
+    }
+
+    async fn content(
+        &self,
+        at: Partition<'_>,
+        interaction_id: &str,
+        part: ContentPart,
+    ) -> StoreResult<Option<ContentBlob>> {
+        self.call(self.inner.content(at, interaction_id, part)).await
+    }
+}
+
+#[async_trait]
 impl HistoryStore for FailFast {
     fn backend(&self) -> &'static str {
         self.inner.backend()
@@ -184,54 +236,6 @@ impl HistoryStore for FailFast {
 
     async fn erase(&self, target: EraseTarget<'_>) -> StoreResult<Erased> {
         self.call(self.inner.erase(target)).await
-    }
-
-    async fn flow(&self, at: Partition<'_>, target: FlowTarget<'_>, cutoff: Millis) -> StoreResult<Option<StoredFlow>> {
-        self.call(self.inner.flow(at, target, cutoff)).await
-    }
-
-    async fn resolve(
-        &self,
-        at: Partition<'_>,
-        target: FlowTarget<'_>,
-        cutoff: Millis,
-    ) -> StoreResult<Option<Resolved>> {
-        self.call(self.inner.resolve(at, target, cutoff)).await
-    }
-
-    async fn unique_id_for(
-        &self,
-        at: Partition<'_>,
-        kind: CallerAttributeKind,
-        value: &str,
-        cutoff: Millis,
-    ) -> StoreResult<Option<String>> {
-        self.call(self.inner.unique_id_for(at, kind, value, cutoff)).await
-    }
-
-    async fn variable_set(&self, interaction: &Resolved, name: &str) -> StoreResult<Option<OrderedStrings>> {
-        self.call(self.inner.variable_set(interaction, name)).await
-    }
-
-    async fn photo(&self, at: Partition<'_>, interaction_id: &str, path: &str) -> StoreResult<Option<StoredPhoto>> {
-        self.call(self.inner.photo(at, interaction_id, path)).await
-    }
-
-    async fn context_interaction(&self, at: Partition<'_>, interaction_id: &str) -> StoreResult<Option<ContextRow>> {
-        self.call(self.inner.context_interaction(at, interaction_id)).await
-    }
-
-    async fn context_list(&self, at: Partition<'_>, query: &ListQuery) -> StoreResult<Vec<ContextRow>> {
-        self.call(self.inner.context_list(at, query)).await
-    }
-
-    async fn content(
-        &self,
-        at: Partition<'_>,
-        interaction_id: &str,
-        part: ContentPart,
-    ) -> StoreResult<Option<ContentBlob>> {
-        self.call(self.inner.content(at, interaction_id, part)).await
     }
 }
 

@@ -26,7 +26,7 @@ pub mod writes;
 
 pub use error::{AuthFailure, HistoryError, StoreError, StoreResult};
 pub use service::{Credentials, HistoryService};
-pub use store::{FlowTarget, HistoryStore, Partition};
+pub use store::{FlowTarget, HistoryReads, HistoryStore, Partition};
 pub use tenancy::{Principal, Scope};
 pub use time::Millis;
 pub use window::SearchWindow;

@@ -229,8 +229,47 @@ pub struct PoolUsage {
     pub max: u32,
 }
 
+/// The store's reads of the read routes (flows, lookups, Context Services). A trait of their own,
+/// so that each backend serves them its fastest way (SQLite on the request's own thread, PostgreSQL
+/// on a read replica when there is one) while one implementation of everything else serves both.
 #[async_trait]
-pub trait HistoryStore: Send + Sync + 'static {
+pub trait HistoryReads: Send + Sync + 'static {
+    // --- Interact reads ------------------------------------------------------------------------
+
+    /// The pages of the interaction `target` names, if its last activity is at or after `cutoff`.
+    /// One round trip. `Some` with no pages is the "EMPTY" history.
+    async fn flow(&self, at: Partition<'_>, target: FlowTarget<'_>, cutoff: Millis) -> StoreResult<Option<StoredFlow>>;
+    /// The interaction `target` names, under the same window rule.
+    async fn resolve(&self, at: Partition<'_>, target: FlowTarget<'_>, cutoff: Millis)
+        -> StoreResult<Option<Resolved>>;
+    /// The newest interaction whose current allocation of `kind` is `value` (same window and ties).
+    async fn unique_id_for(
+        &self,
+        at: Partition<'_>,
+        kind: CallerAttributeKind,
+        value: &str,
+        cutoff: Millis,
+    ) -> StoreResult<Option<String>>;
+    /// One variable set of a resolved interaction.
+    async fn variable_set(&self, interaction: &Resolved, name: &str) -> StoreResult<Option<OrderedStrings>>;
+    /// A photo of an interaction, by the path the pages use.
+    async fn photo(&self, at: Partition<'_>, interaction_id: &str, path: &str) -> StoreResult<Option<StoredPhoto>>;
+
+    // --- Context Services reads ----------------------------------------------------------------
+
+    async fn context_interaction(&self, at: Partition<'_>, interaction_id: &str) -> StoreResult<Option<ContextRow>>;
+    /// One page of a list, at most `query.limit` rows.
+    async fn context_list(&self, at: Partition<'_>, query: &ListQuery) -> StoreResult<Vec<ContextRow>>;
+    async fn content(
+        &self,
+        at: Partition<'_>,
+        interaction_id: &str,
+        part: ContentPart,
+    ) -> StoreResult<Option<ContentBlob>>;
+}
+
+#[async_trait]
+pub trait HistoryStore: HistoryReads {
     /// `sqlite` or `postgres`, for logs and metrics.
     fn backend(&self) -> &'static str;
 
@@ -300,37 +339,4 @@ pub trait HistoryStore: Send + Sync + 'static {
     ) -> StoreResult<Result<(), LiveRefusal>>;
     /// Removes interactions with everything they hold, in one transaction, and says what went.
     async fn erase(&self, target: EraseTarget<'_>) -> StoreResult<Erased>;
-
-    // --- Interact reads ------------------------------------------------------------------------
-
-    /// The pages of the interaction `target` names, if its last activity is at or after `cutoff`.
-    /// One round trip. `Some` with no pages is the "EMPTY" history.
-    async fn flow(&self, at: Partition<'_>, target: FlowTarget<'_>, cutoff: Millis) -> StoreResult<Option<StoredFlow>>;
-    /// The interaction `target` names, under the same window rule.
-    async fn resolve(&self, at: Partition<'_>, target: FlowTarget<'_>, cutoff: Millis)
-        -> StoreResult<Option<Resolved>>;
-    /// The newest interaction whose current allocation of `kind` is `value` (same window and ties).
-    async fn unique_id_for(
-        &self,
-        at: Partition<'_>,
-        kind: CallerAttributeKind,
-        value: &str,
-        cutoff: Millis,
-    ) -> StoreResult<Option<String>>;
-    /// One variable set of a resolved interaction.
-    async fn variable_set(&self, interaction: &Resolved, name: &str) -> StoreResult<Option<OrderedStrings>>;
-    /// A photo of an interaction, by the path the pages use.
-    async fn photo(&self, at: Partition<'_>, interaction_id: &str, path: &str) -> StoreResult<Option<StoredPhoto>>;
-
-    // --- Context Services reads ----------------------------------------------------------------
-
-    async fn context_interaction(&self, at: Partition<'_>, interaction_id: &str) -> StoreResult<Option<ContextRow>>;
-    /// One page of a list, at most `query.limit` rows.
-    async fn context_list(&self, at: Partition<'_>, query: &ListQuery) -> StoreResult<Vec<ContextRow>>;
-    async fn content(
-        &self,
-        at: Partition<'_>,
-        interaction_id: &str,
-        part: ContentPart,
-    ) -> StoreResult<Option<ContentBlob>>;
 }

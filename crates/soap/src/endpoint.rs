@@ -7,14 +7,15 @@
 use crate::envelope::{read_envelope, EnvelopeError, SoapVersion};
 use crate::fault::{self, CredentialsCode, Fault, NotFoundAnswer};
 use crate::reader::{self, clip, Limits};
+use crate::reply::{self, Frame};
 use crate::request::{self, Operation, Request};
 use crate::transport::{action_name, parse_content_type, unquote, ContentType};
 use crate::wsdl::{Wsdl, ENDPOINT_PATH, WSDL_PATH};
-use crate::{reply, SoapSettings};
+use crate::SoapSettings;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use ixgw_core::{Credentials, HistoryService, Principal, Scope};
+use ixgw_core::{Credentials, HistoryError, HistoryService, Principal, Scope, StoreError};
 use ixgw_web::{header as header_text, RequestLabel};
 
 /// What the SOAP face keeps for its handlers.
@@ -163,7 +164,7 @@ impl Exchange {
         let who = authenticate(req, service, envelope.username_token.as_ref()).await?;
         let request = request::decode(op, &envelope.payload).map_err(|e| Fault::Client(e.to_string()))?;
         let not_found = if state.settings.not_found_as_fault { NotFoundAnswer::Fault } else { NotFoundAnswer::Element };
-        query(req, service, &who, op, request, not_found).await
+        query(req, service, &who, op, request, not_found, self.version).await
     }
 
     fn respond(self, req: &HttpRequest, result: Result<String, Fault>, settings: &SoapSettings) -> HttpResponse {
@@ -179,7 +180,7 @@ impl Exchange {
             ..Default::default()
         };
         let (mut response, body) = match result {
-            Ok(payload) => (HttpResponse::build(StatusCode::OK), reply::envelope(version, None, &payload)),
+            Ok(reply) => (HttpResponse::build(StatusCode::OK), reply),
             Err(fault) => {
                 let mut response = HttpResponse::build(fault.status(version));
                 match &fault {
@@ -226,7 +227,7 @@ async fn authenticate(
         .await
         .map_err(|e| {
             ixgw_web::log_failure(req, &e);
-            fault::from_history_error(&e, NotFoundAnswer::Fault).err().unwrap_or(Fault::Internal)
+            fault::from_history_error(&e, NotFoundAnswer::Fault, SoapVersion::V11).err().unwrap_or(Fault::Internal)
         })?;
     ixgw_web::authenticated(req, &who);
     Ok(who)
@@ -239,24 +240,29 @@ async fn query(
     op: Operation,
     request: Request,
     not_found: NotFoundAnswer,
+    version: SoapVersion,
 ) -> Result<String, Fault> {
+    let frame = Frame::Envelope(version);
     let answer = match request {
         Request::FullFlow { target, window } => {
-            service.full_flow(who, target.as_flow_target(), window).await.map(|(_, pages)| reply::full_flow(op, &pages))
+            service.full_flow_json(who, target.as_flow_target(), window).await.and_then(|flow| {
+                reply::full_flow(frame, op, &flow.pages_json)
+                    .map_err(|e| HistoryError::Internal(StoreError::Failed(e.to_string())))
+            })
         }
         Request::Summary { target, window } => {
-            service.summary(who, target.as_flow_target(), window).await.map(|pages| reply::summary(op, &pages))
+            service.summary(who, target.as_flow_target(), window).await.map(|pages| reply::summary(frame, op, &pages))
         }
         Request::VariableSet { target, set, window } => service
             .variable_set(who, target.as_flow_target(), &set, window)
             .await
-            .map(|vars| reply::variable_set(op, &vars)),
+            .map(|vars| reply::variable_set(frame, op, &vars)),
         Request::UniqueId { kind, value, window } => {
-            service.unique_id(who, kind, &value, window).await.map(|id| reply::unique_id(&id))
+            service.unique_id(who, kind, &value, window).await.map(|id| reply::unique_id(frame, &id))
         }
     };
     answer.or_else(|e| {
         ixgw_web::log_failure(req, &e);
-        fault::from_history_error(&e, not_found)
+        fault::from_history_error(&e, not_found, version)
     })
 }

@@ -18,28 +18,48 @@ pub fn escape_attribute(out: &mut String, text: &str) {
     escape(out, text, true)
 }
 
-/// One pass over the bytes (this runs for every text of every page of a SOAP flow): only ASCII
-/// bytes and U+FFFE/U+FFFF (`EF BF BE`/`EF BF BF`) can need escaping; every other multi-byte
-/// character is an XML character, so its bytes are copied untouched.
+/// Bytes that may need escaping in text (`true`) or also in attribute values: the markup
+/// characters, control characters (tab and line feed only in attributes), and 0xEF, which starts
+/// U+FFFE and U+FFFF.
+static SPECIAL_IN_TEXT: [bool; 256] = special(false);
+static SPECIAL_IN_ATTRIBUTE: [bool; 256] = special(true);
+
+const fn special(attribute: bool) -> [bool; 256] {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = attribute || (b != b'\t' as usize && b != b'\n' as usize);
+        b += 1;
+    }
+    table[b'&' as usize] = true;
+    table[b'<' as usize] = true;
+    table[b'>' as usize] = true;
+    table[b'"' as usize] = attribute;
+    table[0xEF] = true;
+    table
+}
+
+/// One pass over the bytes (this runs for every text of every SOAP reply): only ASCII bytes and
+/// U+FFFE/U+FFFF (`EF BF BE`/`EF BF BF`) can need escaping; every other multi-byte character is an
+/// XML character, so runs without a special byte are copied at once.
 fn escape(out: &mut String, text: &str, attribute: bool) {
+    let special = if attribute { &SPECIAL_IN_ATTRIBUTE } else { &SPECIAL_IN_TEXT };
     let bytes = text.as_bytes();
     let mut copied = 0;
     let mut i = 0;
-    while i < bytes.len() {
+    while let Some(found) = bytes[i..].iter().position(|&b| special[usize::from(b)]) {
+        i += found;
         let (replacement, len) = match bytes[i] {
             b'&' => ("&amp;", 1),
             b'<' => ("&lt;", 1),
             b'>' => ("&gt;", 1),
             b'\r' => ("&#13;", 1),
-            b'"' if attribute => ("&quot;", 1),
-            b'\n' if attribute => ("&#10;", 1),
-            b'\t' if attribute => ("&#9;", 1),
-            b'\t' | b'\n' => {
-                i += 1;
-                continue;
-            }
+            b'"' => ("&quot;", 1),
+            b'\n' => ("&#10;", 1),
+            b'\t' => ("&#9;", 1),
             0..=0x1f => ("\u{FFFD}", 1),
-            0xEF if bytes.get(i + 1) == Some(&0xBF) && matches!(bytes.get(i + 2), Some(0xBE | 0xBF)) => ("\u{FFFD}", 3),
+            _ if matches!(bytes.get(i + 1..i + 3), Some([0xBF, 0xBE | 0xBF])) => ("\u{FFFD}", 3),
+            // 0xEF leading another character: copied with the run.
             _ => {
                 i += 1;
                 continue;

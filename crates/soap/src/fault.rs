@@ -14,7 +14,7 @@
 
 use crate::envelope::{SoapVersion, SOAP11_ENV, SOAP12_ENV};
 use crate::escape::{escape_attribute, escape_text};
-use crate::reply;
+use crate::reply::{self, Frame};
 use crate::request::TNS;
 use actix_web::http::StatusCode;
 use ixgw_core::{AuthFailure, HistoryError};
@@ -158,7 +158,7 @@ impl Fault {
                 vendor_code_element(&mut out);
                 Some(out)
             }
-            Self::NotFound(text) => Some(reply::unique_id(text)),
+            Self::NotFound(text) => Some(reply::unique_id(Frame::Bare, text)),
             _ => None,
         }
     }
@@ -219,14 +219,18 @@ pub enum NotFoundAnswer {
 
 /// The SOAP answer to a failed query: for the not-found cases the seed's not-found element (or,
 /// by setting, a fault), else a fault. The one mapping from the core's errors to this face.
-pub fn from_history_error(error: &HistoryError, not_found: NotFoundAnswer) -> Result<String, Fault> {
+pub fn from_history_error(
+    error: &HistoryError,
+    not_found: NotFoundAnswer,
+    version: SoapVersion,
+) -> Result<String, Fault> {
     match error {
         HistoryError::Unauthenticated(reason) => Err(Fault::Credentials(*reason)),
         HistoryError::InvalidParameter(name) => Err(Fault::Client(format!("missing or invalid parameter {name}"))),
         HistoryError::UniqueIdNotFound(_)
         | HistoryError::AttributeNotFound(_)
         | HistoryError::VariableSetNotFound(_) => match not_found {
-            NotFoundAnswer::Element => Ok(reply::unique_id(&error.to_string())),
+            NotFoundAnswer::Element => Ok(reply::unique_id(Frame::Envelope(version), &error.to_string())),
             NotFoundAnswer::Fault => Err(Fault::NotFound(error.to_string())),
         },
         HistoryError::StoreUnavailable(_) => Err(Fault::Unavailable),
@@ -293,14 +297,18 @@ mod tests {
     #[test]
     fn history_errors_map_in_one_place() {
         let element = NotFoundAnswer::Element;
-        let not_found = from_history_error(&HistoryError::UniqueIdNotFound("0401".into()), element).unwrap();
+        let not_found =
+            from_history_error(&HistoryError::UniqueIdNotFound("0401".into()), element, SoapVersion::V11).unwrap();
         assert!(not_found.contains("<ns2:uniqueId>history for UUID 0401 was not found</ns2:uniqueId>"));
-        let not_found = from_history_error(&HistoryError::AttributeNotFound("h<1>".into()), element).unwrap();
+        let not_found =
+            from_history_error(&HistoryError::AttributeNotFound("h<1>".into()), element, SoapVersion::V11).unwrap();
         assert!(not_found.contains("history for attribute h&lt;1&gt; was not found"));
         let down = HistoryError::StoreUnavailable(StoreError::Unavailable("down".into()));
-        assert_eq!(from_history_error(&down, element), Err(Fault::Unavailable));
+        assert_eq!(from_history_error(&down, element, SoapVersion::V11), Err(Fault::Unavailable));
         let broken = HistoryError::Internal(StoreError::Failed("SELECT secret".into()));
-        let xml = from_history_error(&broken, element).unwrap_err().render(SoapVersion::V11, CredentialsCode::Vendor);
+        let xml = from_history_error(&broken, element, SoapVersion::V11)
+            .unwrap_err()
+            .render(SoapVersion::V11, CredentialsCode::Vendor);
         assert!(
             xml.contains("<faultcode>SOAP-ENV:Server</faultcode><faultstring>exception</faultstring>")
                 && !xml.contains("SELECT")
@@ -310,7 +318,7 @@ mod tests {
     #[test]
     fn not_found_as_a_fault_carries_the_seed_element_in_its_detail() {
         let missing = HistoryError::VariableSetNotFound("x".into());
-        let fault = from_history_error(&missing, NotFoundAnswer::Fault).unwrap_err();
+        let fault = from_history_error(&missing, NotFoundAnswer::Fault, SoapVersion::V11).unwrap_err();
         assert_eq!(fault.status(SoapVersion::V11), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(fault.status(SoapVersion::V12), StatusCode::BAD_REQUEST);
         let xml = fault.render(SoapVersion::V11, CredentialsCode::Vendor);

@@ -6,6 +6,7 @@ mod endpoint;
 pub mod envelope;
 mod escape;
 pub mod fault;
+mod page_xml;
 pub mod reader;
 mod reply;
 pub mod request;

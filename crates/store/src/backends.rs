@@ -2,6 +2,7 @@
 //! the history store they share (`history_store!`).
 
 use crate::sql::{for_sqlite, ChildInserts, Sql, SQL};
+use crate::sqlite_reads::ReadConnections;
 use crate::{classify, Lookup, PoolSettings};
 use async_trait::async_trait;
 use ixgw_core::attributes::current_allocations;
@@ -9,8 +10,9 @@ use ixgw_core::ordered::OrderedStrings;
 use ixgw_core::page::Page;
 use ixgw_core::record::{CallerAttribute, CallerAttributeKind, InteractionRecord};
 use ixgw_core::store::{
-    AttributeAllocated, ContentBlob, ContentPart, ContextRow, EraseTarget, Erased, FlowTarget, HistoryStore, KeyRecord,
-    ListQuery, ListSubject, LiveRefusal, PageAppended, Partition, Resolved, StoredFlow, StoredPhoto,
+    AttributeAllocated, ContentBlob, ContentPart, ContextRow, EraseTarget, Erased, FlowTarget, HistoryReads,
+    HistoryStore, KeyRecord, ListQuery, ListSubject, LiveRefusal, PageAppended, Partition, Resolved, StoredFlow,
+    StoredPhoto,
 };
 use ixgw_core::tenancy::{Environment, KeyDigest, KeyInfo, Scope, StoredKey, Tenant};
 use ixgw_core::{Millis, StoreError, StoreResult};
@@ -28,7 +30,9 @@ static SQLITE_INSERTS: LazyLock<ChildInserts> = LazyLock::new(|| ChildInserts::n
 #[derive(Clone)]
 pub struct SqliteStore {
     pub(crate) pool: sqlx::SqlitePool,
-    sql: &'static Sql,
+    /// The read routes' own connections (see `sqlite_reads`).
+    pub(crate) reads: Arc<ReadConnections>,
+    pub(crate) sql: &'static Sql,
     inserts: &'static ChildInserts,
 }
 
@@ -70,10 +74,11 @@ impl SqliteStore {
             // A local file cannot drop a connection: the default ping before every acquire would
             // cost each request one more hand-off to the connection's thread.
             .test_before_acquire(false)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(|e| StoreError::Failed(format!("cannot open the SQLite database `{url}`: {e}")))?;
-        Ok(Self { pool, sql: &SQLITE_SQL, inserts: &SQLITE_INSERTS })
+        let reads = ReadConnections::new(options.get_filename().to_path_buf(), settings.sqlite_cache_kib);
+        Ok(Self { pool, reads: Arc::new(reads), sql: &SQLITE_SQL, inserts: &SQLITE_INSERTS })
     }
 
     /// The connection pool (tests and tools that inspect the tables).
@@ -141,6 +146,11 @@ impl PostgresStore {
         self.replica.as_ref()
     }
 
+    /// The pool of the read routes: the replica's, else the primary's.
+    fn reads(&self) -> &sqlx::PgPool {
+        self.replica().unwrap_or(&self.pool)
+    }
+
     pub async fn migrate(&self) -> StoreResult<()> {
         sqlx::migrate!("./migrations/postgres").run(&self.pool).await.map_err(|e| match e {
             sqlx::migrate::MigrateError::Execute(inner) => classify(inner),
@@ -177,7 +187,7 @@ impl PostgresStore {
 /// The (start, id) every row of a list page sorts before: the cursor, or `(to + 1, "")` (every id
 /// is at least `""`, so this keeps exactly the starts up to `to`), whichever is smaller; neither:
 /// past every real start.
-fn list_bound(query: &ListQuery) -> (i64, String) {
+pub(crate) fn list_bound(query: &ListQuery) -> (i64, String) {
     let to = (query.to.map_or(i64::MAX, |t| t.0.saturating_add(1)), "");
     match &query.after {
         Some(c) if (c.started_at.0, c.interaction_id.as_str()) < to => (c.started_at.0, c.interaction_id.clone()),
@@ -186,7 +196,7 @@ fn list_bound(query: &ListQuery) -> (i64, String) {
 }
 
 /// Rows of the tenants queries, folded into tenants with their environments.
-fn fold_tenants(rows: Vec<(String, String, Option<String>, Option<bool>)>) -> Vec<Tenant> {
+pub(crate) fn fold_tenants(rows: Vec<(String, String, Option<String>, Option<bool>)>) -> Vec<Tenant> {
     let mut tenants: Vec<Tenant> = Vec::new();
     for (account_id, name, env, is_default) in rows {
         if tenants.last().is_none_or(|t| t.account_id != account_id) {
@@ -301,11 +311,6 @@ macro_rules! insert_rows {
 macro_rules! history_store {
     ($store:ty, $db:ty, $backend:literal) => {
         impl $store {
-            /// The pool of the read routes: the replica's, else the primary's.
-            fn reads(&self) -> &sqlx::Pool<$db> {
-                self.replica().unwrap_or(&self.pool)
-            }
-
             /// Stores `batch` in one transaction: every record whole, or none. New interactions and
             /// all child rows go in multi-row INSERTs (see `ChildInserts`).
             async fn write_records(&self, batch: &[(Partition<'_>, &InteractionRecord)]) -> StoreResult<()> {
@@ -611,159 +616,6 @@ macro_rules! history_store {
                 Ok(results)
             }
 
-            async fn flow(
-                &self,
-                at: Partition<'_>,
-                target: FlowTarget<'_>,
-                cutoff: Millis,
-            ) -> StoreResult<Option<StoredFlow>> {
-                let sql = match target {
-                    FlowTarget::UniqueId(_) => self.sql.flow_by_id,
-                    FlowTarget::CallerAttribute(_) => self.sql.flow_by_attribute,
-                };
-                let rows: Vec<(String, Option<String>)> = sqlx::query_as(sql)
-                    .bind(at.tenant)
-                    .bind(at.environment)
-                    .bind(target.value())
-                    .bind(cutoff.0)
-                    .fetch_all(self.reads())
-                    .await
-                    .map_err(classify)?;
-                let Some(interaction_id) = rows.first().map(|(id, _)| id.clone()) else {
-                    return Ok(None);
-                };
-                Ok(Some(StoredFlow {
-                    interaction_id,
-                    pages_json: rows.into_iter().filter_map(|(_, body)| body).collect(),
-                }))
-            }
-
-            async fn resolve(
-                &self,
-                at: Partition<'_>,
-                target: FlowTarget<'_>,
-                cutoff: Millis,
-            ) -> StoreResult<Option<Resolved>> {
-                let sql = match target {
-                    FlowTarget::UniqueId(_) => self.sql.resolve_by_id,
-                    FlowTarget::CallerAttribute(_) => self.sql.resolve_by_attribute,
-                };
-                let row: Option<(i64, String)> = sqlx::query_as(sql)
-                    .bind(at.tenant)
-                    .bind(at.environment)
-                    .bind(target.value())
-                    .bind(cutoff.0)
-                    .fetch_optional(self.reads())
-                    .await
-                    .map_err(classify)?;
-                Ok(row.map(|(key, interaction_id)| Resolved { key, interaction_id }))
-            }
-
-            async fn unique_id_for(
-                &self,
-                at: Partition<'_>,
-                kind: CallerAttributeKind,
-                value: &str,
-                cutoff: Millis,
-            ) -> StoreResult<Option<String>> {
-                sqlx::query_scalar(self.sql.unique_id_for)
-                    .bind(at.tenant)
-                    .bind(at.environment)
-                    .bind(value)
-                    .bind(cutoff.0)
-                    .bind(kind.as_str())
-                    .fetch_optional(self.reads())
-                    .await
-                    .map_err(classify)
-            }
-
-            async fn variable_set(&self, interaction: &Resolved, name: &str) -> StoreResult<Option<OrderedStrings>> {
-                let json: Option<Option<String>> = sqlx::query_scalar(self.sql.variable_sets)
-                    .bind(interaction.key)
-                    .fetch_optional(self.reads())
-                    .await
-                    .map_err(classify)?;
-                let Some(json) = json.flatten() else { return Ok(None) };
-                let mut sets: std::collections::BTreeMap<String, OrderedStrings> = serde_json::from_str(&json)
-                    .map_err(|e| StoreError::Failed(format!("stored variable sets do not parse: {e}")))?;
-                Ok(sets.remove(name))
-            }
-
-            async fn photo(
-                &self,
-                at: Partition<'_>,
-                interaction_id: &str,
-                path: &str,
-            ) -> StoreResult<Option<StoredPhoto>> {
-                let row: Option<(String, Vec<u8>)> = sqlx::query_as(self.sql.photo)
-                    .bind(at.tenant)
-                    .bind(at.environment)
-                    .bind(interaction_id)
-                    .bind(path)
-                    .fetch_optional(self.reads())
-                    .await
-                    .map_err(classify)?;
-                Ok(row.map(|(mime, data)| StoredPhoto { mime, data }))
-            }
-
-            async fn context_interaction(
-                &self,
-                at: Partition<'_>,
-                interaction_id: &str,
-            ) -> StoreResult<Option<ContextRow>> {
-                let row = sqlx::query(self.sql.context_by_id)
-                    .bind(at.tenant)
-                    .bind(at.environment)
-                    .bind(interaction_id)
-                    .fetch_optional(self.reads())
-                    .await
-                    .map_err(classify)?;
-                Ok(row.as_ref().map(context_row))
-            }
-
-            async fn context_list(&self, at: Partition<'_>, query: &ListQuery) -> StoreResult<Vec<ContextRow>> {
-                let q = match &query.subject {
-                    ListSubject::Customer(customer) => sqlx::query(self.sql.context_by_customer)
-                        .bind(at.tenant)
-                        .bind(at.environment)
-                        .bind(customer.clone()),
-                    ListSubject::Service(service) => {
-                        sqlx::query(self.sql.context_by_service).bind(at.tenant).bind(at.environment).bind(*service)
-                    }
-                };
-                let (before_started, before_id) = list_bound(query);
-                let rows = q
-                    .bind(query.media_type.clone())
-                    .bind(query.status.map(i64::from))
-                    .bind(query.from.map_or(i64::MIN, |m| m.0))
-                    .bind(before_started)
-                    .bind(before_id)
-                    .bind(i64::from(query.limit))
-                    .fetch_all(self.reads())
-                    .await
-                    .map_err(classify)?;
-                Ok(rows.iter().map(context_row).collect())
-            }
-
-            async fn content(
-                &self,
-                at: Partition<'_>,
-                interaction_id: &str,
-                part: ContentPart,
-            ) -> StoreResult<Option<ContentBlob>> {
-                let sql = self.sql.content[part as usize];
-                let q = sqlx::query(sql).bind(at.tenant).bind(at.environment).bind(interaction_id);
-                let row = q.fetch_optional(self.reads()).await.map_err(classify)?;
-                Ok(row.map(|r| {
-                    let mime: Option<String> = r.get(0);
-                    let data = match part {
-                        ContentPart::BinaryContent => r.get::<Vec<u8>, _>(1),
-                        _ => r.get::<String, _>(1).into_bytes(),
-                    };
-                    ContentBlob { mime, data }
-                }))
-            }
-
             async fn append_page(
                 &self,
                 at: Partition<'_>,
@@ -968,12 +820,156 @@ macro_rules! bind_selection {
     };
 }
 
+/// The set called `name` of a stored `variable_sets_json`.
+pub(crate) fn variable_set_named(json: Option<&str>, name: &str) -> StoreResult<Option<OrderedStrings>> {
+    let Some(json) = json else { return Ok(None) };
+    let mut sets: std::collections::BTreeMap<String, OrderedStrings> = serde_json::from_str(json)
+        .map_err(|e| StoreError::Failed(format!("stored variable sets do not parse: {e}")))?;
+    Ok(sets.remove(name))
+}
+
 /// How many sets a stored `variable_sets_json` holds.
 fn count_variable_sets(json: Option<&str>) -> StoreResult<u64> {
     let Some(json) = json else { return Ok(0) };
     let sets: serde_json::Map<String, serde_json::Value> = serde_json::from_str(json)
         .map_err(|e| StoreError::Failed(format!("stored variable sets do not parse: {e}")))?;
     Ok(sets.len() as u64)
+}
+
+/// PostgreSQL's read routes, on the read replica's pool when there is one.
+#[async_trait]
+impl HistoryReads for PostgresStore {
+    async fn flow(&self, at: Partition<'_>, target: FlowTarget<'_>, cutoff: Millis) -> StoreResult<Option<StoredFlow>> {
+        let sql = match target {
+            FlowTarget::UniqueId(_) => self.sql.flow_by_id,
+            FlowTarget::CallerAttribute(_) => self.sql.flow_by_attribute,
+        };
+        let rows: Vec<(String, Option<String>)> = sqlx::query_as(sql)
+            .bind(at.tenant)
+            .bind(at.environment)
+            .bind(target.value())
+            .bind(cutoff.0)
+            .fetch_all(self.reads())
+            .await
+            .map_err(classify)?;
+        let Some(interaction_id) = rows.first().map(|(id, _)| id.clone()) else {
+            return Ok(None);
+        };
+        Ok(Some(StoredFlow { interaction_id, pages_json: rows.into_iter().filter_map(|(_, body)| body).collect() }))
+    }
+
+    async fn resolve(
+        &self,
+        at: Partition<'_>,
+        target: FlowTarget<'_>,
+        cutoff: Millis,
+    ) -> StoreResult<Option<Resolved>> {
+        let sql = match target {
+            FlowTarget::UniqueId(_) => self.sql.resolve_by_id,
+            FlowTarget::CallerAttribute(_) => self.sql.resolve_by_attribute,
+        };
+        let row: Option<(i64, String)> = sqlx::query_as(sql)
+            .bind(at.tenant)
+            .bind(at.environment)
+            .bind(target.value())
+            .bind(cutoff.0)
+            .fetch_optional(self.reads())
+            .await
+            .map_err(classify)?;
+        Ok(row.map(|(key, interaction_id)| Resolved { key, interaction_id }))
+    }
+
+    async fn unique_id_for(
+        &self,
+        at: Partition<'_>,
+        kind: CallerAttributeKind,
+        value: &str,
+        cutoff: Millis,
+    ) -> StoreResult<Option<String>> {
+        sqlx::query_scalar(self.sql.unique_id_for)
+            .bind(at.tenant)
+            .bind(at.environment)
+            .bind(value)
+            .bind(cutoff.0)
+            .bind(kind.as_str())
+            .fetch_optional(self.reads())
+            .await
+            .map_err(classify)
+    }
+
+    async fn variable_set(&self, interaction: &Resolved, name: &str) -> StoreResult<Option<OrderedStrings>> {
+        let json: Option<Option<String>> = sqlx::query_scalar(self.sql.variable_sets)
+            .bind(interaction.key)
+            .fetch_optional(self.reads())
+            .await
+            .map_err(classify)?;
+        variable_set_named(json.flatten().as_deref(), name)
+    }
+
+    async fn photo(&self, at: Partition<'_>, interaction_id: &str, path: &str) -> StoreResult<Option<StoredPhoto>> {
+        let row: Option<(String, Vec<u8>)> = sqlx::query_as(self.sql.photo)
+            .bind(at.tenant)
+            .bind(at.environment)
+            .bind(interaction_id)
+            .bind(path)
+            .fetch_optional(self.reads())
+            .await
+            .map_err(classify)?;
+        Ok(row.map(|(mime, data)| StoredPhoto { mime, data }))
+    }
+
+    async fn context_interaction(&self, at: Partition<'_>, interaction_id: &str) -> StoreResult<Option<ContextRow>> {
+        let row = sqlx::query(self.sql.context_by_id)
+            .bind(at.tenant)
+            .bind(at.environment)
+            .bind(interaction_id)
+            .fetch_optional(self.reads())
+            .await
+            .map_err(classify)?;
+        Ok(row.as_ref().map(context_row))
+    }
+
+    async fn context_list(&self, at: Partition<'_>, query: &ListQuery) -> StoreResult<Vec<ContextRow>> {
+        let q = match &query.subject {
+            ListSubject::Customer(customer) => {
+                sqlx::query(self.sql.context_by_customer).bind(at.tenant).bind(at.environment).bind(customer.clone())
+            }
+            ListSubject::Service(service) => {
+                sqlx::query(self.sql.context_by_service).bind(at.tenant).bind(at.environment).bind(*service)
+            }
+        };
+        let (before_started, before_id) = list_bound(query);
+        let rows = q
+            .bind(query.media_type.clone())
+            .bind(query.status.map(i64::from))
+            .bind(query.from.map_or(i64::MIN, |m| m.0))
+            .bind(before_started)
+            .bind(before_id)
+            .bind(i64::from(query.limit))
+            .fetch_all(self.reads())
+            .await
+            .map_err(classify)?;
+        Ok(rows.iter().map(context_row).collect())
+    }
+
+    async fn content(
+        &self,
+        at: Partition<'_>,
+        interaction_id: &str,
+        part: ContentPart,
+    ) -> StoreResult<Option<ContentBlob>> {
+        let sql = self.sql.content[part as usize];
+        let q = sqlx::query(sql).bind(at.tenant).bind(at.environment).bind(interaction_id);
+        let row = q.fetch_optional(self.reads()).await.map_err(classify)?;
+        Ok(row.map(|r| {
+            let mime: Option<String> = r.get(0);
+            let data = match part {
+                ContentPart::BinaryContent => r.get::<Vec<u8>, _>(1),
+                _ => r.get::<String, _>(1).into_bytes(),
+            };
+            ContentBlob { mime, data }
+        }))
+    }
 }
 
 history_store!(SqliteStore, sqlx::Sqlite, "sqlite");

@@ -5,6 +5,7 @@
 
 mod backends;
 mod sql;
+mod sqlite_reads;
 
 pub use backends::{PostgresStore, SqliteStore};
 

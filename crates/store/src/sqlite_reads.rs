@@ -1,0 +1,209 @@
+//! SQLite's read routes, on the thread that serves the request.
+//!
+//! sqlx runs every SQLite connection on a thread of its own and hands each statement, and each row
+//! of its answer, across threads through channels: for a 10-page flow that was about half of the
+//! request's CPU (futex wake-ups and context switches). Reads are short and never wait for a writer
+//! (WAL), so here they run synchronously where the request is served, on connections of their own
+//! with cached prepared statements: one statement a lookup, no hop. Writes, migrations, keys and
+//! tenants stay on sqlx's pool.
+//!
+//! A connection is taken from the idle set for one statement and put back at once; no request holds
+//! one across an `.await`, so a server opens about as many as it has worker threads, and more only
+//! when more threads read at the same instant.
+
+use crate::backends::{list_bound, variable_set_named, SqliteStore};
+use async_trait::async_trait;
+use ixgw_core::ordered::OrderedStrings;
+use ixgw_core::record::CallerAttributeKind;
+use ixgw_core::store::{
+    ContentBlob, ContentPart, ContextRow, FlowTarget, HistoryReads, ListQuery, ListSubject, Partition, Resolved,
+    StoredFlow, StoredPhoto,
+};
+use ixgw_core::{Millis, StoreError, StoreResult};
+use rusqlite::types::{ToSql, ValueRef};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Read connections to one SQLite database.
+pub struct ReadConnections {
+    path: PathBuf,
+    cache_kib: u32,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl ReadConnections {
+    pub fn new(path: PathBuf, cache_kib: u32) -> Self {
+        Self { path, cache_kib, idle: Mutex::new(Vec::new()) }
+    }
+
+    fn open(&self) -> StoreResult<Connection> {
+        // One thread at a time uses a connection (it is taken out of `idle`): SQLite's own mutex
+        // per connection is not needed. URI names are sqlx's shared in-memory databases.
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+        let conn =
+            Connection::open_with_flags(&self.path, flags).map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        // Reads only, with the page cache of the pool's connections.
+        conn.execute_batch(&format!(
+            "PRAGMA query_only = ON; PRAGMA cache_size = -{}; PRAGMA temp_store = MEMORY;",
+            self.cache_kib
+        ))
+        .map_err(classify)?;
+        conn.busy_timeout(Duration::from_secs(5)).map_err(classify)?;
+        Ok(conn)
+    }
+
+    /// Runs `read` on an idle connection (opened if none is idle) and puts the connection back.
+    fn with<T>(&self, read: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> StoreResult<T> {
+        let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let conn = match idle {
+            Some(conn) => conn,
+            None => self.open()?,
+        };
+        let result = read(&conn);
+        self.idle.lock().unwrap_or_else(|e| e.into_inner()).push(conn);
+        result.map_err(classify)
+    }
+}
+
+impl SqliteStore {
+    /// The first row `sql` answers for `params`, through `row`.
+    fn read_row<T>(
+        &self,
+        sql: &str,
+        params: &[&dyn ToSql],
+        row: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> StoreResult<Option<T>> {
+        self.reads.with(|conn| conn.prepare_cached(sql)?.query_row(params, row).optional())
+    }
+}
+
+#[async_trait]
+impl HistoryReads for SqliteStore {
+    async fn flow(&self, at: Partition<'_>, target: FlowTarget<'_>, cutoff: Millis) -> StoreResult<Option<StoredFlow>> {
+        let sql = match target {
+            FlowTarget::UniqueId(_) => self.sql.flow_by_id,
+            FlowTarget::CallerAttribute(_) => self.sql.flow_by_attribute,
+        };
+        self.reads.with(|conn| {
+            let mut statement = conn.prepare_cached(sql)?;
+            let mut rows = statement.query(params![at.tenant, at.environment, target.value(), cutoff.0])?;
+            let Some(first) = rows.next()? else { return Ok(None) };
+            let mut flow = StoredFlow { interaction_id: first.get(0)?, pages_json: Vec::new() };
+            let mut row = Some(first);
+            while let Some(r) = row {
+                // An interaction without pages is one row with a NULL page.
+                if let Some(body) = r.get_ref(1)?.as_str_or_null()? {
+                    flow.pages_json.push(body.to_owned());
+                }
+                row = rows.next()?;
+            }
+            Ok(Some(flow))
+        })
+    }
+
+    async fn resolve(
+        &self,
+        at: Partition<'_>,
+        target: FlowTarget<'_>,
+        cutoff: Millis,
+    ) -> StoreResult<Option<Resolved>> {
+        let sql = match target {
+            FlowTarget::UniqueId(_) => self.sql.resolve_by_id,
+            FlowTarget::CallerAttribute(_) => self.sql.resolve_by_attribute,
+        };
+        self.read_row(sql, params![at.tenant, at.environment, target.value(), cutoff.0], |r| {
+            Ok(Resolved { key: r.get(0)?, interaction_id: r.get(1)? })
+        })
+    }
+
+    async fn unique_id_for(
+        &self,
+        at: Partition<'_>,
+        kind: CallerAttributeKind,
+        value: &str,
+        cutoff: Millis,
+    ) -> StoreResult<Option<String>> {
+        let params = params![at.tenant, at.environment, value, cutoff.0, kind.as_str()];
+        self.read_row(self.sql.unique_id_for, params, |r| r.get(0))
+    }
+
+    async fn variable_set(&self, interaction: &Resolved, name: &str) -> StoreResult<Option<OrderedStrings>> {
+        let json: Option<Option<String>> =
+            self.read_row(self.sql.variable_sets, params![interaction.key], |r| r.get(0))?;
+        variable_set_named(json.flatten().as_deref(), name)
+    }
+
+    async fn photo(&self, at: Partition<'_>, interaction_id: &str, path: &str) -> StoreResult<Option<StoredPhoto>> {
+        self.read_row(self.sql.photo, params![at.tenant, at.environment, interaction_id, path], |r| {
+            Ok(StoredPhoto { mime: r.get(0)?, data: r.get(1)? })
+        })
+    }
+
+    async fn context_interaction(&self, at: Partition<'_>, interaction_id: &str) -> StoreResult<Option<ContextRow>> {
+        self.read_row(self.sql.context_by_id, params![at.tenant, at.environment, interaction_id], context_row)
+    }
+
+    async fn context_list(&self, at: Partition<'_>, query: &ListQuery) -> StoreResult<Vec<ContextRow>> {
+        let (sql, subject): (_, &dyn ToSql) = match &query.subject {
+            ListSubject::Customer(customer) => (self.sql.context_by_customer, customer),
+            ListSubject::Service(service) => (self.sql.context_by_service, service),
+        };
+        let (before_started, before_id) = list_bound(query);
+        let params = params![
+            at.tenant,
+            at.environment,
+            subject,
+            query.media_type.as_deref(),
+            query.status.map(i64::from),
+            query.from.map_or(i64::MIN, |m| m.0),
+            before_started,
+            before_id,
+            i64::from(query.limit),
+        ];
+        self.reads.with(|conn| conn.prepare_cached(sql)?.query_map(params, context_row)?.collect())
+    }
+
+    async fn content(
+        &self,
+        at: Partition<'_>,
+        interaction_id: &str,
+        part: ContentPart,
+    ) -> StoreResult<Option<ContentBlob>> {
+        let sql = self.sql.content[part as usize];
+        self.read_row(sql, params![at.tenant, at.environment, interaction_id], |r| {
+            // Text parts and the binary one alike arrive as their bytes.
+            let data = match r.get_ref(1)? {
+                ValueRef::Text(bytes) | ValueRef::Blob(bytes) => bytes.to_vec(),
+                _ => Vec::new(),
+            };
+            Ok(ContentBlob { mime: r.get(0)?, data })
+        })
+    }
+}
+
+fn context_row(r: &Row<'_>) -> rusqlite::Result<ContextRow> {
+    Ok(ContextRow {
+        interaction_id: r.get(0)?,
+        customer_id: r.get(1)?,
+        started_at: Millis(r.get(2)?),
+        ended_at: r.get::<_, Option<i64>>(3)?.map(Millis),
+        context_json: r.get(4)?,
+        has_plain_text: r.get(5)?,
+        has_structured_text: r.get(6)?,
+        structured_text_mime: r.get(7)?,
+        has_binary_content: r.get(8)?,
+    })
+}
+
+/// Sorts a failed read into what the caller can do about it, as `crate::classify` does for sqlx.
+fn classify(e: rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode::*;
+    match e.sqlite_error_code() {
+        Some(DatabaseBusy | DatabaseLocked | CannotOpen | NotADatabase | SystemIoFailure | PermissionDenied) => {
+            StoreError::Unavailable(e.to_string())
+        }
+        _ => StoreError::Failed(e.to_string()),
+    }
+}
