@@ -1,41 +1,17 @@
 //! A stored page, from its canonical JSON straight to the reply's XML, in one pass.
 //!
-//! The store keeps each page as the canonical JSON of the typed model (`Page::to_json`): members in
-//! the model's declaration order, which docs/PAGE-MODEL.md makes the wire order of both faces,
-//! optional members left out, no `null`, repeated members as arrays. The XML of a page is then a
-//! member-for-member rewrite: an object member becomes an `ns2:` element of its name, an array a
-//! run of elements of the member's name (none when empty), text is escaped as XML character data,
-//! numbers and booleans are copied as they are, and the page's `timestamp` (epoch milliseconds)
-//! becomes an `xs:dateTime`. Rewriting the text needs no page model, so a SOAP flow costs no
-//! parsing into owned strings and no allocation per member; the tests hold it to the typed model's
-//! own walk.
+//! The store keeps each page as the canonical JSON of the typed model (`Page::to_json`): compact,
+//! members in the model's declaration order (docs/PAGE-MODEL.md makes it the wire order of both
+//! faces), optional members left out, repeated members as arrays. The XML of a page is the same
+//! members in the same order, so it is written while the text is read, against the model's member
+//! table below: each member's `"name":` is matched where it must come, its value written as an
+//! `ns2:` element (text escaped, numbers and booleans copied, the page's `timestamp` as an
+//! `xs:dateTime`, an array as one element per item). No page model is built, nothing is allocated
+//! per member, and anything but the canonical form is refused as a damaged row. The tests hold
+//! this to the typed model's own walk.
 
 use crate::escape::escape_text;
 use ixgw_core::Millis;
-
-/// What a byte inside a JSON string is to the rewrite.
-const PLAIN: u8 = 0;
-const END: u8 = 1;
-const ESCAPE: u8 = 2;
-const MARKUP: u8 = 3;
-const MAYBE_NONCHARACTER: u8 = 4;
-const CONTROL: u8 = 5;
-
-static CLASS: [u8; 256] = {
-    let mut class = [PLAIN; 256];
-    let mut b = 0;
-    while b < 0x20 {
-        class[b] = CONTROL;
-        b += 1;
-    }
-    class[b'"' as usize] = END;
-    class[b'\\' as usize] = ESCAPE;
-    class[b'&' as usize] = MARKUP;
-    class[b'<' as usize] = MARKUP;
-    class[b'>' as usize] = MARKUP;
-    class[0xEF] = MAYBE_NONCHARACTER;
-    class
-};
 
 /// What does not have the canonical page shape. The store writes nothing else, so this is a
 /// damaged row, reported as an internal failure.
@@ -50,35 +26,128 @@ impl std::fmt::Display for NotAPage {
 
 /// Appends `<ns2:page>…</ns2:page>` for one stored page.
 pub fn write_page(out: &mut String, json: &str) -> Result<(), NotAPage> {
+    // The XML of a page is about 1.6 times its JSON: no push below has to grow the buffer.
+    out.reserve(json.len() * 2);
     let mut writer = Writer { json: json.as_bytes(), text: json, at: 0, out };
-    if writer.peek() != Some(b'{') {
+    writer.out.push_str("<ns2:page>");
+    writer.object(PAGE)?;
+    writer.out.push_str("</ns2:page>");
+    if writer.at != json.len() {
         return writer.fail();
-    }
-    writer.member("page", Depth::Page)?;
-    writer.skip_space();
-    if writer.at != writer.json.len() {
-        return Err(NotAPage(writer.at));
     }
     Ok(())
 }
 
-/// Where a member sits: the page itself, the page's own members (where `timestamp` is the page's
-/// time), or deeper.
-#[derive(Clone, Copy, PartialEq)]
-enum Depth {
-    Page,
-    PageMember,
-    Nested,
+/// One member of an object of the page model, in docs/PAGE-MODEL.md order.
+struct Member {
+    /// `"name":`, as the canonical JSON has it.
+    key: &'static str,
+    open: &'static str,
+    close: &'static str,
+    required: bool,
+    value: Value,
 }
 
-impl Depth {
-    fn inner(self) -> Depth {
-        match self {
-            Depth::Page => Depth::PageMember,
-            _ => Depth::Nested,
-        }
-    }
+/// What a member holds and how it is written.
+enum Value {
+    /// Text: escaped character data.
+    Text,
+    /// A number or a boolean: copied.
+    Plain,
+    /// Epoch milliseconds: an `xs:dateTime`.
+    Date,
+    /// An object: the element holds its members.
+    Object(&'static [Member]),
+    /// An array of objects: an element per item (none for `[]`).
+    Objects(&'static [Member]),
 }
+
+macro_rules! member {
+    ($name:literal, $required:literal, $value:expr) => {
+        Member {
+            key: concat!("\"", $name, "\":"),
+            open: concat!("<ns2:", $name, ">"),
+            close: concat!("</ns2:", $name, ">"),
+            required: $required,
+            value: $value,
+        }
+    };
+}
+
+/// The model's objects (`ixgw_core::page`), member by member.
+static PAGE: &[Member] = &[
+    member!("pageNavigation", true, Value::Object(NAVIGATION)),
+    member!("pageContent", true, Value::Object(CONTENT)),
+    member!("timestamp", true, Value::Date),
+];
+static NAVIGATION: &[Member] = &[
+    member!("navigationTitle", true, Value::Text),
+    member!("pageReferenceName", false, Value::Text),
+    member!("navigationLeft", false, Value::Object(BUTTON)),
+    member!("navigationRight", false, Value::Object(BUTTON)),
+];
+static CONTENT: &[Member] = &[
+    member!("contentHeader", false, Value::Object(HTML_BLOCK)),
+    member!("contentSections", false, Value::Objects(SECTION)),
+    member!("contentFooter", false, Value::Object(HTML_BLOCK)),
+];
+static HTML_BLOCK: &[Member] = &[member!("id", true, Value::Text), member!("innerHtml", true, Value::Text)];
+static SECTION: &[Member] = &[
+    member!("id", true, Value::Text),
+    member!("sectionLabel", false, Value::Text),
+    member!("sectionGroupType", false, Value::Text),
+    member!("sectionNumberOfColumns", false, Value::Plain),
+    member!("sectionChoices", false, Value::Objects(CHOICE)),
+];
+static CHOICE: &[Member] = &[
+    member!("id", true, Value::Text),
+    member!("choiceValue", true, Value::Text),
+    member!("clickToContinue", false, Value::Object(BUTTON)),
+    member!("choiceOption", false, Value::Object(BUTTON)),
+    member!("choiceSwitch", false, Value::Object(BUTTON)),
+    member!("selectFromList", false, Value::Object(SELECT_FROM_LIST)),
+    member!("textInput", false, Value::Object(TEXT_INPUT)),
+    member!("uploadImageList", false, Value::Object(UPLOAD_IMAGE_LIST)),
+];
+static BUTTON: &[Member] = &[
+    member!("id", false, Value::Text),
+    member!("buttonState", true, Value::Text),
+    member!("buttonVisible", true, Value::Plain),
+    member!("buttonLabel", false, Value::Text),
+    member!("buttonAction", false, Value::Text),
+    member!("buttonImageName", false, Value::Text),
+];
+static TEXT_INPUT: &[Member] = &[
+    member!("id", false, Value::Text),
+    member!("buttonState", false, Value::Text),
+    member!("buttonVisible", false, Value::Plain),
+    member!("buttonLabel", false, Value::Text),
+    member!("buttonAction", false, Value::Text),
+    member!("buttonImageName", false, Value::Text),
+    member!("isMandatory", false, Value::Plain),
+    member!("maxCharacters", false, Value::Plain),
+    member!("numberOfLines", false, Value::Plain),
+    member!("placeHolderText", false, Value::Text),
+    member!("textColor", false, Value::Text),
+    member!("textInputFormat", false, Value::Text),
+    member!("textMask", false, Value::Text),
+    member!("validationRegularExpresion", false, Value::Text),
+    member!("minRange", false, Value::Text),
+    member!("maxRange", false, Value::Text),
+];
+static SELECT_FROM_LIST: &[Member] = &[
+    member!("id", false, Value::Text),
+    member!("buttonState", false, Value::Text),
+    member!("buttonVisible", false, Value::Plain),
+    member!("buttonLabel", false, Value::Text),
+    member!("buttonAction", false, Value::Text),
+    member!("buttonImageName", false, Value::Text),
+    member!("isMandatory", false, Value::Plain),
+    member!("selectFromListOptions", false, Value::Objects(BUTTON)),
+];
+static UPLOAD_IMAGE_LIST: &[Member] =
+    &[member!("isMandatory", false, Value::Plain), member!("images", false, Value::Objects(IMAGE))];
+static IMAGE: &[Member] = &[member!("imagePath", true, Value::Text)];
 
 struct Writer<'j, 'o> {
     json: &'j [u8],
@@ -92,186 +161,159 @@ impl<'j> Writer<'j, '_> {
         Err(NotAPage(self.at))
     }
 
-    fn skip_space(&mut self) {
-        while matches!(self.json.get(self.at), Some(b' ' | b'\n' | b'\r' | b'\t')) {
-            self.at += 1;
+    /// The byte at `at`; 0 past the end (no token starts with it, so every match fails on it).
+    fn byte(&self) -> u8 {
+        self.json.get(self.at).copied().unwrap_or(0)
+    }
+
+    /// Consumes `token` if the text continues with it.
+    fn eat(&mut self, token: &str) -> bool {
+        let found = self.json[self.at..].starts_with(token.as_bytes());
+        if found {
+            self.at += token.len();
         }
+        found
     }
 
-    fn peek(&mut self) -> Option<u8> {
-        self.skip_space();
-        self.json.get(self.at).copied()
-    }
-
-    fn expect(&mut self, byte: u8) -> Result<(), NotAPage> {
-        if self.peek() == Some(byte) {
-            self.at += 1;
-            Ok(())
-        } else {
-            self.fail()
+    /// The object at `at`, its members in the model's order (the caller writes its tags).
+    fn object(&mut self, members: &'static [Member]) -> Result<(), NotAPage> {
+        if !self.eat("{") {
+            return self.fail();
         }
-    }
-
-    fn open(&mut self, name: &str) {
-        self.out.push_str("<ns2:");
-        self.out.push_str(name);
-        self.out.push('>');
-    }
-
-    fn close(&mut self, name: &str) {
-        self.out.push_str("</ns2:");
-        self.out.push_str(name);
-        self.out.push('>');
-    }
-
-    /// The value at `at` as the member `name`: an element, a run of them (arrays) or nothing
-    /// (`null`, an empty array).
-    fn member(&mut self, name: &str, depth: Depth) -> Result<(), NotAPage> {
-        match self.peek() {
-            Some(b'{') => {
-                self.at += 1;
-                self.open(name);
-                if self.peek() == Some(b'}') {
-                    self.at += 1;
-                } else {
-                    loop {
-                        let key = self.key()?;
-                        self.expect(b':')?;
-                        self.member(key, depth.inner())?;
-                        match self.peek() {
-                            Some(b',') => self.at += 1,
-                            Some(b'}') => {
-                                self.at += 1;
+        let mut first = true;
+        for member in members {
+            let key_at = self.at;
+            if !first && !self.eat(",") {
+                if member.required {
+                    return self.fail();
+                }
+                continue;
+            }
+            if !self.eat(member.key) {
+                self.at = key_at;
+                if member.required {
+                    return self.fail();
+                }
+                continue;
+            }
+            first = false;
+            match member.value {
+                Value::Text => {
+                    self.out.push_str(member.open);
+                    self.string()?;
+                    self.out.push_str(member.close);
+                }
+                Value::Plain => {
+                    let plain = self.plain()?;
+                    self.out.push_str(member.open);
+                    self.out.push_str(plain);
+                    self.out.push_str(member.close);
+                }
+                Value::Date => {
+                    let start = self.at;
+                    let millis = self.plain()?.parse::<i64>().map_err(|_| NotAPage(start))?;
+                    self.out.push_str(member.open);
+                    Millis(millis).write_iso_millis(self.out);
+                    self.out.push_str(member.close);
+                }
+                Value::Object(inner) => {
+                    self.out.push_str(member.open);
+                    self.object(inner)?;
+                    self.out.push_str(member.close);
+                }
+                Value::Objects(inner) => {
+                    if !self.eat("[") {
+                        return self.fail();
+                    }
+                    if !self.eat("]") {
+                        loop {
+                            self.out.push_str(member.open);
+                            self.object(inner)?;
+                            self.out.push_str(member.close);
+                            if self.eat("]") {
                                 break;
                             }
-                            _ => return self.fail(),
+                            if !self.eat(",") {
+                                return self.fail();
+                            }
                         }
                     }
                 }
-                self.close(name);
             }
-            Some(b'[') => {
-                self.at += 1;
-                if self.peek() == Some(b']') {
-                    self.at += 1;
-                    return Ok(());
-                }
-                loop {
-                    self.member(name, depth)?;
-                    match self.peek() {
-                        Some(b',') => self.at += 1,
-                        Some(b']') => {
-                            self.at += 1;
-                            break;
-                        }
-                        _ => return self.fail(),
-                    }
-                }
-            }
-            Some(b'"') => {
-                self.open(name);
-                self.string()?;
-                self.close(name);
-            }
-            Some(b'n') => self.literal("null")?,
-            Some(b't') => {
-                self.literal("true")?;
-                self.element(name, "true");
-            }
-            Some(b'f') => {
-                self.literal("false")?;
-                self.element(name, "false");
-            }
-            Some(b'-' | b'0'..=b'9') => {
-                let start = self.at;
-                self.at += 1;
-                while matches!(self.json.get(self.at), Some(b'0'..=b'9')) {
-                    self.at += 1;
-                }
-                let digits = &self.text[start..self.at];
-                if depth == Depth::PageMember && name == "timestamp" {
-                    let millis = digits.parse::<i64>().map_err(|_| NotAPage(start))?;
-                    self.element(name, &Millis(millis).to_iso_millis());
-                } else {
-                    self.element(name, digits);
-                }
-            }
-            _ => return self.fail(),
+        }
+        if !self.eat("}") {
+            return self.fail();
         }
         Ok(())
     }
 
-    /// An element whose text needs no escaping.
-    fn element(&mut self, name: &str, text: &str) {
-        self.open(name);
-        self.out.push_str(text);
-        self.close(name);
-    }
-
-    fn literal(&mut self, word: &str) -> Result<(), NotAPage> {
-        if self.json[self.at..].starts_with(word.as_bytes()) {
-            self.at += word.len();
-            Ok(())
-        } else {
-            self.fail()
-        }
-    }
-
-    /// A member name: the model's names are plain ASCII words, never escaped.
-    fn key(&mut self) -> Result<&'j str, NotAPage> {
-        self.expect(b'"')?;
+    /// A boolean or an integer (the model has no fractions), as it is written.
+    fn plain(&mut self) -> Result<&'j str, NotAPage> {
         let start = self.at;
-        let len = self.json[start..].iter().position(|&b| matches!(b, b'"' | b'\\')).ok_or(NotAPage(start))?;
-        self.at = start + len;
-        if self.json[self.at] != b'"' || len == 0 {
+        let len = if self.eat("true") || self.eat("false") {
+            0
+        } else {
+            let sign = usize::from(self.byte() == b'-');
+            let digits = self.json[start + sign..].iter().position(|b| !b.is_ascii_digit()).unwrap_or(0);
+            if digits == 0 {
+                return self.fail();
+            }
+            sign + digits
+        };
+        self.at += len;
+        Ok(&self.text[start..self.at])
+    }
+
+    /// A string value (`at` on its opening quote), written as XML character data in the same pass
+    /// that reads it: runs of plain bytes are copied from the stored text at once; JSON escapes are
+    /// decoded and, like the markup characters, written as `escape_text` writes them. The text
+    /// holds no raw control character (JSON escapes them), so a run ends only at a quote, a
+    /// backslash, `& < >` or 0xEF (the lead byte of U+FFFE/U+FFFF).
+    fn string(&mut self) -> Result<(), NotAPage> {
+        if self.byte() != b'"' {
             return self.fail();
         }
-        self.at += 1;
-        Ok(&self.text[start..start + len])
-    }
-
-    /// A string value, written as XML character data in the same pass that reads it: runs of
-    /// plain bytes are copied from the stored text at once; JSON escapes are decoded and, like the
-    /// markup characters, written as `escape_text` writes them.
-    fn string(&mut self) -> Result<(), NotAPage> {
-        self.expect(b'"')?;
         let (json, text) = (self.json, self.text);
-        let mut run = self.at;
-        let mut i = self.at;
+        let mut i = self.at + 1;
+        let mut run = i;
         loop {
-            i += json[i..].iter().position(|&b| CLASS[usize::from(b)] != PLAIN).ok_or(NotAPage(i))?;
-            let byte = json[i];
+            i = next_special(json, i).ok_or(NotAPage(i))?;
             self.out.push_str(&text[run..i]);
-            match CLASS[usize::from(byte)] {
-                END => {
+            match json[i] {
+                b'"' => {
                     self.at = i + 1;
                     return Ok(());
                 }
-                ESCAPE => {
+                b'\\' => {
                     self.at = i + 1;
                     let c = self.escaped_char()?;
                     escape_text(self.out, c.encode_utf8(&mut [0; 4]));
                     i = self.at;
                 }
-                MARKUP => {
-                    escape_text(self.out, &text[i..i + 1]);
+                // As escape_text writes them.
+                b'&' => {
+                    self.out.push_str("&amp;");
                     i += 1;
                 }
-                MAYBE_NONCHARACTER => {
-                    // U+FFFE and U+FFFF (EF BF BE, EF BF BF) are no XML characters: escape_text
-                    // replaces them; any other character starting with EF is copied with its run.
-                    let len = if matches!(json.get(i + 1..i + 3), Some([0xBF, 0xBE | 0xBF])) { 3 } else { 0 };
-                    if len > 0 {
-                        escape_text(self.out, &text[i..i + len]);
-                        i += len;
-                    } else {
-                        run = i;
-                        i += 1;
-                        continue;
-                    }
+                b'<' => {
+                    self.out.push_str("&lt;");
+                    i += 1;
                 }
-                // A raw control character: JSON does not allow one in a string.
-                _ => return Err(NotAPage(i)),
+                b'>' => {
+                    self.out.push_str("&gt;");
+                    i += 1;
+                }
+                // 0xEF: U+FFFE and U+FFFF (EF BF BE, EF BF BF) are no XML characters and
+                // escape_text replaces them; another character starting with EF stays in the run.
+                _ if matches!(json.get(i + 1..i + 3), Some([0xBF, 0xBE | 0xBF])) => {
+                    escape_text(self.out, &text[i..i + 3]);
+                    i += 3;
+                }
+                _ => {
+                    run = i;
+                    i += 1;
+                    continue;
+                }
             }
             run = i;
         }
@@ -279,7 +321,7 @@ impl<'j> Writer<'j, '_> {
 
     /// The character of the escape after a backslash (at `at`).
     fn escaped_char(&mut self) -> Result<char, NotAPage> {
-        let escaped = self.json.get(self.at).copied().ok_or(NotAPage(self.at))?;
+        let escaped = self.byte();
         self.at += 1;
         Ok(match escaped {
             b'"' => '"',
@@ -317,4 +359,28 @@ impl<'j> Writer<'j, '_> {
         self.at += 4;
         Ok(unit)
     }
+}
+
+/// The first byte at or after `from` that ends a plain run of a JSON string: a quote, a backslash,
+/// `&`, `<`, `>` or 0xEF. Eight bytes at a time: a word has one of them if one of its bytes XOR the
+/// wanted byte is zero, and the lowest such byte is exact (the borrow only runs upwards).
+fn next_special(json: &[u8], from: usize) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let zero_bytes = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
+    let mut i = from;
+    while let Some(chunk) = json.get(i..i + 8) {
+        let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+        let found = zero_bytes(word ^ (ONES * u64::from(b'"')))
+            | zero_bytes(word ^ (ONES * u64::from(b'\\')))
+            | zero_bytes(word ^ (ONES * u64::from(b'&')))
+            | zero_bytes(word ^ (ONES * u64::from(b'<')))
+            | zero_bytes(word ^ (ONES * u64::from(b'>')))
+            | zero_bytes(word ^ (ONES * 0xEF));
+        if found != 0 {
+            return Some(i + (found.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    json[i..].iter().position(|b| matches!(b, b'"' | b'\\' | b'&' | b'<' | b'>' | 0xEF)).map(|n| i + n)
 }

@@ -463,20 +463,31 @@ mod tests {
                 2 => ChoiceKind::ChoiceSwitch(self.button()),
                 3 => ChoiceKind::SelectFromList(SelectFromList {
                     id: self.opt_text(),
+                    button_state: self.opt_text(),
                     button_visible: self.yes().then(|| self.yes()),
+                    button_label: self.opt_text(),
+                    button_action: self.opt_text(),
+                    button_image_name: self.opt_text(),
                     is_mandatory: self.yes().then(|| self.yes()),
                     select_from_list_options: (0..self.next(3)).map(|_| self.button()).collect(),
-                    ..Default::default()
                 }),
                 4 => ChoiceKind::TextInput(TextInput {
+                    id: self.opt_text(),
                     button_state: self.opt_text(),
+                    button_visible: self.yes().then(|| self.yes()),
+                    button_label: self.opt_text(),
+                    button_action: self.opt_text(),
+                    button_image_name: self.opt_text(),
                     is_mandatory: self.yes().then(|| self.yes()),
                     max_characters: self.yes().then(|| self.next(5000) as u32),
                     number_of_lines: self.yes().then(|| self.next(10) as u32),
                     place_holder_text: self.opt_text(),
+                    text_color: self.opt_text(),
+                    text_input_format: self.opt_text(),
+                    text_mask: self.opt_text(),
                     validation_regular_expresion: self.opt_text(),
                     min_range: self.opt_text(),
-                    ..Default::default()
+                    max_range: self.opt_text(),
                 }),
                 _ => ChoiceKind::UploadImageList(UploadImageList {
                     is_mandatory: self.yes().then(|| self.yes()),
