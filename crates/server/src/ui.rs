@@ -103,7 +103,11 @@ fn guarded(status: StatusCode) -> HttpResponseBuilder {
 }
 
 fn labelled(req: &HttpRequest, mut response: HttpResponse, operation: &str) -> HttpResponse {
-    ixgw_web::label(req, &mut response, RequestLabel { surface: SURFACE, operation: operation.into(), ..Default::default() });
+    ixgw_web::label(
+        req,
+        &mut response,
+        RequestLabel { surface: SURFACE, operation: operation.into(), ..Default::default() },
+    );
     response
 }
 

@@ -65,6 +65,7 @@ async function render() {
   if (!c) {
     document.title = 'Sign in · Flow explorer';
     signInView(main, () => { forget(); render(); });
+    main.dataset.ready = 'true';
     return;
   }
   let load = null;

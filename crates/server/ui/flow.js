@@ -106,7 +106,7 @@ function kind(text) {
 }
 
 /** One section choice, shown by its kind. */
-function choice(c, uniqueId, section, ch) {
+function choice(c, uniqueId, ch) {
   const value = ch.choiceValue || '';
   if (ch.textInput) {
     const t = ch.textInput;
@@ -119,7 +119,7 @@ function choice(c, uniqueId, section, ch) {
       t.isMandatory && 'mandatory',
     ].filter(Boolean).join(' · ');
     return h('li', { class: 'choice' },
-      kind('Typed text'), h('span', { class: 'label' }, t.buttonLabel || section.sectionLabel || ''),
+      kind('Typed text'), t.buttonLabel ? h('span', { class: 'label' }, t.buttonLabel) : null,
       value ? h('div', { class: 'typed' }, value) : h('div', { class: 'typed empty' }, '(left empty)'),
       details && h('div', { class: 'muted small' }, details));
   }
@@ -127,7 +127,7 @@ function choice(c, uniqueId, section, ch) {
     const options = ch.selectFromList.selectFromListOptions || [];
     const known = options.some((o) => o.id === value);
     return h('li', { class: 'choice' },
-      kind('Chosen from a list'), h('span', { class: 'label' }, ch.selectFromList.buttonLabel || section.sectionLabel || ''),
+      kind('Chosen from a list'), ch.selectFromList.buttonLabel ? h('span', { class: 'label' }, ch.selectFromList.buttonLabel) : null,
       h('ul', { class: 'options', 'aria-label': 'Options offered' }, options.map((o) => h('li', {
         class: o.id === value ? 'option chosen' : 'option',
       }, buttonLabel(o), o.id === value ? h('span', { class: 'badge chosen' }, '✓ chosen') : null))),
@@ -179,7 +179,7 @@ function page(c, uniqueId, p, index, start) {
   const titleId = `page-${index + 1}-title`;
   const figures = [];
   const sections = (content.contentSections || []).map((s) => {
-    const items = (s.sectionChoices || []).map((ch) => choice(c, uniqueId, s, ch));
+    const items = (s.sectionChoices || []).map((ch) => choice(c, uniqueId, ch));
     return h('section', { class: 'section' },
       s.sectionLabel ? h('h4', null, s.sectionLabel) : null,
       items.length ? h('ul', { class: 'choices' }, items) : h('p', { class: 'muted small' }, 'No choices'));
