@@ -1,7 +1,7 @@
 // The views: sign-in, find, a flow (timeline, summary, variable sets, on the wire) and a customer's
 // interactions. Each renders into <main> from its address (see app.js) and the gateway's answers.
 
-import { h, announce } from './dom.js';
+import { h } from './dom.js';
 import * as api from './api.js';
 import { timeline, summary, variableTable, releasePhotos } from './flow.js';
 import { restPanel, soapPanel } from './wire.js';
