@@ -283,7 +283,7 @@ async function assertInert(page, seen) {
     xss: window.__xss, parentXss: window.parent.__xss, violations: window.__violations,
     scripts: [...document.scripts].map((s) => s.src.replace(location.origin, '')),
     handlers: [...document.querySelectorAll('*')].flatMap((el) => [...el.attributes].filter((a) => /^on/i.test(a.name)).map((a) => `${el.localName}[${a.name}]`)),
-    hrefs: [...document.querySelectorAll('[href]')].map((el) => el.getAttribute('href')).filter((h) => !h.startsWith('#') && !['app.css', 'icon.svg'].includes(h)),
+    hrefs: [...document.body.querySelectorAll('[href]')].map((el) => el.getAttribute('href')).filter((h) => !h.startsWith('#')),
     imgs: [...document.images].map((i) => i.getAttribute('src')).filter((s) => !s.startsWith('blob:')),
     frames: document.querySelectorAll('iframe, frame, object, embed, svg, form[action]').length,
     bodyVisible: getComputedStyle(document.body).display !== 'none',
