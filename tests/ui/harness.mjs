@@ -110,6 +110,8 @@ export async function startGateway({ big = true, env = {} } = {}) {
     stdio: ['ignore', 'pipe', openSync(logPath, 'a')],
     env: { ...process.env, ...env },
   });
+  // A script that dies before stop() must not leave the server running.
+  process.once('exit', () => child.kill('SIGTERM'));
   const banner = [];
   createInterface({ input: child.stdout }).on('line', (line) => banner.push(line));
   const stop = async () => {
