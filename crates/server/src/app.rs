@@ -27,6 +27,7 @@ impl Application {
         let service = web::Data::new(service);
         let rest_data = web::Data::new(rest.clone());
         let soap_data = web::Data::new(soap.clone());
+        let ui = settings.server.ui;
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(service.clone())
@@ -42,6 +43,7 @@ impl Application {
                 .service(web::resource("/openapi.json").app_data(openapi.clone()).route(web::get().to(openapi_json)))
                 .configure(|cfg| ixgw_rest::configure(cfg, &rest))
                 .configure(|cfg| ixgw_soap::configure(cfg, &soap))
+                .configure(|cfg| crate::ui::configure(cfg, ui))
         })
         .listen(listener)?
         .max_connections(settings.server.max_connections)

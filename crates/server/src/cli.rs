@@ -286,15 +286,23 @@ async fn serve(mut settings: Settings, database_flag: Option<&str>, args: ServeA
         tracing::warn!("{warning}");
     }
     if args.demo {
-        print_demo_help(bound);
+        print_demo_help(bound, settings.server.ui);
     }
     app.run().await?;
     database.close().await;
     Ok(0)
 }
 
-fn print_demo_help(addr: SocketAddr) {
+fn print_demo_help(addr: SocketAddr, ui: bool) {
     let base = format!("http://{addr}");
+    if ui {
+        // First, for people: the page shows the flows the curl lines below fetch.
+        println!(
+            "Flow explorer: {base}{path}  (sign in with tenant 12345678, key {key})",
+            path = crate::ui::PATH,
+            key = demo::DEMO_KEY
+        );
+    }
     println!(
         "\nInteraction History Gateway demo on {base}\n\
          \n  Demo tenant 12345678, key {key}\n\

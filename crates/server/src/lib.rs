@@ -9,6 +9,7 @@ pub mod openapi;
 pub mod retention;
 pub mod settings;
 pub mod telemetry;
+pub mod ui;
 
 use ixgw_core::fail_fast::FailFast;
 use ixgw_core::HistoryService;

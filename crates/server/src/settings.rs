@@ -34,6 +34,9 @@ pub struct ServerSettings {
     /// Milliseconds an authenticated key is remembered (one store round trip fewer per request); a
     /// key revoked in the store stops working within this time. 0: the store is asked every time.
     pub key_cache_ms: u64,
+    /// The flow explorer at `/ui/` (a page for people; it calls the REST and SOAP routes). false:
+    /// only the APIs are served.
+    pub ui: bool,
 }
 
 impl Default for ServerSettings {
@@ -47,6 +50,7 @@ impl Default for ServerSettings {
             shutdown_timeout_secs: 30,
             max_body_bytes: 1024 * 1024,
             key_cache_ms: 1000,
+            ui: true,
         }
     }
 }

@@ -205,9 +205,17 @@ fn serve_demo_serves_health_readiness_and_the_demo_data() {
     }
     let base = base.unwrap_or_else(|| panic!("no address printed: {printed}"));
     assert!(printed.contains("demo-application-key") && printed.contains("interactiondata.wsdl"), "{printed}");
+    // The flow explorer comes first.
+    let explorer = format!("Flow explorer: {base}/ui/ ");
+    assert!(printed.starts_with(&explorer), "{printed}");
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let client = reqwest::Client::new();
+        let page = client.get(format!("{base}/ui/")).send().await.unwrap();
+        assert_eq!(
+            (page.status().as_u16(), page.headers()["content-type"].to_str().unwrap()),
+            (200, "text/html; charset=utf-8")
+        );
         assert_eq!(client.get(format!("{base}/healthz")).send().await.unwrap().status(), 200);
         assert_eq!(client.get(format!("{base}/readyz")).send().await.unwrap().status(), 200);
     });

@@ -248,23 +248,26 @@ fn demo_record(id: &str) -> InteractionRecord {
 }
 
 /// The demo interactions that have pages and are found in some window: (id, environment, query).
-const DEMO_FLOWS: [(&str, &str, &str); 6] = [
+const DEMO_FLOWS: [(&str, &str, &str); 7] = [
     ("040100713", "production", ""),
     ("040100709", "production", ""),
     ("040100730", "production", ""),
     ("040100650", "production", "?widerSearch=true"),
     ("040100740", "staging", ""),
     ("00001a57JGQ00C10", "production", ""),
+    // The hostile record: script, event handlers and javascript: URLs, served as text.
+    ("040100766", "production", ""),
 ];
 
 /// Every variable set of the demo: (id, environment, query, set).
-const DEMO_VARIABLE_SETS: [(&str, &str, &str, &str); 6] = [
+const DEMO_VARIABLE_SETS: [(&str, &str, &str, &str); 7] = [
     ("040100713", "production", "", "customerInfoSet"),
     ("040100713", "production", "", "repairInfoSet"),
     ("040100709", "production", "", "customerInfoSet"),
     ("040100730", "production", "", "customerInfoSet"),
     ("040100650", "production", "?widerSearch=true", "billingSet"),
     ("040100740", "staging", "", "customerInfoSet"),
+    ("040100766", "production", "", "hostileSet"),
 ];
 
 async fn get_in(app: &TestApp, staging_key: &str, environment: &str, path: &str) -> Reply {

@@ -503,10 +503,13 @@ async fn the_wsdl_is_served_with_addresses_from_the_request() {
 
     // The served WSDL passes the same validation as the repository file (WSDL 1.1 and WSDL-SOAP
     // schemas, the project's rules, xmlschema's WSDL parser), with its real address.
+    // Fetched before `tools()`, whose first call validates the repository's WSDL: that can take
+    // longer than the server keeps an idle connection open, and the client would reuse a closed one.
+    let served_wsdl = get(&app, &format!("{ENDPOINT}?wsdl"), &[]).await.body;
     if let Some(tools) = tools() {
         let dir = tempfile::tempdir().unwrap();
         let served = dir.path().join("interactiondata.wsdl");
-        std::fs::write(&served, get(&app, &format!("{ENDPOINT}?wsdl"), &[]).await.body).unwrap();
+        std::fs::write(&served, served_wsdl).unwrap();
         let _one = VALIDATE_WSDL.lock().unwrap_or_else(|e| e.into_inner());
         let out = Command::new(root().join("scripts/validate-wsdl"))
             .arg(&served)
