@@ -216,9 +216,8 @@ impl HistoryService {
     ) -> Result<(String, Vec<Page>), HistoryError> {
         let flow = self.full_flow_json(who, target, window).await?;
         let pages = flow
-            .pages_json
-            .iter()
-            .map(|json| serde_json::from_str(json))
+            .pages()
+            .map(serde_json::from_str)
             .collect::<Result<Vec<Page>, _>>()
             .map_err(|e| HistoryError::Internal(StoreError::Failed(format!("stored page does not parse: {e}"))))?;
         Ok((flow.interaction_id, pages))

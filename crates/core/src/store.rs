@@ -44,12 +44,55 @@ pub struct Resolved {
     pub interaction_id: String,
 }
 
-/// The pages of a found interaction, each as its canonical JSON (rendered from the typed page model
-/// when the page was stored).
+/// The pages of a found interaction, in navigation order, as one JSON array of each page's
+/// canonical JSON (rendered from the typed page model when the page was stored). The store builds
+/// it once, as it reads the pages: the REST face sends the array as it is, other faces read the
+/// pages out of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredFlow {
     pub interaction_id: String,
-    pub pages_json: Vec<String>,
+    /// `[` and the pages, comma-separated; `]` is added by [`StoredFlow::into_json_array`].
+    json: String,
+    pages: Vec<std::ops::Range<usize>>,
+}
+
+impl StoredFlow {
+    /// A flow with no pages yet; `capacity`: the bytes its pages are expected to take.
+    pub fn new(interaction_id: String, capacity: usize) -> Self {
+        let mut json = String::with_capacity(capacity + 2);
+        json.push('[');
+        Self { interaction_id, json, pages: Vec::new() }
+    }
+
+    /// Appends the next page, as its canonical JSON.
+    pub fn push_page(&mut self, page_json: &str) {
+        if !self.pages.is_empty() {
+            self.json.push(',');
+        }
+        let start = self.json.len();
+        self.json.push_str(page_json);
+        self.pages.push(start..self.json.len());
+    }
+
+    /// Each page's canonical JSON, in order.
+    pub fn pages(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
+        self.pages.iter().map(|range| &self.json[range.clone()])
+    }
+
+    pub fn len(&self) -> usize {
+        self.pages.len()
+    }
+
+    /// No pages: the vendor's "EMPTY" history.
+    pub fn is_empty(&self) -> bool {
+        self.pages.is_empty()
+    }
+
+    /// The pages as one JSON array (`[]` when there are none).
+    pub fn into_json_array(mut self) -> String {
+        self.json.push(']');
+        self.json
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

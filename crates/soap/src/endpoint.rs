@@ -2,7 +2,7 @@
 //!
 //! A call goes: body (capped) → Content-Type → hardened reader → envelope checks (version,
 //! mustUnderstand) → operation by the Body's element (and any SOAPAction must agree) →
-//! authentication → payload (yaserde) → the core's query → reply or fault.
+//! authentication → payload members → the core's query → reply or fault.
 
 use crate::envelope::{read_envelope, EnvelopeError, SoapVersion};
 use crate::fault::{self, CredentialsCode, Fault, NotFoundAnswer};
@@ -246,7 +246,7 @@ async fn query(
     let answer = match request {
         Request::FullFlow { target, window } => {
             service.full_flow_json(who, target.as_flow_target(), window).await.and_then(|flow| {
-                reply::full_flow(frame, op, &flow.pages_json)
+                reply::full_flow(frame, op, &flow)
                     .map_err(|e| HistoryError::Internal(StoreError::Failed(e.to_string())))
             })
         }

@@ -11,6 +11,7 @@ use crate::escape::escape_text;
 use crate::page_xml::{write_page, NotAPage};
 use crate::request::{Operation, AGENT_NS, TNS};
 use ixgw_core::ordered::OrderedStrings;
+use ixgw_core::store::StoredFlow;
 use ixgw_core::summary::SummaryPage;
 use ixgw_core::Millis;
 use std::fmt::Display;
@@ -119,12 +120,12 @@ fn response_name(op: Operation) -> String {
 
 /// `<ns2:…Response>` with one `page` per stored page (none: the vendor's "EMPTY"), each written
 /// from its canonical JSON (see `page_xml`).
-pub fn full_flow(frame: Frame, op: Operation, pages_json: &[String]) -> Result<String, NotAPage> {
+pub fn full_flow(frame: Frame, op: Operation, flow: &StoredFlow) -> Result<String, NotAPage> {
     let name = response_name(op);
     // The XML of a page is about 1.6 times its JSON.
-    let capacity = 256 + pages_json.iter().map(|p| p.len() * 5 / 3).sum::<usize>();
+    let capacity = 256 + flow.pages().map(|p| p.len() * 5 / 3).sum::<usize>();
     let mut p = Payload::new(frame, &name, TNS, capacity);
-    for json in pages_json {
+    for json in flow.pages() {
         write_page(&mut p.out, json)?;
     }
     Ok(p.finish(&name))
@@ -366,7 +367,7 @@ mod tests {
                 "timestamp":1790847190000}"#,
         )
         .unwrap();
-        let body = full_flow(Frame::Bare, Operation::FullFlowByUuid, &[page.to_json()]).unwrap();
+        let body = full_flow(Frame::Bare, Operation::FullFlowByUuid, &stored(&[&page.to_json()])).unwrap();
         assert_eq!(body, reference_flow(&[page]));
         assert_eq!(
             body,
@@ -382,10 +383,16 @@ mod tests {
              <ns2:timestamp>2026-10-01T09:33:10.000Z</ns2:timestamp></ns2:page></ns2:GetInteractionFullFlowByUUIDResponse>"
         );
         assert_eq!(
-            full_flow(Frame::Bare, Operation::FullFlowByCallerAttribute, &[]).unwrap(),
+            full_flow(Frame::Bare, Operation::FullFlowByCallerAttribute, &stored(&[])).unwrap(),
             "<ns2:GetInteractionFullFlowByCallerAttributeResponse xmlns:ns2=\"http://com/jacada/interact/interactiondata/soap\">\
              </ns2:GetInteractionFullFlowByCallerAttributeResponse>"
         );
+    }
+
+    fn stored(pages: &[&str]) -> StoredFlow {
+        let mut flow = StoredFlow::new("i".into(), 0);
+        pages.iter().for_each(|p| flow.push_page(p));
+        flow
     }
 
     /// The flow as the typed model's walk writes it.
@@ -401,7 +408,7 @@ mod tests {
     fn assert_same_as_the_model(page: &Page) {
         let json = page.to_json();
         assert_eq!(
-            full_flow(Frame::Bare, Operation::FullFlowByUuid, std::slice::from_ref(&json)).unwrap(),
+            full_flow(Frame::Bare, Operation::FullFlowByUuid, &stored(&[&json])).unwrap(),
             reference_flow(std::slice::from_ref(page)),
             "{json}"
         );
@@ -537,7 +544,7 @@ mod tests {
         for cut in 0..json.len() {
             if json.is_char_boundary(cut) {
                 assert!(
-                    full_flow(Frame::Bare, Operation::FullFlowByUuid, &[json[..cut].to_string()]).is_err(),
+                    full_flow(Frame::Bare, Operation::FullFlowByUuid, &stored(&[&json[..cut]])).is_err(),
                     "{}",
                     &json[..cut]
                 );
@@ -554,7 +561,7 @@ mod tests {
             "{\"\":1}",
             "{\"a\" 1}",
         ] {
-            assert!(full_flow(Frame::Bare, Operation::FullFlowByUuid, &[broken.to_string()]).is_err(), "{broken}");
+            assert!(full_flow(Frame::Bare, Operation::FullFlowByUuid, &stored(&[broken])).is_err(), "{broken}");
         }
     }
 

@@ -1,20 +1,16 @@
 //! The operations of `interactiondata.wsdl` and their request payloads.
 //!
-//! The payload element arrives as a tree from the hardened reader, names already resolved. It is
-//! written out again in one normal form (every element of the service's namespace, or unqualified,
-//! under the prefix `tns` declared on the payload element itself; elements of other namespaces
-//! under their own declared prefix; attributes such as the rpc/encoded leftovers `xsi:type` and
-//! `encodingStyle` dropped; `xsi:nil="true"` elements left out) and that text is deserialized by
-//! yaserde into the typed request below. So yaserde never sees the envelope, a foreign prefix or an
-//! out-of-scope namespace declaration (the failure modes of lessons.md #4), and the payload types
-//! stay a plain mirror of the WSDL's request elements.
+//! The payload element arrives as a tree from the hardened reader, names already resolved. Its
+//! members are read off that tree by local name: children in the service's namespace, or
+//! unqualified (SOAP::Lite's rpc-style stubs, default-namespace quirks), in any order; children of
+//! other namespaces and unknown children are ignored, rpc/encoded leftovers (`xsi:type`,
+//! `encodingStyle`) do not matter, an `xsi:nil="true"` member is absent, and a value is taken with
+//! its surrounding XML whitespace trimmed. No prefix a client chose and no namespace declaration
+//! out of scope can change what is read (the failure modes of lessons.md #4).
 
-use crate::escape::{escape_attribute, escape_text};
-use crate::reader::{clip, Element};
+use crate::reader::Element;
 use ixgw_core::record::CallerAttributeKind;
 use ixgw_core::{FlowTarget, SearchWindow};
-use std::fmt::Write as _;
-use yaserde::YaDeserialize;
 
 pub const TNS: &str = "http://com/jacada/interact/interactiondata/soap";
 pub const AGENT_NS: &str = "http://com/jacada/interact/agent/soap";
@@ -108,113 +104,67 @@ pub enum Request {
 pub enum PayloadError {
     /// The vendor's wording: `missing or invalid parameter <name>`.
     Parameter(&'static str),
-    Unreadable(String),
 }
 
 impl std::fmt::Display for PayloadError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Parameter(name) => write!(f, "missing or invalid parameter {name}"),
-            Self::Unreadable(why) => f.write_str(why),
         }
     }
 }
 
-// --- the payload types (yaserde) ----------------------------------------------------------------
-// Every member is optional here so that a missing one is reported by its WSDL name.
-
-#[derive(Debug, Default, YaDeserialize)]
-#[yaserde(prefix = "tns", namespaces = { "tns" = "http://com/jacada/interact/interactiondata/soap" })]
-struct ByUniqueId {
-    #[yaserde(prefix = "tns", rename = "uniqueId")]
-    unique_id: Option<String>,
-    #[yaserde(prefix = "tns", rename = "widerSearch")]
-    wider_search: Option<String>,
-}
-
-#[derive(Debug, Default, YaDeserialize)]
-#[yaserde(prefix = "tns", namespaces = { "tns" = "http://com/jacada/interact/interactiondata/soap" })]
-struct ByCallerAttribute {
-    #[yaserde(prefix = "tns", rename = "callerAttribute")]
-    caller_attribute: Option<String>,
-    #[yaserde(prefix = "tns", rename = "widerSearch")]
-    wider_search: Option<String>,
-}
-
-#[derive(Debug, Default, YaDeserialize)]
-#[yaserde(prefix = "tns", namespaces = { "tns" = "http://com/jacada/interact/interactiondata/soap" })]
-struct VariableSetByUniqueId {
-    #[yaserde(prefix = "tns", rename = "uniqueId")]
-    unique_id: Option<String>,
-    #[yaserde(prefix = "tns", rename = "variableSetId")]
-    variable_set_id: Option<String>,
-    #[yaserde(prefix = "tns", rename = "widerSearch")]
-    wider_search: Option<String>,
-}
-
-#[derive(Debug, Default, YaDeserialize)]
-#[yaserde(prefix = "tns", namespaces = { "tns" = "http://com/jacada/interact/interactiondata/soap" })]
-struct VariableSetByCallerAttribute {
-    #[yaserde(prefix = "tns", rename = "callerAttribute")]
-    caller_attribute: Option<String>,
-    #[yaserde(prefix = "tns", rename = "variableSetId")]
-    variable_set_id: Option<String>,
-    #[yaserde(prefix = "tns", rename = "widerSearch")]
-    wider_search: Option<String>,
-}
-
-#[derive(Debug, Default, YaDeserialize)]
-#[yaserde(prefix = "tns", namespaces = { "tns" = "http://com/jacada/interact/interactiondata/soap" })]
-struct UniqueIdLookup {
-    #[yaserde(prefix = "tns", rename = "attributeType")]
-    attribute_type: Option<String>,
-    #[yaserde(prefix = "tns", rename = "attributeValue")]
-    attribute_value: Option<String>,
-    #[yaserde(prefix = "tns", rename = "widerSearch")]
-    wider_search: Option<String>,
-}
-
 /// Decodes the payload of `op` into a request.
 pub fn decode(op: Operation, payload: &Element) -> Result<Request, PayloadError> {
-    let xml = normalized(payload);
+    let members = Members(payload);
+    let window = || window(members.get("widerSearch"));
     Ok(match op {
         Operation::FullFlowByUuid | Operation::SummaryByUuid => {
-            let p: ByUniqueId = deserialize(op, &xml)?;
-            let target = Target::UniqueId(required(p.unique_id, "uniqueId")?);
-            lookup(op, target, window(p.wider_search)?)
+            lookup(op, Target::UniqueId(members.required("uniqueId")?), window()?)
         }
         Operation::FullFlowByCallerAttribute | Operation::SummaryByCallerAttribute => {
-            let p: ByCallerAttribute = deserialize(op, &xml)?;
-            let target = Target::CallerAttribute(required(p.caller_attribute, "callerAttribute")?);
-            lookup(op, target, window(p.wider_search)?)
+            lookup(op, Target::CallerAttribute(members.required("callerAttribute")?), window()?)
         }
-        Operation::VariableSetByUuid => {
-            let p: VariableSetByUniqueId = deserialize(op, &xml)?;
-            Request::VariableSet {
-                target: Target::UniqueId(required(p.unique_id, "uniqueId")?),
-                set: required(p.variable_set_id, "variableSetId")?,
-                window: window(p.wider_search)?,
-            }
-        }
-        Operation::VariableSetByCallerAttribute => {
-            let p: VariableSetByCallerAttribute = deserialize(op, &xml)?;
-            Request::VariableSet {
-                target: Target::CallerAttribute(required(p.caller_attribute, "callerAttribute")?),
-                set: required(p.variable_set_id, "variableSetId")?,
-                window: window(p.wider_search)?,
-            }
-        }
+        Operation::VariableSetByUuid => Request::VariableSet {
+            target: Target::UniqueId(members.required("uniqueId")?),
+            set: members.required("variableSetId")?,
+            window: window()?,
+        },
+        Operation::VariableSetByCallerAttribute => Request::VariableSet {
+            target: Target::CallerAttribute(members.required("callerAttribute")?),
+            set: members.required("variableSetId")?,
+            window: window()?,
+        },
         Operation::UniqueId => {
-            let p: UniqueIdLookup = deserialize(op, &xml)?;
-            let kind = required(p.attribute_type, "attributeType")?;
+            let kind = members.required("attributeType")?;
             Request::UniqueId {
                 kind: CallerAttributeKind::from_unique_id_segment(&kind)
                     .ok_or(PayloadError::Parameter("attributeType"))?,
-                value: required(p.attribute_value, "attributeValue")?,
-                window: window(p.wider_search)?,
+                value: members.required("attributeValue")?,
+                window: window()?,
             }
         }
     })
+}
+
+/// The members of a request payload (see the top of this module).
+struct Members<'a>(&'a Element);
+
+impl Members<'_> {
+    /// The member `name`'s trimmed text; the last one if it is given twice.
+    fn get(&self, name: &str) -> Option<&str> {
+        let member = self.0.children.iter().rev().find(|child| {
+            matches!(child.ns.as_deref(), None | Some(TNS))
+                && child.local == name
+                && !matches!(child.attribute(Some(XSI), "nil").map(str::trim), Some("true" | "1"))
+        })?;
+        Some(member.text.trim_matches(|c| matches!(c, ' ' | '\t' | '\r' | '\n')))
+    }
+
+    /// A required member: present and not empty.
+    fn required(&self, name: &'static str) -> Result<String, PayloadError> {
+        self.get(name).filter(|v| !v.is_empty()).map(str::to_string).ok_or(PayloadError::Parameter(name))
+    }
 }
 
 fn lookup(op: Operation, target: Target, window: SearchWindow) -> Request {
@@ -224,66 +174,14 @@ fn lookup(op: Operation, target: Target, window: SearchWindow) -> Request {
     }
 }
 
-fn deserialize<T: YaDeserialize>(op: Operation, xml: &str) -> Result<T, PayloadError> {
-    yaserde::de::from_str(xml).map_err(|e| {
-        PayloadError::Unreadable(format!("the {}Request element cannot be read: {}", op.name(), clip(&e.to_string())))
-    })
-}
-
-/// A required string member (yaserde has trimmed it): present and not empty.
-fn required(value: Option<String>, name: &'static str) -> Result<String, PayloadError> {
-    value.filter(|v| !v.is_empty()).ok_or(PayloadError::Parameter(name))
-}
-
 /// `widerSearch` as an `xs:boolean` (`true`, `false`, `1`, `0`; any case, as the REST face).
-fn window(value: Option<String>) -> Result<SearchWindow, PayloadError> {
-    match value.as_deref() {
+fn window(value: Option<&str>) -> Result<SearchWindow, PayloadError> {
+    match value {
         None => Ok(SearchWindow::Recent),
         Some("1") => Ok(SearchWindow::Wider),
         Some("0") => Ok(SearchWindow::Recent),
         Some(v) => SearchWindow::from_param(Some(v)).ok_or(PayloadError::Parameter("widerSearch")),
     }
-}
-
-/// The payload in the normal form described at the top of this module.
-fn normalized(payload: &Element) -> String {
-    let mut out = String::with_capacity(256);
-    let mut foreign = 0usize;
-    write_normalized(payload, &mut out, true, &mut foreign);
-    out
-}
-
-fn write_normalized(element: &Element, out: &mut String, root: bool, foreign: &mut usize) {
-    if !root && matches!(element.attribute(Some(XSI), "nil").map(str::trim), Some("true" | "1")) {
-        return;
-    }
-    let name = match element.ns.as_deref() {
-        None | Some(TNS) => format!("tns:{}", element.local),
-        Some(ns) => {
-            *foreign += 1;
-            let prefix = format!("o{foreign}");
-            let name = format!("{prefix}:{}", element.local);
-            let _ = write!(out, "<{name} xmlns:{prefix}=\"");
-            escape_attribute(out, ns);
-            out.push('"');
-            write_content(element, &name, out, foreign);
-            return;
-        }
-    };
-    let _ = write!(out, "<{name}");
-    if root {
-        let _ = write!(out, " xmlns:tns=\"{TNS}\"");
-    }
-    write_content(element, &name, out, foreign);
-}
-
-fn write_content(element: &Element, name: &str, out: &mut String, foreign: &mut usize) {
-    out.push('>');
-    escape_text(out, &element.text);
-    for child in &element.children {
-        write_normalized(child, out, false, foreign);
-    }
-    let _ = write!(out, "</{name}>");
 }
 
 #[cfg(test)]

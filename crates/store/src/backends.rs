@@ -101,7 +101,7 @@ impl SqliteStore {
     pub async fn explain(&self, lookup: Lookup) -> StoreResult<String> {
         let query = match lookup {
             Lookup::FlowById => "EXPLAIN QUERY PLAN SELECT i.id, p.body FROM interactions i LEFT JOIN pages p ON p.interaction_pk = i.pk WHERE i.tenant = ?1 AND i.environment = ?2 AND i.id = ?3 AND i.last_activity >= ?4 ORDER BY p.seq",
-            Lookup::FlowByCallerAttribute => "EXPLAIN QUERY PLAN WITH winner AS (SELECT i.pk, i.id FROM current_attributes a JOIN interactions i ON i.pk = a.interaction_pk WHERE a.tenant = ?1 AND a.environment = ?2 AND a.value = ?3 AND i.last_activity >= ?4 ORDER BY a.allocated_at DESC, i.started_at DESC, i.id DESC LIMIT 1) SELECT w.id, p.body FROM winner w LEFT JOIN pages p ON p.interaction_pk = w.pk ORDER BY p.seq",
+            Lookup::FlowByCallerAttribute => "EXPLAIN QUERY PLAN SELECT i.id, p.body FROM interactions i LEFT JOIN pages p ON p.interaction_pk = i.pk WHERE i.pk = (SELECT w.pk FROM (SELECT i.pk, i.id FROM current_attributes a JOIN interactions i ON i.pk = a.interaction_pk WHERE a.tenant = ?1 AND a.environment = ?2 AND a.value = ?3 AND i.last_activity >= ?4 ORDER BY a.allocated_at DESC, i.started_at DESC, i.id DESC LIMIT 1) w) ORDER BY p.seq",
             Lookup::UniqueIdByAttribute => "EXPLAIN QUERY PLAN SELECT i.id FROM current_attributes a JOIN interactions i ON i.pk = a.interaction_pk WHERE a.tenant = ?1 AND a.environment = ?2 AND a.value = ?3 AND a.kind = ?5 AND i.last_activity >= ?4 ORDER BY a.allocated_at DESC, i.started_at DESC, i.id DESC LIMIT 1",
             Lookup::ContextByCustomer => "EXPLAIN QUERY PLAN SELECT i.id FROM interactions i WHERE i.tenant = ?1 AND i.environment = ?2 AND i.customer_id = ?3 ORDER BY i.started_at DESC, i.id DESC LIMIT 100",
             Lookup::ContextByService => "EXPLAIN QUERY PLAN SELECT i.id FROM interaction_services s JOIN interactions i ON i.pk = s.interaction_pk WHERE s.tenant = ?1 AND s.environment = ?2 AND s.service_id = ?3 ORDER BY s.started_at DESC, s.interaction_id DESC LIMIT 100",
@@ -161,7 +161,7 @@ impl PostgresStore {
     pub async fn explain(&self, lookup: Lookup) -> StoreResult<String> {
         let (query, value_is_int) = match lookup {
             Lookup::FlowById => ("EXPLAIN SELECT i.id, p.body FROM interactions i LEFT JOIN pages p ON p.interaction_pk = i.pk WHERE i.tenant = $1 AND i.environment = $2 AND i.id = $3 AND i.last_activity >= 0 ORDER BY p.seq", false),
-            Lookup::FlowByCallerAttribute => ("EXPLAIN WITH winner AS (SELECT i.pk, i.id FROM current_attributes a JOIN interactions i ON i.pk = a.interaction_pk WHERE a.tenant = $1 AND a.environment = $2 AND a.value = $3 AND i.last_activity >= 0 ORDER BY a.allocated_at DESC, i.started_at DESC, i.id DESC LIMIT 1) SELECT w.id, p.body FROM winner w LEFT JOIN pages p ON p.interaction_pk = w.pk ORDER BY p.seq", false),
+            Lookup::FlowByCallerAttribute => ("EXPLAIN SELECT i.id, p.body FROM interactions i LEFT JOIN pages p ON p.interaction_pk = i.pk WHERE i.pk = (SELECT w.pk FROM (SELECT i.pk, i.id FROM current_attributes a JOIN interactions i ON i.pk = a.interaction_pk WHERE a.tenant = $1 AND a.environment = $2 AND a.value = $3 AND i.last_activity >= 0 ORDER BY a.allocated_at DESC, i.started_at DESC, i.id DESC LIMIT 1) w) ORDER BY p.seq", false),
             Lookup::UniqueIdByAttribute => ("EXPLAIN SELECT i.id FROM current_attributes a JOIN interactions i ON i.pk = a.interaction_pk WHERE a.tenant = $1 AND a.environment = $2 AND a.value = $3 AND a.kind = 'dtmf' AND i.last_activity >= 0 ORDER BY a.allocated_at DESC, i.started_at DESC, i.id DESC LIMIT 1", false),
             Lookup::ContextByCustomer => ("EXPLAIN SELECT i.id FROM interactions i WHERE i.tenant = $1 AND i.environment = $2 AND i.customer_id = $3 ORDER BY i.started_at DESC, i.id DESC LIMIT 100", false),
             Lookup::ContextByService => ("EXPLAIN SELECT i.id FROM interaction_services s JOIN interactions i ON i.pk = s.interaction_pk WHERE s.tenant = $1 AND s.environment = $2 AND s.service_id = $3 ORDER BY s.started_at DESC, s.interaction_id DESC LIMIT 100", true),
@@ -855,7 +855,10 @@ impl HistoryReads for PostgresStore {
         let Some(interaction_id) = rows.first().map(|(id, _)| id.clone()) else {
             return Ok(None);
         };
-        Ok(Some(StoredFlow { interaction_id, pages_json: rows.into_iter().filter_map(|(_, body)| body).collect() }))
+        let bodies = rows.iter().filter_map(|(_, body)| body.as_deref());
+        let mut flow = StoredFlow::new(interaction_id, bodies.clone().map(|b| b.len() + 1).sum());
+        bodies.for_each(|body| flow.push_page(body));
+        Ok(Some(flow))
     }
 
     async fn resolve(

@@ -168,10 +168,12 @@ pub const SQL: Sql = Sql {
     insert_photo: "INSERT INTO photos (interaction_pk, path, mime, data) VALUES ($1, $2, $3, $4)",
     flow_by_id: "SELECT i.id, p.body FROM interactions i LEFT JOIN pages p ON p.interaction_pk = i.pk \
                  WHERE i.tenant = $1 AND i.environment = $2 AND i.id = $3 AND i.last_activity >= $4 ORDER BY p.seq",
+    // The winner as a scalar subquery on the key: the pages then come in their primary key's order
+    // (a CTE joined to them made SQLite sort every page body in a temporary B-tree).
     flow_by_attribute: concat!(
-        "WITH winner AS (",
+        "SELECT i.id, p.body FROM interactions i LEFT JOIN pages p ON p.interaction_pk = i.pk WHERE i.pk = (SELECT w.pk FROM (",
         attribute_winner!(),
-        ") SELECT w.id, p.body FROM winner w LEFT JOIN pages p ON p.interaction_pk = w.pk ORDER BY p.seq"
+        ") w) ORDER BY p.seq"
     ),
     resolve_by_id: "SELECT i.pk, i.id FROM interactions i \
                     WHERE i.tenant = $1 AND i.environment = $2 AND i.id = $3 AND i.last_activity >= $4",

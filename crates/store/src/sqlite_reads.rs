@@ -26,6 +26,9 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 
+/// The bytes a flow's pages are expected to take (10 pages of about 1.2 KB), reserved at once.
+const FLOW_CAPACITY: usize = 16 * 1024;
+
 /// Read connections to one SQLite database.
 pub struct ReadConnections {
     path: PathBuf,
@@ -90,12 +93,12 @@ impl HistoryReads for SqliteStore {
             let mut statement = conn.prepare_cached(sql)?;
             let mut rows = statement.query(params![at.tenant, at.environment, target.value(), cutoff.0])?;
             let Some(first) = rows.next()? else { return Ok(None) };
-            let mut flow = StoredFlow { interaction_id: first.get(0)?, pages_json: Vec::new() };
+            let mut flow = StoredFlow::new(first.get(0)?, FLOW_CAPACITY);
             let mut row = Some(first);
             while let Some(r) = row {
                 // An interaction without pages is one row with a NULL page.
                 if let Some(body) = r.get_ref(1)?.as_str_or_null()? {
-                    flow.pages_json.push(body.to_owned());
+                    flow.push_page(body);
                 }
                 row = rows.next()?;
             }

@@ -128,12 +128,12 @@ store_tests! {
         f.store.put_interaction(PROD, &interaction("empty", 1_000_000, 0)).await.unwrap();
         let flow = f.store.flow(PROD, FlowTarget::UniqueId("a"), Millis(0)).await.unwrap().unwrap();
         assert_eq!(flow.interaction_id, "a");
-        assert_eq!(flow.pages_json.len(), 3);
-        for (i, json) in flow.pages_json.iter().enumerate() {
+        assert_eq!(flow.len(), 3);
+        for (i, json) in flow.pages().enumerate() {
             assert!(json.contains(&format!("a page {i}")), "{json}");
         }
         let empty = f.store.flow(PROD, FlowTarget::UniqueId("empty"), Millis(0)).await.unwrap().unwrap();
-        assert!(empty.pages_json.is_empty());
+        assert!(empty.is_empty());
         assert!(f.store.flow(PROD, FlowTarget::UniqueId("nope"), Millis(0)).await.unwrap().is_none());
         // The window: last activity is the end, start + 60 s.
         assert!(f.store.flow(PROD, FlowTarget::UniqueId("a"), Millis(1_060_000)).await.unwrap().is_some());
@@ -145,8 +145,8 @@ store_tests! {
         f.store.put_interaction(PROD, &interaction("same", 1_000, 1)).await.unwrap();
         f.store.put_interaction(STAGING, &interaction("same", 2_000, 2)).await.unwrap();
         let other = Partition { tenant: "99999999", environment: "production" };
-        assert_eq!(f.store.flow(PROD, FlowTarget::UniqueId("same"), Millis(0)).await.unwrap().unwrap().pages_json.len(), 1);
-        assert_eq!(f.store.flow(STAGING, FlowTarget::UniqueId("same"), Millis(0)).await.unwrap().unwrap().pages_json.len(), 2);
+        assert_eq!(f.store.flow(PROD, FlowTarget::UniqueId("same"), Millis(0)).await.unwrap().unwrap().len(), 1);
+        assert_eq!(f.store.flow(STAGING, FlowTarget::UniqueId("same"), Millis(0)).await.unwrap().unwrap().len(), 2);
         assert!(f.store.flow(other, FlowTarget::UniqueId("same"), Millis(0)).await.unwrap().is_none());
         assert!(f.store.context_interaction(other, "same").await.unwrap().is_none());
         // A partition that does not exist cannot be written to.
@@ -176,7 +176,7 @@ store_tests! {
         let smaller = interaction("r1", 5_000, 1);
         f.store.put_interaction(PROD, &smaller).await.unwrap();
         let flow = f.store.flow(PROD, FlowTarget::UniqueId("r1"), Millis(0)).await.unwrap().unwrap();
-        assert_eq!(flow.pages_json.len(), 1);
+        assert_eq!(flow.len(), 1);
         assert!(f.store.flow(PROD, FlowTarget::CallerAttribute("4567"), Millis(0)).await.unwrap().is_none(), "old attributes must go");
         assert!(f.store.photo(PROD, "r1", "/p/1").await.unwrap().is_none(), "old photos must go");
         let row = f.store.context_interaction(PROD, "r1").await.unwrap().unwrap();
@@ -226,7 +226,7 @@ store_tests! {
         let mut pages = Vec::new();
         for (at, id) in [(PROD, "twice"), (STAGING, "twice"), (PROD, "new"), (PROD, "bad"), (ghost, "orphan")] {
             let flow = f.store.flow(at, FlowTarget::UniqueId(id), Millis(0)).await.unwrap();
-            pages.push(flow.map(|flow| flow.pages_json.len()));
+            pages.push(flow.map(|flow| flow.len()));
         }
         assert_eq!(pages, [Some(4), Some(1), Some(2), None, None], "the later record of one key wins; refused: absent");
     }
@@ -242,7 +242,7 @@ store_tests! {
         assert!(bad.validate().is_err());
         assert!(f.store.put_interaction(PROD, &bad).await.is_err());
         let flow = f.store.flow(PROD, FlowTarget::UniqueId("atomic"), Millis(0)).await.unwrap().unwrap();
-        assert_eq!(flow.pages_json.len(), 2, "the old version must be intact");
+        assert_eq!(flow.len(), 2, "the old version must be intact");
     }
 
     async fn caller_attribute_resolution_agrees_with_the_core_rule(backend) {
@@ -440,7 +440,7 @@ store_tests! {
         let pages = |p: serde_json::Value| serde_json::from_value::<ixgw_core::page::Page>(p).unwrap();
         let flow_len = |cutoff: i64| {
             let store = f.store.clone();
-            async move { store.flow(PROD, FlowTarget::UniqueId("live"), Millis(cutoff)).await.unwrap().map(|fl| fl.pages_json.len()) }
+            async move { store.flow(PROD, FlowTarget::UniqueId("live"), Millis(cutoff)).await.unwrap().map(|fl| fl.len()) }
         };
 
         let done = f.store.append_page(PROD, "live", &pages(page("p1", start + 2_000))).await.unwrap();
@@ -454,8 +454,8 @@ store_tests! {
         let same_instant = f.store.append_page(PROD, "live", &pages(page("p2", start + 2_000))).await.unwrap();
         assert_eq!(same_instant, Ok(PageAppended { index: 2, added: true }), "an equal timestamp is in order");
         let flow = f.store.flow(PROD, FlowTarget::UniqueId("live"), Millis(0)).await.unwrap().unwrap();
-        let titles: Vec<bool> = ["p0", "p1", "p2"].iter().zip(&flow.pages_json).map(|(t, json)| json.contains(t)).collect();
-        assert_eq!(titles, [true, true, true], "{:?}", flow.pages_json);
+        let titles: Vec<bool> = ["p0", "p1", "p2"].iter().zip(flow.pages()).map(|(t, json)| json.contains(t)).collect();
+        assert_eq!(titles, [true, true, true], "{flow:?}");
         for (at, id) in [(PROD, "nope"), (STAGING, "live")] {
             assert_eq!(f.store.append_page(at, id, &pages(page("x", start))).await.unwrap(), Err(LiveRefusal::UnknownInteraction));
         }
@@ -500,7 +500,7 @@ store_tests! {
         // The same history imported whole is stored the same way (the live writes keep every invariant).
         let whole = f.store.flow(PROD, FlowTarget::UniqueId("live"), Millis(0)).await.unwrap().unwrap();
         let mut as_record = record(serde_json::json!({"id": "whole", "started_at": iso(start), "ended_at": iso(start + 10_000)}));
-        as_record.pages = whole.pages_json.iter().map(|j| serde_json::from_str(j).unwrap()).collect();
+        as_record.pages = whole.pages().map(|j| serde_json::from_str(j).unwrap()).collect();
         as_record.caller_attributes = recorded;
         f.store.put_interaction(PROD, &as_record).await.unwrap();
         let children = |db: &Database, id: &'static str| {

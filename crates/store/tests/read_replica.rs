@@ -56,7 +56,7 @@ async fn reads_go_to_the_replica_keys_and_writes_to_the_primary() {
     store.create_key(&stored_key).await.unwrap();
 
     let flow = |id| store.flow(AT, FlowTarget::UniqueId(id), Millis(0));
-    assert_eq!(flow("a").await.unwrap().map(|f| f.pages_json.len()), Some(1), "the flow is read from the replica");
+    assert_eq!(flow("a").await.unwrap().map(|f| f.len()), Some(1), "the flow is read from the replica");
     assert!(flow("b").await.unwrap().is_none(), "not replicated yet: not on the read side");
     let list = ListQuery {
         subject: ListSubject::Customer("c".into()),
@@ -71,7 +71,7 @@ async fn reads_go_to_the_replica_keys_and_writes_to_the_primary() {
     assert!(store.context_interaction(AT, "b").await.unwrap().is_none());
 
     let written = primary.store().flow(AT, FlowTarget::UniqueId("b"), Millis(0)).await.unwrap();
-    assert_eq!(written.map(|f| f.pages_json.len()), Some(2), "writes went to the primary");
+    assert_eq!(written.map(|f| f.len()), Some(2), "writes went to the primary");
     assert!(store.key_by_digest(&key.digest).await.unwrap().is_some(), "keys are checked on the primary");
     store.ping().await.unwrap();
 }

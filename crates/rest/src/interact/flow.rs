@@ -41,7 +41,7 @@ pub async fn full_flow<const BY_ATTRIBUTE: bool>(
         let window = request::window(&req)?;
         let id = request::segment(&req, "id");
         let flow = service.full_flow_json(&who, target::<BY_ATTRIBUTE>(&id), window).await?;
-        Ok(reply::full_flow(&flow.pages_json, settings.empty_flow_as_array))
+        Ok(reply::full_flow(flow, settings.empty_flow_as_array))
     };
     reply::answer(&req, &operation::<BY_ATTRIBUTE>("fullFlow"), outcome.await)
 }

@@ -4,6 +4,7 @@
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
+use ixgw_core::store::StoredFlow;
 use ixgw_core::{HistoryError, StoreError};
 use ixgw_web::RequestLabel;
 use serde::Serialize;
@@ -83,26 +84,13 @@ pub fn json<T: Serialize>(value: &T) -> Result<HttpResponse, HistoryError> {
     Ok(HttpResponse::Ok().content_type(JSON).body(body))
 }
 
-/// The full flow: the stored canonical page texts written as one JSON array, in navigation order.
-/// No pages is the vendor's "EMPTY" (an empty body), or `[]` when so configured.
-pub fn full_flow(pages: &[String], empty_as_array: bool) -> HttpResponse {
-    if pages.is_empty() && !empty_as_array {
+/// The full flow: the stored pages' canonical JSON as the one array the store built, in navigation
+/// order. No pages is the vendor's "EMPTY" (an empty body), or `[]` when so configured.
+pub fn full_flow(flow: StoredFlow, empty_as_array: bool) -> HttpResponse {
+    if flow.is_empty() && !empty_as_array {
         return HttpResponse::Ok().content_type(JSON).finish();
     }
-    HttpResponse::Ok().content_type(JSON).body(json_array(pages))
-}
-
-fn json_array(items: &[String]) -> String {
-    let mut body = String::with_capacity(2 + items.iter().map(|p| p.len() + 1).sum::<usize>());
-    body.push('[');
-    for (i, item) in items.iter().enumerate() {
-        if i > 0 {
-            body.push(',');
-        }
-        body.push_str(item);
-    }
-    body.push(']');
-    body
+    HttpResponse::Ok().content_type(JSON).body(flow.into_json_array())
 }
 
 #[cfg(test)]
@@ -112,13 +100,24 @@ mod tests {
     use actix_web::test::TestRequest;
     use ixgw_core::AuthFailure;
 
-    #[test]
-    fn arrays_join_the_stored_texts_unchanged() {
-        assert_eq!(json_array(&[]), "[]");
-        assert_eq!(json_array(&[r#"{"a":1}"#.into()]), r#"[{"a":1}]"#);
-        assert_eq!(json_array(&[r#"{"a":1}"#.into(), r#"{"b":"x,y"}"#.into()]), r#"[{"a":1},{"b":"x,y"}]"#);
-        let body: serde_json::Value = serde_json::from_str(&json_array(&["{}".into(), "{}".into()])).unwrap();
-        assert_eq!(body.as_array().unwrap().len(), 2);
+    fn flow(pages: &[&str]) -> StoredFlow {
+        let mut flow = StoredFlow::new("i".into(), 0);
+        pages.iter().for_each(|p| flow.push_page(p));
+        flow
+    }
+
+    #[actix_web::test]
+    async fn arrays_join_the_stored_texts_unchanged() {
+        let body = |pages: &[&str]| {
+            let response = full_flow(flow(pages), true);
+            async move { to_bytes(response.into_body()).await.unwrap() }
+        };
+        assert_eq!(body(&[]).await, "[]");
+        assert_eq!(body(&[r#"{"a":1}"#]).await, r#"[{"a":1}]"#);
+        assert_eq!(body(&[r#"{"a":1}"#, r#"{"b":"x,y"}"#]).await, r#"[{"a":1},{"b":"x,y"}]"#);
+        let parsed: serde_json::Value = serde_json::from_slice(&body(&["{}", "{}"]).await).unwrap();
+        assert_eq!(parsed.as_array().unwrap().len(), 2);
+        assert_eq!(flow(&["{}", "[1]"]).pages().collect::<Vec<_>>(), ["{}", "[1]"]);
     }
 
     #[test]
@@ -176,10 +175,10 @@ mod tests {
 
     #[actix_web::test]
     async fn empty_flows() {
-        let res = full_flow(&[], false);
+        let res = full_flow(flow(&[]), false);
         assert_eq!(res.headers().get(header::CONTENT_TYPE).unwrap(), JSON);
         assert!(to_bytes(res.into_body()).await.unwrap().is_empty());
-        let res = full_flow(&[], true);
+        let res = full_flow(flow(&[]), true);
         assert_eq!(to_bytes(res.into_body()).await.unwrap(), "[]");
     }
 }
