@@ -77,7 +77,7 @@ impl SqliteStore {
             .connect_with(options.clone())
             .await
             .map_err(|e| StoreError::Failed(format!("cannot open the SQLite database `{url}`: {e}")))?;
-        let reads = ReadConnections::new(options.get_filename().to_path_buf(), settings.sqlite_cache_kib);
+        let reads = ReadConnections::new(options.get_filename().to_path_buf(), settings.sqlite_read_cache_kib);
         Ok(Self { pool, reads: Arc::new(reads), sql: &SQLITE_SQL, inserts: &SQLITE_INSERTS })
     }
 

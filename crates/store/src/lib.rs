@@ -24,16 +24,36 @@ pub struct PoolSettings {
     /// OS page cache holds the file anyway, and each connection has its own); a bulk import wants
     /// room for every page a batch dirties, or SQLite spills them to the WAL before the commit.
     pub sqlite_cache_kib: u32,
+    /// The page cache of each of SQLite's read connections (`sqlite_reads`), in KiB: one per
+    /// thread that reads at once, so by default [`PoolSettings::SQLITE_READ_CACHE_BUDGET_KIB`]
+    /// shared among the machine's cores (the gateway's worker threads).
+    pub sqlite_read_cache_kib: u32,
 }
 
 impl PoolSettings {
     /// The page cache of a bulk writer (`ixgw import`): 64 MiB.
     pub const BULK_SQLITE_CACHE_KIB: u32 = 64 * 1024;
+
+    /// What the read connections' page caches take together: the 32 MiB that sixteen pool
+    /// connections of 2 MiB had, now for the few connections that serve every read.
+    pub const SQLITE_READ_CACHE_BUDGET_KIB: u32 = 32 * 1024;
+
+    /// The read connections' page cache when `readers` threads read at once.
+    pub fn read_cache_for(readers: usize) -> u32 {
+        let readers = u32::try_from(readers.max(1)).unwrap_or(u32::MAX);
+        (Self::SQLITE_READ_CACHE_BUDGET_KIB / readers).max(2000)
+    }
 }
 
 impl Default for PoolSettings {
     fn default() -> Self {
-        Self { max_connections: 16, acquire_timeout: Duration::from_secs(2), sqlite_cache_kib: 2000 }
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Self {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(2),
+            sqlite_cache_kib: 2000,
+            sqlite_read_cache_kib: Self::read_cache_for(cores),
+        }
     }
 }
 
