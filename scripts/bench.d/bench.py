@@ -235,6 +235,26 @@ class Gateway:
         self.logf.close()
 
 
+class Floor(Gateway):
+    """`ixgw-floor` on the same store: the flow's read and bytes behind a bare actix handler."""
+
+    def start(self):
+        env = dict(os.environ)
+        env.update(self.args.server_env)
+        self.logf = open(self.log_path, "w")
+        self.proc = subprocess.Popen([self.args.floor_bin, self.store.url, f"127.0.0.1:{self.port}"], env=env,
+                                     stdout=self.logf, stderr=self.logf)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return self
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    sys.exit(f"ixgw-floor did not start; see {self.log_path}")
+                time.sleep(0.01)
+
+
 class RssSampler:
     """Peak resident set of the given processes (summed) while a scenario runs."""
 
@@ -276,6 +296,10 @@ def scenario_requests(name, targets, keys):
         context = {"ContactCenterId": t["tenant"], "Application-Key": key}
         if name == "healthz":
             out.append(("GET", "/healthz", "", {}))
+        elif name == "floor_bytes":
+            out.append(("GET", f"/bytes/{t['tenant']}/{t['id']}", "", {}))
+        elif name == "floor_flow":
+            out.append(("GET", f"/flow/{t['tenant']}/{t['id']}", "", {}))
         elif name == "rest_flow_by_id":
             out.append(("GET", f"{account}/{t['id']}/fullFlow", "", interact))
         elif name == "rest_flow_by_attribute":
@@ -293,7 +317,7 @@ def scenario_requests(name, targets, keys):
     return out
 
 
-SCENARIOS = ["healthz", "rest_flow_by_id", "rest_flow_by_attribute", "soap11_flow_by_id", "soap12_flow_by_id",
+SCENARIOS = ["healthz", "floor_bytes", "floor_flow", "rest_flow_by_id", "rest_flow_by_attribute", "soap11_flow_by_id", "soap12_flow_by_id",
              "context_by_id", "context_customer_list"]
 
 
@@ -358,14 +382,23 @@ def run_scenarios(args, store, info, gateways, url, names, label):
          "--tenants", str(args.tenants), "--count", str(args.samples)], capture_output=True, text=True,
         check=True).stdout)
     rows = []
-    for name in names:
-        requests = scenario_requests(name, targets, info["keys"])
-        check(gateways[0].base, requests)
-        path = os.path.join(store.dir, f"{name}.requests")
-        write_requests(path, requests)
-        row = measure(args, name, url, gateways, path)
-        row["run"] = label
-        rows.append(row)
+    floor = None
+    try:
+        for name in names:
+            requests = scenario_requests(name, targets, info["keys"])
+            # The floor scenarios are served by ixgw-floor, started on the same store when first needed.
+            if name.startswith("floor_") and floor is None:
+                floor = Floor(args, store, "floor").start()
+            servers, base = ([floor], floor.base) if name.startswith("floor_") else (gateways, url)
+            check(servers[0].base, requests)
+            path = os.path.join(store.dir, f"{name}.requests")
+            write_requests(path, requests)
+            row = measure(args, name, base, servers, path)
+            row["run"] = label
+            rows.append(row)
+    finally:
+        if floor:
+            floor.stop()
     healthz = next((r["requests_per_s"] for r in rows if r["scenario"] == "healthz"), None)
     for r in rows:
         r["ratio_to_healthz"] = round(r["requests_per_s"] / healthz, 3) if healthz else None
@@ -434,7 +467,7 @@ def callgrind(args, store, info, names, label):
          "--tenants", str(args.tenants), "--count", str(args.samples)], capture_output=True, text=True,
         check=True).stdout)
     rows = []
-    for name in names:
+    for name in (n for n in names if not n.startswith("floor_")):
         requests = scenario_requests(name, targets, info["keys"])
         counts = [callgrind_run(args, store, requests, n, name) for n in (low, high)]
         per_request = (counts[1] - counts[0]) / (high - low)
@@ -600,6 +633,7 @@ def main():
     p.add_argument("--fresh", action="store_true", help="re-import even if a store of this size exists")
     p.add_argument("--skip-build", action="store_true")
     p.add_argument("--bin", help="the ixgw binary (default: the release build)")
+    p.add_argument("--floor-bin", help="the ixgw-floor binary of the floor scenarios (default: beside --bin)")
     p.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
     p.add_argument("--replica-workers", type=int, default=0, metavar="N",
                    help="worker threads of each replica gateway (default: one per core), e.g. 1 to see two "
@@ -625,8 +659,9 @@ def main():
             sys.exit(f"{tool} is needed (wrk: apt-get install -y wrk)")
     target_dir = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
     if not args.skip_build and not args.bin:
-        run(["cargo", "build", "--release", "-p", "ixgw"], cwd=ROOT)
+        run(["cargo", "build", "--release", "-p", "ixgw", "--bins"], cwd=ROOT)
     args.bin = args.bin or os.path.join(target_dir, "release", "ixgw")
+    args.floor_bin = args.floor_bin or os.path.join(os.path.dirname(os.path.abspath(args.bin)), "ixgw-floor")
     os.makedirs(args.data, exist_ok=True)
     os.makedirs(args.out, exist_ok=True)
 
@@ -707,6 +742,13 @@ def main():
         print(f"replicas: same answers {result['replicas']['same_answers']}; two vs one: " + ", ".join(
             f"{r['scenario']} {r['ratio_to_one_replica']}" for r in result["replicas"]["rows"]
             if "ratio_to_one_replica" in r))
+    floor = {r["run"]: r for r in result["rows"] if r["scenario"] == "floor_flow"}
+    for r in result["rows"]:
+        base = floor.get(r["run"])
+        if base and not r["scenario"].startswith(("floor_", "healthz")):
+            r["ratio_to_floor_flow"] = round(r["requests_per_s"] / base["requests_per_s"], 3)
+            print(f"{r['run']}: {r['scenario']} / floor_flow = {r['ratio_to_floor_flow']} "
+                  f"(CPU {r['server_cpu_us_per_request']} vs {base['server_cpu_us_per_request']} us/request)")
     print()
     for v in result["targets"]:
         print(f"{'MET    ' if v['met'] else 'NOT MET'} {v['backend']:<8} {v['target']}: {v['measured']}")

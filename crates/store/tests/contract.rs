@@ -411,6 +411,36 @@ store_tests! {
         assert!(f.store.context_list(STAGING, &none).await.unwrap().is_empty());
     }
 
+    async fn reads_never_wait_for_a_writer(backend) {
+        let f = fixture(backend).await;
+        f.store.put_interaction(PROD, &interaction("w", 1_000_000, 1)).await.unwrap();
+        // A writer holds an uncommitted change of that very interaction while the reads run.
+        let rewrite = "UPDATE interactions SET last_activity = last_activity + 1 WHERE id = 'w'";
+        let read_all = || async {
+            let flow = f.store.flow(PROD, FlowTarget::UniqueId("w"), Millis(0)).await.unwrap().unwrap();
+            let row = f.store.context_interaction(PROD, "w").await.unwrap().unwrap();
+            (flow.into_json_array(), row.ended_at)
+        };
+        let before = read_all().await;
+        let waited = match &f.db {
+            Database::Sqlite(s) => {
+                let mut tx = s.pool().begin().await.unwrap();
+                sqlx::query(rewrite).execute(&mut *tx).await.unwrap();
+                let timed = tokio::time::timeout(std::time::Duration::from_secs(2), read_all()).await;
+                tx.rollback().await.unwrap();
+                timed
+            }
+            Database::Postgres(p) => {
+                let mut tx = p.pool().begin().await.unwrap();
+                sqlx::query(rewrite).execute(&mut *tx).await.unwrap();
+                let timed = tokio::time::timeout(std::time::Duration::from_secs(2), read_all()).await;
+                tx.rollback().await.unwrap();
+                timed
+            }
+        };
+        assert_eq!(waited.expect("the reads answered while the write was open"), before, "committed data only");
+    }
+
     async fn lookups_are_served_by_indexes(backend) {
         let f = fixture(backend).await;
         for lookup in Lookup::ALL {
