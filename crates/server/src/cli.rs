@@ -48,6 +48,9 @@ pub enum Command {
     Key(KeyCommand),
     /// Delete interactions (of every tenant) last active before the retention period; print what went.
     Purge(PurgeArgs),
+    /// Copy history from a running Interact or Context Services server into this gateway's store.
+    #[command(subcommand)]
+    Pull(crate::pull::PullCommand),
 }
 
 #[derive(Args, Debug)]
@@ -112,6 +115,10 @@ pub enum KeyCommand {
         /// read: query history; ingest: write records; admin: both.
         #[arg(long, default_value = "read", value_parser = ["read", "ingest", "admin"])]
         scope: String,
+        /// Store a key the clients already send (read from stdin, one line) instead of generating
+        /// one, so they keep working unchanged after a move; prints the key's id, not the key.
+        #[arg(long)]
+        existing: bool,
     },
     /// List keys (ids, never the keys).
     List,
@@ -142,6 +149,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             }
             Ok(if report.rejected > 0 { 1 } else { 0 })
         }
+        Command::Pull(command) => crate::pull::run_command(&settings, database_flag, command).await,
         Command::Purge(args) => {
             let retention = match args.older_than {
                 Some(text) => text.parse::<Retention>().map_err(anyhow::Error::msg)?,
@@ -195,7 +203,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             let db = open_database(&settings, database_flag, true).await?;
             let store = db.store();
             match cmd {
-                KeyCommand::Add { tenant, environment, scope } => {
+                KeyCommand::Add { tenant, environment, scope, existing } => {
                     let Some(t) = store.tenant(&tenant).await?.filter(|t| t.account_id == tenant) else {
                         bail!("no tenant {tenant}; create it with `ixgw tenant add {tenant}`");
                     };
@@ -204,7 +212,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                         Some(e) => bail!("tenant {tenant} has no environment {e}; add it with `ixgw tenant add-environment {tenant} {e}`"),
                         None => t.default_environment().context("the tenant has no default environment")?.to_string(),
                     };
-                    let key = NewKey::generate();
+                    let key = if existing { existing_key()? } else { NewKey::generate() };
                     let scope = Scope::parse(&scope).context("unknown scope")?;
                     store
                         .create_key(&KeyRecord {
@@ -215,8 +223,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                             scope,
                             created_at: Millis::now(),
                         })
-                        .await?;
-                    println!("{}", key.key);
+                        .await
+                        .map_err(|e| match e {
+                            StoreError::Conflict(_) => anyhow::anyhow!("that key is stored already ({})", key.key_id),
+                            other => anyhow::anyhow!("{other}"),
+                        })?;
+                    println!("{}", if existing { &key.key_id } else { &key.key });
                 }
                 KeyCommand::List => {
                     for k in store.keys().await? {
@@ -238,6 +250,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
     }
+}
+
+/// A key the clients already use, from the first line of stdin (never from the command line,
+/// where other users and the shell history would see it).
+fn existing_key() -> anyhow::Result<NewKey> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).context("cannot read the key from stdin")?;
+    let key = line.trim_end_matches(['\r', '\n']);
+    if key.trim().is_empty() {
+        bail!("--existing reads the key from stdin: give it one line, e.g. `printenv OLD_KEY | ixgw key add …`");
+    }
+    Ok(NewKey::from_text(key.to_string()))
 }
 
 async fn serve(mut settings: Settings, database_flag: Option<&str>, args: ServeArgs) -> anyhow::Result<i32> {

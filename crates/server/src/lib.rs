@@ -6,6 +6,7 @@ pub mod demo;
 pub mod import;
 pub mod limits;
 pub mod openapi;
+pub mod pull;
 pub mod retention;
 pub mod settings;
 pub mod telemetry;

@@ -4,6 +4,7 @@
 //! backend); each backend has its own migrations (`migrations/sqlite`, `migrations/postgres`).
 
 mod backends;
+mod export;
 mod sql;
 mod sqlite_reads;
 
