@@ -878,3 +878,35 @@ async fn the_binary_killed_mid_pull_resumes_and_keeps_its_key_to_itself() {
     }
     b.close().await;
 }
+
+#[tokio::test]
+async fn an_https_source_is_spoken_to_in_tls() {
+    // A listener that answers in plain HTTP: the client must try a TLS handshake, fail it, and say so.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            let _ = conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n").await;
+        }
+    });
+    let b = gateway(Backend::Sqlite, false).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ids.txt"), "040100713\n").unwrap();
+    let pull = InteractPull {
+        from: format!("https://127.0.0.1:{port}"),
+        tenant: TENANT.into(),
+        key: Some("secret-key".into()),
+        environment: None,
+        api_version: "2".into(),
+        ids: dir.path().join("ids.txt"),
+        attributes: None,
+        variable_sets: Vec::new(),
+    };
+    let mut opts = options(1);
+    opts.retry.retries = 0;
+    let report = pull_interact(&pull, &opts, &target(&b, PRODUCTION)).await.unwrap();
+    let (_, id, reason) = &report.failures.rows[0];
+    assert_eq!(id, "040100713");
+    assert!(reason.contains("could not connect") && !reason.contains("secret-key"), "{reason}");
+    assert!(reason.to_ascii_lowercase().contains("tls") || reason.contains("InvalidContentType"), "{reason}");
+}
