@@ -16,6 +16,7 @@ use ixgw_core::record::InteractionRecord;
 use ixgw_core::{Millis, Partition};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -788,6 +789,22 @@ async fn the_binary_killed_mid_pull_resumes_and_keeps_its_key_to_itself() {
     let db = database.as_str();
     let (code, _, err) = run(&["--database", db, "tenant", "add", TENANT, "--environment", "production"], dir);
     assert_eq!(code, 0, "{err}");
+    // The key the clients already send is kept (from stdin), so that they work unchanged after the move.
+    let existing = |key: &str| {
+        let mut child = ixgw(&["--database", db, "key", "add", "--tenant", TENANT, "--existing"], dir)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(format!("{key}\n").as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
+    };
+    let key_id = ixgw_core::tenancy::NewKey::from_text(PRODUCTION.key.into()).key_id;
+    assert_eq!(existing(PRODUCTION.key), (Some(0), format!("{key_id}\n")), "the id is printed, not the key");
+    let (code, again) = existing(PRODUCTION.key);
+    assert!(code == Some(1) && again.contains("stored already") && !again.contains(PRODUCTION.key), "{again}");
     // Slow answers, so that the pull is still going when it is killed.
     let slow: Plan = Arc::new(|_, _| Fault::Late(Duration::from_millis(60)));
     let proxy = FaultProxy::start(&a.base_url, slow).await;

@@ -280,14 +280,14 @@ impl Source {
             content.binary_content_mime = answer.content_type.filter(|t| t != "application/octet-stream");
             content.binary_content = Some(Base64Bytes(answer.body));
         }
-        Ok(Part::Context(ContextPart {
+        Ok(Part::Context(Box::new(ContextPart {
             customer_id: resource.customer_id,
             started_at: resource.start_date,
             ended_at: resource.end_date,
             context: resource.context,
             content: (content != Content::default()).then_some(content),
             service_ids,
-        }))
+        })))
     }
 
     /// A content part the resource names.

@@ -40,7 +40,8 @@ pub struct ContextPart {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Part {
     Interact(InteractPart),
-    Context(ContextPart),
+    /// Boxed: a resource's fields are many times the size of the Interact part's handles.
+    Context(Box<ContextPart>),
 }
 
 /// Where the start of a merged record came from.
@@ -107,6 +108,7 @@ pub fn merge(
             }
         }
         Part::Context(part) => {
+            let part = *part;
             record.customer_id = part.customer_id;
             record.started_at = part.started_at;
             record.ended_at = part.ended_at;
@@ -151,14 +153,14 @@ mod tests {
     }
 
     fn context(started: i64, services: Vec<i64>) -> Part {
-        Part::Context(ContextPart {
+        Part::Context(Box::new(ContextPart {
             customer_id: Some("c1".into()),
             started_at: IsoDate(Millis(started)),
             ended_at: Some(IsoDate(Millis(started + 10))),
             context: Some(Context { media_type: Some("chat".into()), ..Default::default() }),
             content: Some(Content { plain_text: Some("hi".into()), ..Default::default() }),
             service_ids: services,
-        })
+        }))
     }
 
     #[test]
