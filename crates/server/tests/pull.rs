@@ -927,3 +927,37 @@ async fn an_https_source_is_spoken_to_in_tls() {
     assert!(reason.contains("could not connect") && !reason.contains("secret-key"), "{reason}");
     assert!(reason.to_ascii_lowercase().contains("tls") || reason.contains("InvalidContentType"), "{reason}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_source_is_paced_by_rps_and_by_retry_after() {
+    let a = gateway(Backend::Sqlite, true).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ids.txt"), "040100713\n040100709\n040100720\n").unwrap();
+    let pull = |from: &str, name: &str| InteractPull {
+        from: from.to_string(),
+        tenant: TENANT.into(),
+        key: Some(PRODUCTION.key.into()),
+        environment: None,
+        api_version: "2".into(),
+        ids: dir.path().join("ids.txt"),
+        attributes: None,
+        variable_sets: vec![name.to_string()],
+    };
+    // 10 requests a second: n requests take at least (n - 1) / 10 s, whatever the concurrency.
+    let b = gateway(Backend::Sqlite, false).await;
+    let mut opts = options(4);
+    opts.requests_per_second = Some(10.0);
+    let report = pull_interact(&pull(&a.base_url, "customerInfoSet"), &opts, &target(&b, PRODUCTION)).await.unwrap();
+    assert!(report.complete() && report.stored == 3, "{}", report.summary());
+    let floor = Duration::from_millis((report.requests - 1) * 100);
+    assert!(report.elapsed >= floor, "{} requests in {:?}", report.requests, report.elapsed);
+
+    // A 429 asks for a second: the retry waits for it, not for the 20 ms backoff.
+    let once: Plan = Arc::new(|n, _| if n == 0 { Fault::SlowDown } else { Fault::Pass });
+    let proxy = FaultProxy::start(&a.base_url, once).await;
+    let c = gateway(Backend::Sqlite, false).await;
+    let opts = PullOptions { force: true, ..options(1) };
+    let report = pull_interact(&pull(&proxy.url, "repairInfoSet"), &opts, &target(&c, PRODUCTION)).await.unwrap();
+    assert!(report.complete() && report.retries == 1, "{}", report.summary());
+    assert!(report.elapsed >= Duration::from_millis(950), "{:?}", report.elapsed);
+}

@@ -131,7 +131,7 @@ impl PullReport {
         }
         if !self.failures.is_empty() {
             lines.push(format!(
-                "not pulled: {} (reasons in {}); run the same command again to pull them",
+                "not pulled: {} (reasons in {}; the same command tries them again)",
                 self.failures.rows.len(),
                 self.failures_file.display()
             ));
