@@ -10,7 +10,7 @@ mod support;
 
 use ixgw::pull::{
     pull_context_services, pull_interact, ContextServicesPull, InteractPull, PullOptions, PullReport, RetryPolicy,
-    Target,
+    Source, Target,
 };
 use ixgw_core::record::InteractionRecord;
 use ixgw_core::{Millis, Partition};
@@ -293,10 +293,12 @@ async fn pull_flows(
     options: &PullOptions,
 ) -> PullReport {
     let pull = InteractPull {
-        from: from.to_string(),
+        source: Source {
+            from: from.to_string(),
+            key: Some(env.key.into()),
+            environment: (env.name != "production").then(|| env.name.to_string()),
+        },
         tenant: TENANT.into(),
-        key: Some(env.key.into()),
-        environment: (env.name != "production").then(|| env.name.to_string()),
         api_version: "2".into(),
         ids: exports.path(&format!("{tag}-ids.csv")),
         attributes: Some(exports.path(&format!("{tag}-attributes.csv"))),
@@ -307,10 +309,12 @@ async fn pull_flows(
 
 async fn pull_context(from: &str, b: &TestApp, env: Env, exports: &Exports, tag: &str, page_size: u32) -> PullReport {
     let pull = ContextServicesPull {
-        from: format!("{from}/genesys/1/cs"),
+        source: Source {
+            from: format!("{from}/genesys/1/cs"),
+            key: Some(env.key.into()),
+            environment: Some(env.name.into()),
+        },
         contact_center: TENANT.into(),
-        key: Some(env.key.into()),
-        environment: Some(env.name.into()),
         customers: Some(exports.path(&format!("{tag}-customers.txt"))),
         services: Some(exports.path(&format!("{tag}-services.csv"))),
         interactions: Some(exports.path(&format!("{tag}-unlisted.csv"))),
@@ -910,10 +914,8 @@ async fn an_https_source_is_spoken_to_in_tls() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("ids.txt"), "040100713\n").unwrap();
     let pull = InteractPull {
-        from: format!("https://127.0.0.1:{port}"),
+        source: Source { from: format!("https://127.0.0.1:{port}"), key: Some("secret-key".into()), environment: None },
         tenant: TENANT.into(),
-        key: Some("secret-key".into()),
-        environment: None,
         api_version: "2".into(),
         ids: dir.path().join("ids.txt"),
         attributes: None,
@@ -934,10 +936,8 @@ async fn the_source_is_paced_by_rps_and_by_retry_after() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("ids.txt"), "040100713\n040100709\n040100720\n").unwrap();
     let pull = |from: &str, name: &str| InteractPull {
-        from: from.to_string(),
+        source: Source { from: from.to_string(), key: Some(PRODUCTION.key.into()), environment: None },
         tenant: TENANT.into(),
-        key: Some(PRODUCTION.key.into()),
-        environment: None,
         api_version: "2".into(),
         ids: dir.path().join("ids.txt"),
         attributes: None,

@@ -199,6 +199,21 @@ impl SourceClient {
         }
     }
 
+    /// [`fetch`](Self::fetch) of something that may be absent: a 200 goes to `read`, a 404 is
+    /// `None`, any other status a failure.
+    pub async fn fetch_found<T>(
+        &self,
+        path_and_query: &str,
+        read: impl Fn(Answer) -> Result<T, Failure>,
+    ) -> Result<Option<T>, Failure> {
+        self.fetch(path_and_query, |answer| match answer.status {
+            200 => read(answer).map(Some),
+            404 => Ok(None),
+            _ => Err(answer.unexpected()),
+        })
+        .await
+    }
+
     /// One request, read whole. Credentials refused → `Fatal`; 429 and 5xx → `Transient`.
     async fn get(&self, url: &str) -> Result<Answer, Failure> {
         if let Some(limit) = &self.limit {

@@ -1,7 +1,7 @@
 //! The `ixgw pull` command line: its arguments, the target tenant, the summary and the exit code.
 
 use super::{
-    pull_context_services, pull_interact, ContextServicesPull, InteractPull, PullOptions, RetryPolicy, Target,
+    pull_context_services, pull_interact, ContextServicesPull, InteractPull, PullOptions, RetryPolicy, Source, Target,
 };
 use crate::settings::Settings;
 use anyhow::bail;
@@ -133,43 +133,46 @@ pub async fn run(settings: &Settings, database_flag: Option<&str>, command: Pull
     let service = crate::service(&database);
     let label = ixgw_store::redact(&settings.database_url(database_flag));
     let result = async {
-        let (from, report) = match &command {
+        let (args_source, tenant, exact) = match &command {
+            PullCommand::Interact(args) => (&args.source, args.tenant.as_str(), true),
+            PullCommand::ContextServices(args) => {
+                (&args.source, args.tenant.as_deref().unwrap_or(&args.contact_center), args.tenant.is_some())
+            }
+        };
+        let (tenant, environment) =
+            target_partition(&database, tenant, args_source.environment.as_deref(), exact).await?;
+        let target = Target { service: &service, database: &database, tenant, environment, label };
+        let options = args_source.options()?;
+        let source = Source {
+            from: args_source.from.clone(),
+            key: args_source.key.clone(),
+            environment: args_source.environment.clone(),
+        };
+        let report = match &command {
             PullCommand::Interact(args) => {
-                let (tenant, environment) =
-                    target_partition(&database, &args.tenant, args.source.environment.as_deref(), true).await?;
-                let target = Target { service: &service, database: &database, tenant, environment, label };
                 let pull = InteractPull {
-                    from: args.source.from.clone(),
+                    source,
                     tenant: args.tenant.clone(),
-                    key: args.source.key.clone(),
-                    environment: args.source.environment.clone(),
                     api_version: args.api_version.clone(),
                     ids: args.ids.clone(),
                     attributes: args.attributes.clone(),
                     variable_sets: args.variable_sets.iter().filter(|n| !n.is_empty()).cloned().collect(),
                 };
-                (&args.source.from, pull_interact(&pull, &args.source.options()?, &target).await?)
+                pull_interact(&pull, &options, &target).await?
             }
             PullCommand::ContextServices(args) => {
-                let tenant = args.tenant.as_deref().unwrap_or(&args.contact_center);
-                let exact = args.tenant.is_some();
-                let (tenant, environment) =
-                    target_partition(&database, tenant, args.source.environment.as_deref(), exact).await?;
-                let target = Target { service: &service, database: &database, tenant, environment, label };
                 let pull = ContextServicesPull {
-                    from: args.source.from.clone(),
+                    source,
                     contact_center: args.contact_center.clone(),
-                    key: args.source.key.clone(),
-                    environment: args.source.environment.clone(),
                     customers: args.customers.clone(),
                     services: args.services.clone(),
                     interactions: args.interactions.clone(),
                     page_size: args.page_size,
                 };
-                (&args.source.from, pull_context_services(&pull, &args.source.options()?, &target).await?)
+                pull_context_services(&pull, &options, &target).await?
             }
         };
-        println!("pulled from {}", ixgw_store::redact(from));
+        println!("pulled from {}", ixgw_store::redact(&args_source.from));
         println!("{}", report.summary());
         anyhow::Ok(if report.complete() { 0 } else { 1 })
     }

@@ -3,7 +3,7 @@
 //! `structured_text`, `binary_content`), and stores them so that the Context Services face answers
 //! them again as the source did.
 
-use super::client::{Answer, ClientSettings, Failure, SourceClient};
+use super::client::{Answer, Failure, SourceClient};
 use super::inputs::{read_list, CUSTOMER_COLUMNS, INTERACTION_COLUMNS, SERVICE_COLUMNS};
 use super::merge::{ContextPart, Part};
 use super::{json_text, not_yet_stored, run_jobs, segment, Job, Ledger, PullOptions, PullReport, Target};
@@ -21,14 +21,11 @@ use std::time::Instant;
 /// What `ixgw pull context-services` was asked.
 #[derive(Debug, Clone)]
 pub struct ContextServicesPull {
-    /// The source's base URL including its base path (`http://ucshost:8080`,
-    /// `https://gms.example.com/genesys/1/cs`).
-    pub from: String,
+    /// Its base URL includes the base path (`http://ucshost:8080`,
+    /// `https://gms.example.com/genesys/1/cs`); `Environment-Name` is a gateway's (Genesys has none).
+    pub source: super::Source,
     /// `ContactCenterId` at the source.
     pub contact_center: String,
-    pub key: Option<String>,
-    /// `Environment-Name` at the source (a gateway's; Genesys has none).
-    pub environment: Option<String>,
     pub customers: Option<PathBuf>,
     pub services: Option<PathBuf>,
     /// Interaction ids fetched by id (those no customer or service lists).
@@ -113,17 +110,8 @@ pub async fn pull_context_services(
         args.contact_center, target.tenant, target.environment, target.label
     );
     let mut ledger = Ledger::open(&header, input, options)?;
-    let mut headers = vec![("contactcenterid", args.contact_center.clone())];
-    headers.extend(args.key.clone().map(|k| ("application-key", k)));
-    headers.extend(args.environment.clone().map(|e| ("environment-name", e)));
-    let source = Source {
-        client: SourceClient::new(ClientSettings {
-            base_url: args.from.clone(),
-            headers,
-            timeout: options.timeout,
-            policy: options.retry,
-            requests_per_second: options.requests_per_second,
-        })?,
+    let source = Resources {
+        client: args.source.client(("contactcenterid", args.contact_center.clone()), options)?,
         page_size: args.page_size,
     };
 
@@ -198,7 +186,8 @@ pub async fn pull_context_services(
     ledger.finish(started, &source.client.counters)
 }
 
-struct Source {
+/// The Context Services source of one pull.
+struct Resources {
     client: SourceClient,
     page_size: u32,
 }
@@ -222,7 +211,7 @@ struct Resource {
     context: Option<Context>,
 }
 
-impl Source {
+impl Resources {
     /// Every interaction id of a subject's list, page after page.
     async fn list(&self, subject: &Subject) -> Result<Vec<String>, Failure> {
         let path = subject.list_path();
@@ -251,15 +240,9 @@ impl Source {
         let path = format!("/interactions/{}", segment(&id));
         let resource = self
             .client
-            .fetch(&path, |answer| match answer.status {
-                200 => resource(&answer),
-                404 => Err(Failure::permanent(format!(
-                    "listed, but the source does not find it (404, {})",
-                    answer.excerpt()
-                ))),
-                _ => Err(answer.unexpected()),
-            })
-            .await?;
+            .fetch_found(&path, |answer| resource(&answer))
+            .await?
+            .ok_or_else(|| Failure::permanent("the source answers 404: it does not find it"))?;
         if resource.interaction_id != id {
             return Err(Failure::permanent(format!(
                 "the source answered with interaction `{}` instead",
@@ -293,12 +276,9 @@ impl Source {
     /// A content part the resource names.
     async fn part(&self, interaction: &str, part: &str) -> Result<Answer, Failure> {
         self.client
-            .fetch(&format!("{interaction}/{part}"), |answer| match answer.status {
-                200 => Ok(answer),
-                404 => Err(Failure::permanent(format!("the resource names its {part}, but the source answers 404"))),
-                _ => Err(answer.unexpected()),
-            })
-            .await
+            .fetch_found(&format!("{interaction}/{part}"), Ok)
+            .await?
+            .ok_or_else(|| Failure::permanent(format!("the resource names its {part}, but the source answers 404")))
     }
 }
 

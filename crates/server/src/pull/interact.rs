@@ -3,7 +3,7 @@
 //! caller attributes and dates from the files the platform exported (the API cannot give them
 //! back by id).
 
-use super::client::{Answer, ClientSettings, Failure, SourceClient};
+use super::client::{Answer, Failure, SourceClient};
 use super::inputs::{read_attributes, read_list, ListEntry, UNIQUE_ID_COLUMNS};
 use super::merge::{InteractPart, Part};
 use super::{json_body, not_yet_stored, run_jobs, segment, Job, Ledger, PullOptions, PullReport, Target};
@@ -20,13 +20,10 @@ use std::time::Instant;
 /// What `ixgw pull interact` was asked.
 #[derive(Debug, Clone)]
 pub struct InteractPull {
-    /// `scheme://host[:port]` of the source (the Interact routes are under it).
-    pub from: String,
+    /// `scheme://host[:port]`: the Interact routes are under it.
+    pub source: super::Source,
     /// The account id: `Tenant-Id` and `{accountID}` at the source, the tenant in the target.
     pub tenant: String,
-    pub key: Option<String>,
-    /// `Environment-Name` at the source (and the target environment); `None`: the defaults.
-    pub environment: Option<String>,
     /// The protocol version in the source's URLs (`2`, `v1`, …).
     pub api_version: String,
     pub ids: PathBuf,
@@ -41,7 +38,8 @@ struct Misses {
     summaries: AtomicUsize,
 }
 
-struct Source {
+/// The Interact source of one pull.
+struct Flows {
     client: SourceClient,
     /// `/interact/agent/version/{v}/account/{accountID}`.
     prefix: String,
@@ -88,17 +86,8 @@ pub async fn pull_interact(
         ledger.report.notes.push(format!("{unused} rows of the attributes file name ids that are not in the ids file"));
     }
     let jobs = not_yet_stored(&mut ledger, jobs);
-    let mut headers = vec![("tenant-id", args.tenant.clone())];
-    headers.extend(args.key.clone().map(|k| ("application-key", k)));
-    headers.extend(args.environment.clone().map(|e| ("environment-name", e)));
-    let source = Source {
-        client: SourceClient::new(ClientSettings {
-            base_url: args.from.clone(),
-            headers,
-            timeout: options.timeout,
-            policy: options.retry,
-            requests_per_second: options.requests_per_second,
-        })?,
+    let source = Flows {
+        client: args.source.client(("tenant-id", args.tenant.clone()), options)?,
         prefix: format!("/interact/agent/version/{}/account/{}", segment(&args.api_version), segment(&args.tenant)),
         variable_sets: args.variable_sets.clone(),
         misses: Misses::default(),
@@ -134,27 +123,17 @@ struct Voice {
     data: OrderedStrings,
 }
 
-impl Source {
+impl Flows {
     async fn fetch(&self, id: String, work: Work) -> Result<Part, Failure> {
         let base = format!("{}/interactiondata/{}", self.prefix, segment(&id));
         let pages = self
             .client
-            .fetch(&format!("{base}/fullFlow?widerSearch=true"), |answer| match answer.status {
-                200 => flow(&answer),
-                404 => Err(Failure::permanent(format!(
-                    "the source does not find it, even in the 12-month window (404, {})",
-                    answer.excerpt()
-                ))),
-                _ => Err(answer.unexpected()),
-            })
-            .await?;
+            .fetch_found(&format!("{base}/fullFlow?widerSearch=true"), |answer| flow(&answer))
+            .await?
+            .ok_or_else(|| Failure::permanent("the source answers 404: not found, even in the 12-month window"))?;
         let summary = self
             .client
-            .fetch(&format!("{base}/summary?widerSearch=true"), |answer| match answer.status {
-                200 => json_body::<serde_json::Value>(&answer).map(Some),
-                404 => Ok(None),
-                _ => Err(answer.unexpected()),
-            })
+            .fetch_found(&format!("{base}/summary?widerSearch=true"), |answer| json_body::<serde_json::Value>(&answer))
             .await?;
         let derived = serde_json::to_value(summarize(&pages)).expect("a summary serializes");
         if summary.is_some_and(|s| s != derived) {
@@ -167,14 +146,12 @@ impl Source {
             let url = format!("{}/photo/{}/{}", self.prefix, segment(&id), segment(&segment(path)));
             let photo = self
                 .client
-                .fetch(&url, |answer| match answer.status {
-                    200 => Ok(Some(Photo {
+                .fetch_found(&url, |answer| {
+                    Ok(Photo {
                         path: path.to_string(),
                         mime: answer.content_type.clone().unwrap_or_else(|| "application/octet-stream".into()),
                         data: Base64Bytes(answer.body),
-                    })),
-                    404 => Ok(None),
-                    _ => Err(answer.unexpected()),
+                    })
                 })
                 .await?;
             match photo {
@@ -190,11 +167,7 @@ impl Source {
                 let url = format!("{base}/variableSet/{}?widerSearch=true", segment(name));
                 let set = self
                     .client
-                    .fetch(&url, |answer| match answer.status {
-                        200 => json_body::<VariableSetAnswer>(&answer).map(|a| Some(a.voice.data)),
-                        404 => Ok(None),
-                        _ => Err(answer.unexpected()),
-                    })
+                    .fetch_found(&url, |answer| json_body::<VariableSetAnswer>(&answer).map(|a| a.voice.data))
                     .await?;
                 if let Some(set) = set {
                     sets.insert(name.clone(), set);

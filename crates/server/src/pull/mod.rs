@@ -70,6 +70,33 @@ impl Default for PullOptions {
     }
 }
 
+/// The server a pull reads, and how it is asked.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// Its base URL (`scheme://host[:port][/base/path]`).
+    pub from: String,
+    /// Sent as `Application-Key`.
+    pub key: Option<String>,
+    /// Sent as `Environment-Name`; `None`: the source's default.
+    pub environment: Option<String>,
+}
+
+impl Source {
+    /// The client of this source; `tenant` is the header that names the tenant there.
+    fn client(&self, tenant: (&'static str, String), options: &PullOptions) -> anyhow::Result<client::SourceClient> {
+        let mut headers = vec![tenant];
+        headers.extend(self.key.clone().map(|k| ("application-key", k)));
+        headers.extend(self.environment.clone().map(|e| ("environment-name", e)));
+        client::SourceClient::new(client::ClientSettings {
+            base_url: self.from.clone(),
+            headers,
+            timeout: options.timeout,
+            policy: options.retry,
+            requests_per_second: options.requests_per_second,
+        })
+    }
+}
+
 /// Where pulled interactions go: a tenant and environment of the target store, which must exist.
 pub struct Target<'a> {
     pub service: &'a HistoryService,
