@@ -577,6 +577,10 @@ store_tests! {
             wire.everything(env, &records, &exports.set_names).await;
             // A rerun finds everything in its checkpoints: nothing is fetched again.
             let again = pull_flows(&a.base_url, &b, env, &exports, tag, &options(4)).await;
+            let again_context = pull_context(&a.base_url, &b, env, &exports, tag, 3).await;
+            assert!(again_context.complete(), "{}", again_context.summary());
+            assert_eq!((again_context.stored, again_context.requests), (0, 0), "{}", again_context.summary());
+            assert!(again_context.skipped > 0);
             let expected = (0, records.len() - ancient.len(), ancient.len() as u64);
             assert_eq!((again.stored, again.skipped, again.requests), expected, "only the ancient ones are asked again: {}", again.summary());
         }

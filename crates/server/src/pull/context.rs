@@ -121,6 +121,7 @@ pub async fn pull_context_services(
     ledger.report.skipped += skipped_subjects.len();
     ledger.start_bar(listed.len(), "lists", options);
     let mut lists: Vec<(Subject, Vec<String>)> = Vec::new();
+    let mut unanswered: std::collections::HashSet<Subject> = listed.iter().cloned().collect();
     let source_ref = &source;
     let mut results = stream::iter(listed)
         .map(|subject| async move {
@@ -130,6 +131,7 @@ pub async fn pull_context_services(
         .buffer_unordered(options.concurrency.max(1));
     while let Some((subject, result)) = results.next().await {
         ledger.bar.inc(1);
+        unanswered.remove(&subject);
         match result {
             Ok(ids) => lists.push((subject, ids)),
             Err(Failure::Fatal(reason)) => {
@@ -141,7 +143,10 @@ pub async fn pull_context_services(
         }
     }
     drop(results);
-    if ledger.report.stopped.is_some() {
+    if let Some(why) = ledger.report.stopped.clone() {
+        for subject in unanswered {
+            ledger.report.failures.add(subject.kind(), &subject.id(), &format!("not tried: the pull stopped ({why})"));
+        }
         return ledger.finish(started, &source.client.counters);
     }
     let mut services_of: BTreeMap<String, Vec<i64>> = by_id.into_iter().map(|id| (id, Vec::new())).collect();
@@ -161,10 +166,7 @@ pub async fn pull_context_services(
             Job { id, keys, work: services }
         })
         .collect();
-    let skipped_before = ledger.report.skipped;
     let jobs = not_yet_stored(&mut ledger, jobs);
-    // A list counts as skipped, its interactions do not: they are part of a list pulled again.
-    ledger.report.skipped = skipped_before;
     ledger.start_bar(jobs.len(), "interactions", options);
     run_jobs(target, &mut ledger, options.concurrency, jobs, |id, services| source.fetch(id, services)).await?;
 

@@ -118,7 +118,8 @@ impl Target<'_> {
 pub struct PullReport {
     /// Interactions stored by this run.
     pub stored: usize,
-    /// Items an earlier run stored (per the checkpoint).
+    /// Items an earlier run stored (per the checkpoint): interactions, and Context Services lists
+    /// whose every interaction is stored.
     pub skipped: usize,
     pub failures: Failures,
     /// Why the pull stopped before its end, if it did.
