@@ -5,8 +5,16 @@
 //! the store (by `ixgw key revoke`, by another replica) stops or changes working within `ttl`, and so
 //! does a tenant's change. Only what the store knows is remembered, so presenting random keys or
 //! tenant names cannot grow the memory; the number of entries is capped all the same.
+//!
+//! Keys are remembered by a keyed tag of the key as presented (SipHash-2-4 with 128-bit output and a
+//! random key drawn at start-up), not by the store's SHA-256 digest: a remembered key is then
+//! recognised without hashing it with SHA-256 on every request (≈ 9 000 instructions, 7 % of a REST
+//! flow). Nobody outside the process can compute a tag, so finding another key with a remembered
+//! key's tag is a guess at 128 random bits; the digest is still what the store is asked by, and
+//! compared in constant time, before anything is remembered.
 
-use crate::tenancy::{KeyDigest, StoredKey, Tenant};
+use crate::tenancy::{StoredKey, Tenant};
+use siphasher::sip128::SipHasher24;
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::RwLock;
@@ -15,8 +23,6 @@ use std::time::{Duration, Instant};
 /// Entries beyond this many are dropped (expired first, then all) before a new one is kept.
 pub const MAX_ENTRIES: usize = 10_000;
 
-/// Keys by digest.
-pub type KeyCache = TtlCache<[u8; 32], StoredKey>;
 /// Tenants by the account id or name they were asked for (Context Services' `ContactCenterId`).
 pub type TenantCache = TtlCache<String, Tenant>;
 
@@ -25,15 +31,35 @@ pub struct TtlCache<K, V> {
     entries: RwLock<HashMap<K, (Instant, V)>>,
 }
 
+/// The keyed tag of a presented key (see the module's notes).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct KeyTag(u128);
+
+/// Keys by the tag of the key as presented.
+pub struct KeyCache {
+    tagger: SipHasher24,
+    entries: TtlCache<KeyTag, StoredKey>,
+}
+
 impl KeyCache {
-    /// The key stored under `digest`, if it was fetched less than `ttl` ago.
-    pub fn key(&self, digest: &KeyDigest) -> Option<StoredKey> {
-        self.get(&digest.0)
+    /// `ttl` zero: nothing is remembered, every check asks the store.
+    pub fn new(ttl: Duration) -> Self {
+        Self { tagger: SipHasher24::new_with_keys(rand::random(), rand::random()), entries: TtlCache::new(ttl) }
     }
 
-    /// Remembers a key the store just returned.
-    pub fn put_key(&self, key: &StoredKey) {
-        self.put(key.digest.0, key.clone())
+    /// The tag `key` is remembered by.
+    pub fn tag(&self, key: &str) -> KeyTag {
+        KeyTag(self.tagger.hash(key.as_bytes()).as_u128())
+    }
+
+    /// The key presented with `tag`, if the store returned it less than `ttl` ago.
+    pub fn key(&self, tag: KeyTag) -> Option<StoredKey> {
+        self.entries.get(&tag)
+    }
+
+    /// Remembers a key the store just returned for a presented key whose digest it matched.
+    pub fn put_key(&self, tag: KeyTag, key: &StoredKey) {
+        self.entries.put(tag, key.clone())
     }
 }
 
@@ -83,7 +109,7 @@ impl<K: Hash + Eq, V: Clone> TtlCache<K, V> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tenancy::Scope;
+    use crate::tenancy::{KeyDigest, Scope};
 
     fn key(text: &str) -> StoredKey {
         StoredKey {
@@ -101,12 +127,13 @@ mod tests {
     fn a_key_is_remembered_for_the_ttl_only() {
         let cache = KeyCache::new(Duration::from_millis(50));
         let k = key("a");
-        assert_eq!(cache.key(&k.digest), None);
-        cache.put_key(&k);
-        assert_eq!(cache.key(&k.digest), Some(k.clone()));
-        assert_eq!(cache.key(&KeyDigest::of("b")), None);
+        assert_eq!(cache.key(cache.tag("a")), None);
+        cache.put_key(cache.tag("a"), &k);
+        assert_eq!(cache.key(cache.tag("a")), Some(k.clone()));
+        assert_eq!(cache.key(cache.tag("b")), None);
+        assert_eq!(cache.key(cache.tag("a ")), None);
         std::thread::sleep(Duration::from_millis(60));
-        assert_eq!(cache.key(&k.digest), None, "expired");
+        assert_eq!(cache.key(cache.tag("a")), None, "expired");
     }
 
     #[test]
@@ -123,20 +150,19 @@ mod tests {
     #[test]
     fn zero_ttl_remembers_nothing() {
         let cache = KeyCache::new(Duration::ZERO);
-        let k = key("a");
-        cache.put_key(&k);
-        assert_eq!(cache.key(&k.digest), None);
-        assert_eq!(cache.len(), 0);
+        cache.put_key(cache.tag("a"), &key("a"));
+        assert_eq!(cache.key(cache.tag("a")), None);
+        assert_eq!(cache.entries.len(), 0);
     }
 
     #[test]
     fn the_number_of_entries_is_capped() {
         let cache = KeyCache::new(Duration::from_secs(60));
         for i in 0..MAX_ENTRIES + 5 {
-            cache.put_key(&key(&i.to_string()));
+            cache.put_key(cache.tag(&i.to_string()), &key(&i.to_string()));
         }
-        assert!(cache.len() <= MAX_ENTRIES);
-        let last = key(&(MAX_ENTRIES + 4).to_string());
-        assert_eq!(cache.key(&last.digest), Some(last));
+        assert!(cache.entries.len() <= MAX_ENTRIES);
+        let last = (MAX_ENTRIES + 4).to_string();
+        assert_eq!(cache.key(cache.tag(&last)), Some(key(&last)));
     }
 }

@@ -129,21 +129,24 @@ impl HistoryService {
     ) -> Result<Principal, HistoryError> {
         let key =
             credentials.key.filter(|k| !k.is_empty()).ok_or(HistoryError::Unauthenticated(AuthFailure::MissingKey))?;
-        let presented = KeyDigest::of(key);
-        let stored = match self.keys.key(&presented) {
+        // A remembered key was put under its tag only after its digest matched (below).
+        let tag = self.keys.tag(key);
+        let stored = match self.keys.key(tag) {
             Some(remembered) => Some(remembered),
             None => {
+                let presented = KeyDigest::of(key);
                 let fetched = self.store.key_by_digest(&presented).await?;
+                let matches = presented.matches(fetched.as_ref().map_or(&NO_KEY, |s| &s.digest));
+                let fetched = fetched.filter(|_| matches);
                 if let Some(key) = &fetched {
-                    self.keys.put_key(key);
+                    self.keys.put_key(tag, key);
                 }
                 fetched
             }
         };
-        let matches = presented.matches(stored.as_ref().map_or(&NO_KEY, |s| &s.digest));
         let stored = match stored {
             // A key of another tenant is as unknown as no key: nothing tells that tenant exists.
-            Some(s) if matches && tenant.is_none_or(|t| s.tenant == t) => s,
+            Some(s) if tenant.is_none_or(|t| s.tenant == t) => s,
             _ => return Err(HistoryError::Unauthenticated(AuthFailure::UnknownKey)),
         };
         if stored.revoked {

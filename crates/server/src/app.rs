@@ -41,8 +41,11 @@ impl Application {
                 .service(web::resource("/metrics").route(web::get().to(metrics_text)))
                 .service(web::resource("/readyz").route(web::get().to(readyz)))
                 .service(web::resource("/openapi.json").app_data(openapi.clone()).route(web::get().to(openapi_json)))
-                .configure(|cfg| ixgw_rest::configure(cfg, &rest))
+                // SOAP first: actix tries the resources in order, and every REST resource has a
+                // dynamic segment (a regular expression run on each path it is tried on), while the
+                // two SOAP paths are static (a string compare). Nothing else matches those paths.
                 .configure(|cfg| ixgw_soap::configure(cfg, &soap))
+                .configure(|cfg| ixgw_rest::configure(cfg, &rest))
                 .configure(|cfg| crate::ui::configure(cfg, ui))
         })
         .listen(listener)?

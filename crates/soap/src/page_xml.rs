@@ -362,25 +362,75 @@ impl<'j> Writer<'j, '_> {
 }
 
 /// The first byte at or after `from` that ends a plain run of a JSON string: a quote, a backslash,
-/// `&`, `<`, `>` or 0xEF. Eight bytes at a time: a word has one of them if one of its bytes XOR the
-/// wanted byte is zero, and the lowest such byte is exact (the borrow only runs upwards).
+/// `&`, `<`, `>` or 0xEF. Eight bytes at a time, three tests a word: a word has a wanted byte if one
+/// of its bytes XOR the wanted byte is zero (the lowest such byte is exact: the borrow only runs
+/// upwards), and `"`/`&` (0x22/0x26) and `<`/`>` (0x3C/0x3E) differ in one bit each, so one test
+/// finds either of a pair once that bit is set. A word with a byte above 0x7F (non-ASCII text, where
+/// 0xEF may start U+FFFE/U+FFFF) is looked at byte by byte.
 fn next_special(json: &[u8], from: usize) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
     let zero_bytes = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
+    let special = |b: &u8| matches!(b, b'"' | b'\\' | b'&' | b'<' | b'>' | 0xEF);
     let mut i = from;
     while let Some(chunk) = json.get(i..i + 8) {
         let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
-        let found = zero_bytes(word ^ (ONES * u64::from(b'"')))
-            | zero_bytes(word ^ (ONES * u64::from(b'\\')))
-            | zero_bytes(word ^ (ONES * u64::from(b'&')))
-            | zero_bytes(word ^ (ONES * u64::from(b'<')))
-            | zero_bytes(word ^ (ONES * u64::from(b'>')))
-            | zero_bytes(word ^ (ONES * 0xEF));
-        if found != 0 {
-            return Some(i + (found.trailing_zeros() / 8) as usize);
+        if word & HIGHS != 0 {
+            if let Some(n) = chunk.iter().position(special) {
+                return Some(i + n);
+            }
+        } else {
+            let found = zero_bytes((word | ONES * 0x04) ^ (ONES * u64::from(b'&')))
+                | zero_bytes((word | ONES * 0x02) ^ (ONES * u64::from(b'>')))
+                | zero_bytes(word ^ (ONES * u64::from(b'\\')));
+            if found != 0 {
+                return Some(i + (found.trailing_zeros() / 8) as usize);
+            }
         }
         i += 8;
     }
-    json[i..].iter().position(|b| matches!(b, b'"' | b'\\' | b'&' | b'<' | b'>' | 0xEF)).map(|n| i + n)
+    json[i..].iter().position(special).map(|n| i + n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_special;
+
+    /// Every special byte, and bytes one bit away from them, at every offset of strings longer
+    /// and shorter than a word, beside ASCII and multi-byte text: the word-at-a-time scan finds
+    /// what a byte-by-byte scan finds.
+    #[test]
+    fn the_word_scan_finds_what_a_byte_scan_finds() {
+        let naive = |json: &[u8], from: usize| {
+            json[from..].iter().position(|b| matches!(b, b'"' | b'\\' | b'&' | b'<' | b'>' | 0xEF)).map(|n| from + n)
+        };
+        let fillers: [&[u8]; 3] =
+            [b"abcdefghijklmnopqrstu", "é€😀ab\u{FFFD}cd".as_bytes(), b"\x20\x24\x2e\x3d\x3f\x5d\x7e"];
+        let needles: [&[u8]; 12] = [
+            b"\"",
+            b"\\",
+            b"&",
+            b"<",
+            b">",
+            "\u{FFFE}".as_bytes(),
+            "\u{FFFF}".as_bytes(),
+            "\u{F000}".as_bytes(),
+            b"$",
+            b"'",
+            b"=",
+            b"?",
+        ];
+        for filler in fillers {
+            for needle in needles {
+                for at in 0..=filler.len() {
+                    let mut text = filler[..at].to_vec();
+                    text.extend_from_slice(needle);
+                    text.extend_from_slice(&filler[at..]);
+                    for from in 0..text.len() {
+                        assert_eq!(next_special(&text, from), naive(&text, from), "{text:?} from {from}");
+                    }
+                }
+            }
+        }
+    }
 }
