@@ -300,6 +300,10 @@ def scenario_requests(name, targets, keys):
             out.append(("GET", f"/bytes/{t['tenant']}/{t['id']}", "", {}))
         elif name == "floor_flow":
             out.append(("GET", f"/flow/{t['tenant']}/{t['id']}", "", {}))
+        elif name == "floor_soap":
+            out.append(("GET", f"/soap/{t['tenant']}/{t['id']}", "", {}))
+        elif name == "floor_xml":
+            out.append(("GET", f"/xml/{t['tenant']}/{t['id']}", "", {}))
         elif name == "rest_flow_by_id":
             out.append(("GET", f"{account}/{t['id']}/fullFlow", "", interact))
         elif name == "rest_flow_by_attribute":
@@ -317,7 +321,7 @@ def scenario_requests(name, targets, keys):
     return out
 
 
-SCENARIOS = ["healthz", "floor_bytes", "floor_flow", "rest_flow_by_id", "rest_flow_by_attribute", "soap11_flow_by_id", "soap12_flow_by_id",
+SCENARIOS = ["healthz", "floor_bytes", "floor_flow", "floor_soap", "floor_xml", "rest_flow_by_id", "rest_flow_by_attribute", "soap11_flow_by_id", "soap12_flow_by_id",
              "context_by_id", "context_customer_list"]
 
 
@@ -742,12 +746,15 @@ def main():
         print(f"replicas: same answers {result['replicas']['same_answers']}; two vs one: " + ", ".join(
             f"{r['scenario']} {r['ratio_to_one_replica']}" for r in result["replicas"]["rows"]
             if "ratio_to_one_replica" in r))
-    floor = {r["run"]: r for r in result["rows"] if r["scenario"] == "floor_flow"}
+    # Each route beside its floor: SOAP flows beside floor_soap (the same read and reply writer,
+    # bare), the others beside floor_flow (the same read, bare, its JSON answered).
+    floors = {(r["run"], r["scenario"]): r for r in result["rows"] if r["scenario"] in ("floor_flow", "floor_soap")}
     for r in result["rows"]:
-        base = floor.get(r["run"])
+        floor_name = "floor_soap" if r["scenario"].startswith("soap") else "floor_flow"
+        base = floors.get((r["run"], floor_name))
         if base and not r["scenario"].startswith(("floor_", "healthz")):
-            r["ratio_to_floor_flow"] = round(r["requests_per_s"] / base["requests_per_s"], 3)
-            print(f"{r['run']}: {r['scenario']} / floor_flow = {r['ratio_to_floor_flow']} "
+            r["ratio_to_floor"] = {"floor": floor_name, "ratio": round(r["requests_per_s"] / base["requests_per_s"], 3)}
+            print(f"{r['run']}: {r['scenario']} / {floor_name} = {r['ratio_to_floor']['ratio']} "
                   f"(CPU {r['server_cpu_us_per_request']} vs {base['server_cpu_us_per_request']} us/request)")
     print()
     for v in result["targets"]:

@@ -15,6 +15,13 @@ pub mod wsdl;
 
 pub use endpoint::SURFACE;
 
+/// The SOAP 1.1 reply of `GetInteractionFullFlowByUUID` for `flow`, as the endpoint writes it: the
+/// benchmark's floor (`ixgw-floor`) answers with it beside a bare handler. `None` for a damaged row.
+pub fn full_flow_reply_soap11(flow: &ixgw_core::store::StoredFlow) -> Option<String> {
+    let frame = reply::Frame::Envelope(envelope::SoapVersion::V11);
+    reply::full_flow(frame, request::Operation::FullFlowByUuid, flow).ok()
+}
+
 use actix_web::web;
 
 /// Settings of the SOAP face (from the server's configuration).
