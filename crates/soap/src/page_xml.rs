@@ -380,8 +380,8 @@ fn next_special(json: &[u8], from: usize) -> Option<usize> {
                 return Some(i + n);
             }
         } else {
-            let found = zero_bytes((word | ONES * 0x04) ^ (ONES * u64::from(b'&')))
-                | zero_bytes((word | ONES * 0x02) ^ (ONES * u64::from(b'>')))
+            let found = zero_bytes((word | (ONES * 0x04)) ^ (ONES * u64::from(b'&')))
+                | zero_bytes((word | (ONES * 0x02)) ^ (ONES * u64::from(b'>')))
                 | zero_bytes(word ^ (ONES * u64::from(b'\\')));
             if found != 0 {
                 return Some(i + (found.trailing_zeros() / 8) as usize);
