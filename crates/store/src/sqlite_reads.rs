@@ -13,6 +13,7 @@
 
 use crate::backends::{list_bound, variable_set_named, SqliteStore};
 use async_trait::async_trait;
+use ixgw_core::attributes::{precedence, Candidate};
 use ixgw_core::ordered::OrderedStrings;
 use ixgw_core::record::CallerAttributeKind;
 use ixgw_core::store::{
@@ -80,29 +81,55 @@ impl SqliteStore {
     ) -> StoreResult<Option<T>> {
         self.reads.with(|conn| conn.prepare_cached(sql)?.query_row(params, row).optional())
     }
+
+    /// The interaction `value` resolves to (key and id): the matches come newest allocation first,
+    /// and among those sharing the newest allocation time the core's rule picks (`attributes`).
+    fn attribute_winner(
+        &self,
+        conn: &Connection,
+        at: Partition<'_>,
+        value: &str,
+        cutoff: Millis,
+    ) -> rusqlite::Result<Option<(i64, String)>> {
+        let mut statement = conn.prepare_cached(self.sql.attribute_candidates)?;
+        let mut rows = statement.query(params![at.tenant, at.environment, value, cutoff.0])?;
+        let mut best: Option<(i64, String, Millis, Millis)> = None;
+        while let Some(r) = rows.next()? {
+            let (allocated_at, started_at) = (Millis(r.get(2)?), Millis(r.get(3)?));
+            if let Some((_, id, best_allocated, best_started)) = &best {
+                if allocated_at < *best_allocated {
+                    break;
+                }
+                let (candidate, leader) = (
+                    Candidate {
+                        interaction_id: r.get_ref(1)?.as_str()?,
+                        started_at,
+                        last_activity: cutoff,
+                        allocated_at,
+                    },
+                    Candidate { interaction_id: id, started_at: *best_started, last_activity: cutoff, allocated_at },
+                );
+                if precedence(&candidate, &leader).is_ge() {
+                    continue;
+                }
+            }
+            best = Some((r.get(0)?, r.get(1)?, allocated_at, started_at));
+        }
+        Ok(best.map(|(pk, id, ..)| (pk, id)))
+    }
 }
 
 #[async_trait]
 impl HistoryReads for SqliteStore {
     async fn flow(&self, at: Partition<'_>, target: FlowTarget<'_>, cutoff: Millis) -> StoreResult<Option<StoredFlow>> {
-        let sql = match target {
-            FlowTarget::UniqueId(_) => self.sql.flow_by_id,
-            FlowTarget::CallerAttribute(_) => self.sql.flow_by_attribute,
-        };
-        self.reads.with(|conn| {
-            let mut statement = conn.prepare_cached(sql)?;
-            let mut rows = statement.query(params![at.tenant, at.environment, target.value(), cutoff.0])?;
-            let Some(first) = rows.next()? else { return Ok(None) };
-            let mut flow = StoredFlow::new(first.get(0)?, FLOW_CAPACITY);
-            let mut row = Some(first);
-            while let Some(r) = row {
-                // An interaction without pages is one row with a NULL page.
-                if let Some(body) = text_or_null(r.get_ref(1)?)? {
-                    flow.push_page(body);
-                }
-                row = rows.next()?;
+        self.reads.with(|conn| match target {
+            FlowTarget::UniqueId(id) => {
+                read_flow(conn, self.sql.flow_by_id, params![at.tenant, at.environment, id, cutoff.0])
             }
-            Ok(Some(flow))
+            FlowTarget::CallerAttribute(value) => match self.attribute_winner(conn, at, value, cutoff)? {
+                Some((pk, _)) => read_flow(conn, self.sql.flow_by_pk, params![pk]),
+                None => Ok(None),
+            },
         })
     }
 
@@ -112,13 +139,17 @@ impl HistoryReads for SqliteStore {
         target: FlowTarget<'_>,
         cutoff: Millis,
     ) -> StoreResult<Option<Resolved>> {
-        let sql = match target {
-            FlowTarget::UniqueId(_) => self.sql.resolve_by_id,
-            FlowTarget::CallerAttribute(_) => self.sql.resolve_by_attribute,
-        };
-        self.read_row(sql, params![at.tenant, at.environment, target.value(), cutoff.0], |r| {
-            Ok(Resolved { key: r.get(0)?, interaction_id: r.get(1)? })
-        })
+        match target {
+            FlowTarget::UniqueId(id) => {
+                self.read_row(self.sql.resolve_by_id, params![at.tenant, at.environment, id, cutoff.0], |r| {
+                    Ok(Resolved { key: r.get(0)?, interaction_id: r.get(1)? })
+                })
+            }
+            FlowTarget::CallerAttribute(value) => self.reads.with(|conn| {
+                let winner = self.attribute_winner(conn, at, value, cutoff)?;
+                Ok(winner.map(|(key, interaction_id)| Resolved { key, interaction_id }))
+            }),
+        }
     }
 
     async fn unique_id_for(
@@ -184,6 +215,23 @@ impl HistoryReads for SqliteStore {
             Ok(ContentBlob { mime: r.get(0)?, data })
         })
     }
+}
+
+/// A flow's rows (its id and a page each, in order; one row with a NULL page for none) as one JSON
+/// array; `None` when there is no row.
+fn read_flow(conn: &Connection, sql: &str, params: &[&dyn ToSql]) -> rusqlite::Result<Option<StoredFlow>> {
+    let mut statement = conn.prepare_cached(sql)?;
+    let mut rows = statement.query(params)?;
+    let Some(first) = rows.next()? else { return Ok(None) };
+    let mut flow = StoredFlow::new(first.get(0)?, FLOW_CAPACITY);
+    let mut row = Some(first);
+    while let Some(r) = row {
+        if let Some(body) = text_or_null(r.get_ref(1)?)? {
+            flow.push_page(body);
+        }
+        row = rows.next()?;
+    }
+    Ok(Some(flow))
 }
 
 /// A text column as `&str`, `None` for NULL. The UTF-8 check is vectorised: rusqlite's own

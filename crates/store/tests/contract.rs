@@ -453,6 +453,9 @@ store_tests! {
                         assert!(!full_scan, "{lookup:?} scans a table:\n{plan}");
                     }
                     assert!(plan.contains("INDEX"), "{lookup:?}:\n{plan}");
+                    if lookup == Lookup::FlowByCallerAttribute {
+                        assert!(!plan.contains("TEMP B-TREE"), "{lookup:?} sorts on every lookup:\n{plan}");
+                    }
                 }
                 Backend::Postgres => {
                     assert!(!plan.contains("Seq Scan"), "{lookup:?} scans a table:\n{plan}");
