@@ -36,10 +36,22 @@ fn subscriber<W>(format: &str, level: &str, writer: W, ansi: bool)
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
-    let filter = EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_new(quiet_notices(level)).unwrap_or_else(|_| EnvFilter::new(quiet_notices("info")));
     let builder =
         tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer).with_target(false).with_ansi(ansi);
     let _ = if format == "json" { builder.json().flatten_event(true).try_init() } else { builder.try_init() };
+}
+
+/// `level`, without PostgreSQL's warnings to the client (`sqlx::postgres::notice`) unless it names
+/// them: the one a server sends on every open connection as it shuts down ("terminating connection
+/// due to immediate shutdown command") would repeat, once per pooled connection, what the store's
+/// gate says in one line (`ixgw_store::health`).
+fn quiet_notices(level: &str) -> String {
+    if level.contains("sqlx") {
+        level.to_string()
+    } else {
+        format!("{level},sqlx::postgres::notice=error")
+    }
 }
 
 /// The gateway's metrics, registered once per process (or per test app).
