@@ -161,7 +161,8 @@ pub enum Probe {
     /// probe).
     Sqlite(Arc<SqliteConnectOptions>),
     /// The PostgreSQL pool, whose connection settings the probe uses (and whose idle connection
-    /// the routine check asks first, so that a healthy database gets no new connection a second).
+    /// the check of a database thought up asks first: a healthy database gets no new connection
+    /// from it while the pool has one idle).
     Postgres(sqlx::PgPool),
 }
 
@@ -193,8 +194,10 @@ impl Probe {
         }
     }
 
-    /// The check of a database that is up.
-    async fn routine(&self) -> StoreResult<()> {
+    /// Whether a database thought up still answers: an idle pooled connection's answer will do
+    /// (PostgreSQL; a pool's connections to a server that stopped fail at once), else
+    /// [`Probe::reachable`].
+    async fn still_up(&self) -> StoreResult<()> {
         if let Self::Postgres(pool) = self {
             if let Some(mut connection) = pool.try_acquire() {
                 if sqlx::query("SELECT 1").execute(&mut *connection).await.is_ok() {
@@ -232,10 +235,10 @@ pub fn watch(gate: &Arc<Gate>, probe: Probe, timeout: Duration) {
                 true
             };
             let check = async {
-                if asked {
-                    probe.reachable().await
+                if g.is_up() {
+                    probe.still_up().await
                 } else {
-                    probe.routine().await
+                    probe.reachable().await
                 }
             };
             let found = tokio::time::timeout(timeout, check).await.unwrap_or_else(|_| {
