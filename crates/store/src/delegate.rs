@@ -186,8 +186,8 @@ macro_rules! delegate_history_store {
     };
 }
 
-/// A store for the wrappers' tests: an in-memory SQLite store that can be made slow or
-/// unavailable, and counts its calls.
+/// A store for the wrappers' tests: an SQLite store that can be made slow or unavailable, and counts
+/// its calls.
 #[cfg(test)]
 pub(crate) mod testing {
     use crate::{PoolSettings, SqliteStore};
@@ -199,6 +199,7 @@ pub(crate) mod testing {
 
     pub struct Flaky {
         inner: SqliteStore,
+        _dir: tempfile::TempDir,
         down: AtomicBool,
         delay_ms: AtomicU64,
         pub calls: AtomicU64,
@@ -206,15 +207,12 @@ pub(crate) mod testing {
 
     impl Flaky {
         pub async fn new() -> Arc<Self> {
-            let settings = PoolSettings { max_connections: 1, ..PoolSettings::default() };
-            let inner = SqliteStore::connect("sqlite::memory:", &settings).await.unwrap();
+            let dir = tempfile::tempdir().unwrap();
+            let url = format!("sqlite://{}", dir.path().join("flaky.db").display());
+            let inner = SqliteStore::connect(&url, &PoolSettings::default()).await.unwrap();
             inner.migrate().await.unwrap();
-            Arc::new(Self {
-                inner,
-                down: AtomicBool::new(false),
-                delay_ms: AtomicU64::new(0),
-                calls: AtomicU64::new(0),
-            })
+            let (down, delay_ms, calls) = (AtomicBool::new(false), AtomicU64::new(0), AtomicU64::new(0));
+            Arc::new(Self { inner, _dir: dir, down, delay_ms, calls })
         }
 
         pub fn set_down(&self, down: bool) {
