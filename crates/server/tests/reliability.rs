@@ -406,8 +406,8 @@ async fn a_sqlite_file_made_unreadable_is_answered_at_once_and_service_resumes_b
     tokio::time::sleep(Duration::from_millis(500)).await;
     let breaking = load.now_ms();
     let cure = make_unreadable(&file);
-    // The pool's open connections still read the file; the background check notices that it
-    // cannot be opened any more within a second.
+    // The connections already open (sqlx's pool, the read routes' own) still read the file; the
+    // background check notices that it cannot be opened any more within a second.
     let noticed = server.await_readiness(503, Duration::from_secs(3)).await;
     let down = load.now_ms();
     tokio::time::sleep(outage.saturating_sub(noticed)).await;

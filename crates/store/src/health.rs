@@ -12,7 +12,9 @@
 //!   database down, is answered `Unavailable` there and then (its query is dropped), so the
 //!   requests that meet the start of an outage do not wait either. The task also checks the
 //!   database every [`CHECK_EVERY`] on its own, which is how an SQLite file that can no longer be
-//!   opened is noticed while the pool's open connections still read it.
+//!   opened is noticed while the connections already open (sqlx's pool, SQLite's read
+//!   connections in `sqlite_reads`) still read it. A closed gate answers the read routes too, so
+//!   SQLite's synchronous reads never touch a file found unreadable.
 //!
 //! Each gate logs its changes, one line each: a warning when its database stops answering, an
 //! information line when it answers again.
