@@ -16,7 +16,8 @@ die() { say "$*"; exit 1; }
 
 on_exit() {
   local c
-  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null; fi
+  # SIGINT: stop without the load balancer's drain (server.drain_secs) SIGTERM would wait for.
+  if [ -n "$server_pid" ]; then kill -INT "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null; fi
   for c in "${cleanups[@]}"; do eval "$c"; done
 }
 trap on_exit EXIT
@@ -51,7 +52,7 @@ start_server() {
 
 stop_server() {
   [ -n "$server_pid" ] || return 0
-  kill "$server_pid" 2>/dev/null
+  kill -INT "$server_pid" 2>/dev/null
   wait "$server_pid" 2>/dev/null
   server_pid=""
 }

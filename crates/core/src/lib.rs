@@ -8,7 +8,6 @@
 pub mod attributes;
 pub mod context_services;
 pub mod error;
-pub mod fail_fast;
 pub mod ingest;
 pub mod key_cache;
 pub mod ordered;

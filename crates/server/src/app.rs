@@ -2,15 +2,19 @@
 //! over HTTP, as clients do.
 
 use crate::settings::Settings;
+use crate::shutdown::{Drain, Signals, StopPlan};
 use actix_web::dev::Server;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use ixgw_core::HistoryService;
 use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub struct Application {
     port: u16,
     server: Server,
+    drain: Arc<Drain>,
+    stop: StopPlan,
 }
 
 impl Application {
@@ -28,8 +32,12 @@ impl Application {
         let rest_data = web::Data::new(rest.clone());
         let soap_data = web::Data::new(soap.clone());
         let ui = settings.server.ui;
+        let drain = Arc::new(Drain::default());
+        let drain_data = web::Data::from(drain.clone());
+        let on_connect = drain.clone();
         let mut server = HttpServer::new(move || {
             App::new()
+                .app_data(drain_data.clone())
                 .app_data(service.clone())
                 .app_data(rest_data.clone())
                 .app_data(soap_data.clone())
@@ -37,6 +45,7 @@ impl Application {
                 .app_data(metrics_data.clone())
                 .wrap(crate::limits::BodyIdleTimeout { idle: request_timeout })
                 .wrap(crate::telemetry::RequestLog { metrics: metrics.clone() })
+                .wrap(actix_web::middleware::from_fn(crate::shutdown::track))
                 .service(web::resource("/healthz").route(web::get().to(healthz)))
                 .service(web::resource("/metrics").route(web::get().to(metrics_text)))
                 .service(web::resource("/readyz").route(web::get().to(readyz)))
@@ -48,6 +57,8 @@ impl Application {
                 .configure(|cfg| ixgw_rest::configure(cfg, &rest))
                 .configure(|cfg| crate::ui::configure(cfg, ui))
         })
+        .on_connect(move |_, data| on_connect.on_connect(data))
+        .disable_signals()
         .listen(listener)?
         .max_connections(settings.server.max_connections)
         .client_request_timeout(request_timeout)
@@ -55,16 +66,30 @@ impl Application {
         if settings.server.workers > 0 {
             server = server.workers(settings.server.workers);
         }
-        Ok(Self { port, server: server.run() })
+        let stop = StopPlan {
+            drain: Duration::from_secs(settings.server.drain_secs),
+            answer_within: Duration::from_secs(settings.server.shutdown_timeout_secs),
+        };
+        Ok(Self { port, server: server.run(), drain, stop })
     }
 
     pub fn port(&self) -> u16 {
         self.port
     }
 
-    /// Serves until stopped; SIGTERM/SIGINT stop accepting and let in-flight requests finish.
+    /// Serves until the process ends (tests).
     pub async fn run(self) -> std::io::Result<()> {
         self.server.await
+    }
+
+    /// Serves until a stop signal, then drains and stops as `crate::shutdown` describes.
+    pub async fn run_until_signalled(self) -> std::io::Result<()> {
+        let signals = Signals::take()?;
+        let stopping = crate::shutdown::stop_on_signals(signals, self.server.handle(), self.drain, self.stop);
+        let stopping = tokio::spawn(stopping);
+        let served = self.server.await;
+        stopping.abort();
+        served
     }
 }
 
@@ -88,8 +113,12 @@ async fn metrics_text(
     HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(metrics.render(&extra))
 }
 
-/// Readiness: 200 when the store answers, 503 otherwise.
-async fn readyz(service: web::Data<HistoryService>) -> HttpResponse {
+/// Readiness: 200 when the store answers, 503 otherwise and from the moment a stop signal comes
+/// (the server still serves for `server.drain_secs`: see `crate::shutdown`).
+async fn readyz(service: web::Data<HistoryService>, drain: web::Data<Drain>) -> HttpResponse {
+    if drain.is_draining() {
+        return HttpResponse::ServiceUnavailable().content_type("text/plain; charset=utf-8").body("draining");
+    }
     match service.ready().await {
         Ok(()) => HttpResponse::Ok().content_type("text/plain; charset=utf-8").body("ready"),
         Err(e) => {

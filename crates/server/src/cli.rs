@@ -142,7 +142,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             let pool =
                 PoolSettings { sqlite_cache_kib: PoolSettings::BULK_SQLITE_CACHE_KIB, ..pool_settings(&settings) };
             let db = open_database_with(&settings, database_flag, true, pool).await?;
-            let report = import::import_files(&service(&db), &args.files, args.tenant).await?;
+            let report = import::import_files(&service(&db, &settings), &args.files, args.tenant).await?;
             db.close().await;
             if args.files.len() > 1 {
                 println!("total: {} accepted, {} rejected", report.accepted, report.rejected);
@@ -156,7 +156,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                 None => settings.retention().map_err(anyhow::Error::msg)?,
             };
             let db = open_database(&settings, database_flag, true).await?;
-            let (cutoff, removed) = retention::purge(&service(&db), retention).await?;
+            let (cutoff, removed) = retention::purge(&service(&db, &settings), retention).await?;
             db.close().await;
             println!("purged {removed} (last active before {cutoff})");
             Ok(0)
@@ -288,7 +288,8 @@ async fn serve(mut settings: Settings, database_flag: Option<&str>, args: ServeA
     let database =
         open_database(&settings, database_url.as_deref(), !args.no_migrate && settings.database.migrate_on_start)
             .await?;
-    let service = service(&database).with_key_cache(std::time::Duration::from_millis(settings.server.key_cache_ms));
+    let service =
+        service(&database, &settings).with_key_cache(std::time::Duration::from_millis(settings.server.key_cache_ms));
     if args.demo {
         let report =
             demo::load(&service, Millis::now()).await.map_err(|e| anyhow::anyhow!("loading the demo data: {e}"))?;
@@ -312,7 +313,7 @@ async fn serve(mut settings: Settings, database_flag: Option<&str>, args: ServeA
     if args.demo {
         print_demo_help(bound, settings.server.ui);
     }
-    app.run().await?;
+    app.run_until_signalled().await?;
     database.close().await;
     Ok(0)
 }

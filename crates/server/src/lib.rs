@@ -9,10 +9,10 @@ pub mod openapi;
 pub mod pull;
 pub mod retention;
 pub mod settings;
+pub mod shutdown;
 pub mod telemetry;
 pub mod ui;
 
-use ixgw_core::fail_fast::FailFast;
 use ixgw_core::HistoryService;
 use ixgw_store::{Database, PoolSettings};
 use settings::Settings;
@@ -61,9 +61,10 @@ pub async fn open_database_with(
     Ok(database)
 }
 
-/// The query service over `database`, failing fast while the database is unreachable (one probe
-/// per `FailFast::PROBE_EVERY` goes through; see `ixgw_core::fail_fast`).
-pub fn service(database: &Database) -> HistoryService {
-    let store = FailFast::new(database.store(), FailFast::PROBE_EVERY);
-    HistoryService::new(std::sync::Arc::new(store))
+/// The query service over `database` as the server runs it: answering at once while a database is
+/// down, reads on the standby while it answers (see `ixgw_store::health`, `ixgw_store::replica`).
+/// A background probe that gets no answer within the pool's acquire timeout counts as down.
+pub fn service(database: &Database, settings: &Settings) -> HistoryService {
+    let probe_timeout = Duration::from_millis(settings.database.acquire_timeout_ms);
+    HistoryService::new(database.guarded_store(probe_timeout))
 }

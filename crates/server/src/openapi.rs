@@ -422,10 +422,10 @@ fn ingest_paths(paths: &mut Map<String, Value>) {
         ingest_op(
             "put",
             "endInteraction",
-            ("Mark an interaction completed (live feed)", "An empty body (no bytes) means now. The end must not be before the start (409, path ended_at)."),
+            ("Mark an interaction completed (live feed)", "An empty body (no bytes) or an object without ended_at (`{}`) means now. The end must not be before the start (409, path ended_at)."),
             vec![id()],
             Some(json!({"required": false, "content": {"application/json": {"schema": {
-                "type": "object", "required": ["ended_at"], "additionalProperties": false,
+                "type": "object", "additionalProperties": false,
                 "properties": {"ended_at": r("DateTime")}
             }}}})),
             vec![("200", json_ok("The interaction's end.", json!({"type": "object", "required": ["interaction_id", "ended_at"], "additionalProperties": false, "properties": {"interaction_id": {"type": "string"}, "ended_at": r("DateTime")}})))],

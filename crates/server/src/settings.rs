@@ -29,6 +29,9 @@ pub struct ServerSettings {
     pub workers: usize,
     pub max_connections: usize,
     pub request_timeout_secs: u64,
+    /// Seconds between SIGTERM and the listener's close, while `/readyz` answers 503 and everything
+    /// else is served (a load balancer's chance to take this replica out); 0: none.
+    pub drain_secs: u64,
     pub shutdown_timeout_secs: u64,
     pub max_body_bytes: usize,
     /// Milliseconds an authenticated key is remembered (one store round trip fewer per request); a
@@ -47,6 +50,7 @@ impl Default for ServerSettings {
             workers: 0,
             max_connections: 10_000,
             request_timeout_secs: 30,
+            drain_secs: 5,
             shutdown_timeout_secs: 30,
             max_body_bytes: 1024 * 1024,
             key_cache_ms: 1000,

@@ -36,10 +36,27 @@ fn subscriber<W>(format: &str, level: &str, writer: W, ansi: bool)
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
-    let filter = EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info"));
     let builder =
-        tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer).with_target(false).with_ansi(ansi);
+        tracing_subscriber::fmt().with_env_filter(filter(level)).with_writer(writer).with_target(false).with_ansi(ansi);
     let _ = if format == "json" { builder.json().flatten_event(true).try_init() } else { builder.try_init() };
+}
+
+/// `level`, without sqlx's echoes of a database going away unless it names sqlx: PostgreSQL's
+/// warning to the client (`sqlx::postgres::notice`: "terminating connection due to immediate
+/// shutdown command", sent on every open connection as the server stops) and the pool's "error
+/// occurred while testing the connection on-release" (`sqlx_core::pool::connection`, for a pooled
+/// connection found broken as it is put back). Each repeats, once per connection, what the store's
+/// gate says in one line (`ixgw_store::health`).
+fn filter(level: &str) -> EnvFilter {
+    EnvFilter::try_new(quiet_sqlx_echoes(level)).unwrap_or_else(|_| EnvFilter::new(quiet_sqlx_echoes("info")))
+}
+
+fn quiet_sqlx_echoes(level: &str) -> String {
+    if level.contains("sqlx") {
+        level.to_string()
+    } else {
+        format!("{level},sqlx::postgres::notice=error,sqlx_core::pool::connection=error")
+    }
 }
 
 /// The gateway's metrics, registered once per process (or per test app).
@@ -200,5 +217,52 @@ where
             );
             Ok(res)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    /// The lines `level` lets through of a warning from each of `targets`.
+    fn logged(level: &str, targets: impl FnOnce()) -> String {
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let writer = {
+            let lines = lines.clone();
+            move || Sink(lines.clone())
+        };
+        let subscriber = tracing_subscriber::fmt().with_env_filter(super::filter(level)).with_writer(writer).finish();
+        tracing::subscriber::with_default(subscriber, targets);
+        let bytes = lines.lock().unwrap().clone();
+        String::from_utf8(bytes).unwrap()
+    }
+
+    struct Sink(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Sink {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn warnings() {
+        tracing::warn!(target: "sqlx::postgres::notice", "terminating connection due to immediate shutdown command");
+        tracing::warn!(target: "sqlx_core::pool::connection", "error occurred while testing the connection on-release");
+        tracing::warn!(target: "sqlx_core::pool::inner", "slow acquire");
+        tracing::warn!(target: "ixgw_store::health", "the read replica is unavailable");
+    }
+
+    #[test]
+    fn sqlx_echoes_of_a_database_going_away_are_left_out_unless_the_filter_names_sqlx() {
+        let quiet = logged("info", warnings);
+        assert!(quiet.contains("the read replica is unavailable") && quiet.contains("slow acquire"), "{quiet}");
+        assert!(!quiet.contains("terminating connection") && !quiet.contains("on-release"), "{quiet}");
+        let named = logged("info,sqlx_core::pool::connection=warn", warnings);
+        assert!(named.contains("on-release"), "{named}");
     }
 }

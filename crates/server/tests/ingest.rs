@@ -415,11 +415,16 @@ mod live_feed {
             put_end(json!({"ended_at": iso(now), "why": 1}).to_string()).await.assert_error(422, "invalid", "unknown field");
             // Whitespace is not a JSON document (found by schemathesis); an empty body ends it now.
             put_end("\n".to_string()).await.assert_error(422, "invalid", "EOF");
-            let reply = put_end(String::new()).await;
-            assert_eq!(reply.status, 200, "{}", reply.body);
-            let ended = Millis::parse_rfc3339(reply.json()["ended_at"].as_str().unwrap()).unwrap();
-            assert!(ended.0 >= now && ended.0 <= Millis::now().0);
-            assert_eq!(context(&app, "/interactions/run1").await.json()["end_date"], ended.to_iso_millis());
+            put_end(json!({"ended_at": null}).to_string()).await.assert_error(422, "invalid", "null");
+            // No end given, as no body or as an object without one: now.
+            for body in [String::new(), "{}".to_string(), " { } ".to_string()] {
+                let before = Millis::now().0;
+                let reply = put_end(body.clone()).await;
+                assert_eq!(reply.status, 200, "{body:?}: {}", reply.body);
+                let ended = Millis::parse_rfc3339(reply.json()["ended_at"].as_str().unwrap()).unwrap();
+                assert!(ended.0 >= before && ended.0 <= Millis::now().0, "{body:?} ends it now");
+                assert_eq!(context(&app, "/interactions/run1").await.json()["end_date"], ended.to_iso_millis());
+            }
         }
     }
 }

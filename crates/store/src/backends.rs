@@ -40,7 +40,8 @@ pub struct SqliteStore {
 pub struct PostgresStore {
     pub(crate) pool: sqlx::PgPool,
     /// A read replica's pool for the read routes (flows, lookups, Context Services), when one is
-    /// configured. Keys, tenants, writes and erasure always use `pool`, the primary.
+    /// configured; `split` makes it a store of its own. Keys, tenants, writes and erasure always
+    /// use `pool`, the primary.
     pub(crate) replica: Option<sqlx::PgPool>,
     sql: &'static Sql,
     inserts: &'static ChildInserts,
@@ -84,11 +85,6 @@ impl SqliteStore {
     /// The connection pool (tests and tools that inspect the tables).
     pub fn pool(&self) -> &sqlx::SqlitePool {
         &self.pool
-    }
-
-    /// A file has no read replica.
-    fn replica(&self) -> Option<&sqlx::SqlitePool> {
-        None
     }
 
     pub async fn migrate(&self) -> StoreResult<()> {
@@ -143,13 +139,17 @@ impl PostgresStore {
         &self.pool
     }
 
-    fn replica(&self) -> Option<&sqlx::PgPool> {
-        self.replica.as_ref()
+    /// The primary alone, and the read replica's store if one is configured (`Database` routes
+    /// the read routes between them: see `crate::replica`).
+    pub(crate) fn split(&self) -> (PostgresStore, Option<PostgresStore>) {
+        let alone = |pool: &sqlx::PgPool| PostgresStore { pool: pool.clone(), replica: None, ..self.clone() };
+        (alone(&self.pool), self.replica.as_ref().map(alone))
     }
 
-    /// The pool of the read routes: the replica's, else the primary's.
+    /// The pool of the read routes. (A read replica is a store of its own, which
+    /// `crate::replica::ReadReplica` puts in front of this one: see `split`.)
     fn reads(&self) -> &sqlx::PgPool {
-        self.replica().unwrap_or(&self.pool)
+        &self.pool
     }
 
     pub async fn migrate(&self) -> StoreResult<()> {
@@ -462,13 +462,8 @@ macro_rules! history_store {
                 })
             }
 
-            /// The primary and the read replica if any: a gateway whose replica is gone is not
-            /// ready either.
             async fn ping(&self) -> StoreResult<()> {
-                for pool in std::iter::once(&self.pool).chain(self.replica()) {
-                    sqlx::query("SELECT 1").execute(pool).await.map_err(classify)?;
-                }
-                Ok(())
+                sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ()).map_err(classify)
             }
 
             async fn create_tenant(&self, account_id: &str, name: &str, environments: &[String]) -> StoreResult<()> {

@@ -2,9 +2,15 @@
 //!
 //! The SQL is written once (`sql.rs`) and the Rust once (`history_store!` below, expanded per
 //! backend); each backend has its own migrations (`migrations/sqlite`, `migrations/postgres`).
+//! Around them: failing fast while a database is down (`health`), and the read routes on a hot
+//! standby (`replica`).
 
+#[macro_use]
+mod delegate;
 mod backends;
 mod export;
+pub mod health;
+pub mod replica;
 mod sql;
 mod sqlite_reads;
 
@@ -102,10 +108,42 @@ impl Database {
         }
     }
 
+    /// The store: with a read replica, its reads on the standby (the primary's when it fails;
+    /// see `replica`). For tools and tests; a server uses [`Database::guarded_store`].
     pub fn store(&self) -> Arc<dyn HistoryStore> {
+        self.compose(|store, _, _| store)
+    }
+
+    /// The store as the server runs it: every database behind a gate that answers at once while
+    /// it is down and a background probe that notices its return (`health`); with a read replica,
+    /// reads on the standby while it answers and on the primary while it does not. Spawns the
+    /// probes, so it needs a Tokio runtime; a probe that gets no answer within `probe_timeout`
+    /// counts as down.
+    pub fn guarded_store(&self, probe_timeout: Duration) -> Arc<dyn HistoryStore> {
+        self.compose(|store, probe, role| health::guarded(store, probe, role, probe_timeout))
+    }
+
+    /// The store, each database's part passed through `guard`.
+    fn compose(
+        &self,
+        guard: impl Fn(Arc<dyn HistoryStore>, health::Probe, health::Role) -> Arc<dyn HistoryStore>,
+    ) -> Arc<dyn HistoryStore> {
         match self {
-            Self::Sqlite(s) => Arc::new(s.clone()),
-            Self::Postgres(p) => Arc::new(p.clone()),
+            Self::Sqlite(s) => guard(Arc::new(s.clone()), health::Probe::sqlite(s.pool()), health::Role::Store),
+            Self::Postgres(p) => {
+                let (primary, standby) = p.split();
+                let probe = health::Probe::Postgres(primary.pool().clone());
+                let reads = standby.map(|standby| {
+                    let probe = health::Probe::Postgres(standby.pool().clone());
+                    guard(Arc::new(standby), probe, health::Role::ReadReplica)
+                });
+                let primary: Arc<dyn HistoryStore> = Arc::new(primary);
+                let store = match reads {
+                    Some(standby) => Arc::new(replica::ReadReplica::new(primary, standby)),
+                    None => primary,
+                };
+                guard(store, probe, health::Role::Store)
+            }
         }
     }
 
@@ -178,19 +216,34 @@ pub(crate) fn classify(e: sqlx::Error) -> StoreError {
             StoreError::Unavailable(e.to_string())
         }
         sqlx::Error::Database(db) => {
-            let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
             if db.is_unique_violation() {
                 StoreError::Conflict(db.message().to_string())
             } else if db.is_foreign_key_violation() {
                 StoreError::Missing(db.message().to_string())
-            } else if matches!(code.as_str(), "57P01" | "57P02" | "57P03" | "53300" | "08006" | "08001" | "08004") {
-                // PostgreSQL shutting down, too many connections, connection failures.
+            } else if is_outage(db.as_ref()) {
                 StoreError::Unavailable(db.message().to_string())
             } else {
                 StoreError::Failed(db.message().to_string())
             }
         }
         _ => StoreError::Failed(e.to_string()),
+    }
+}
+
+/// Whether a database error says the database cannot be used now, rather than that the statement
+/// failed.
+fn is_outage(db: &dyn sqlx::error::DatabaseError) -> bool {
+    let code = db.code().unwrap_or_default();
+    if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+        // A file that cannot be opened, read or written: permissions (3), read-only (8), I/O (10),
+        // corrupt or not a database (11, 26), disk full (13), cannot open (14) — a missing or
+        // unmounted volume, a file made unreadable. The low byte of the extended code is the
+        // primary one.
+        let primary = code.parse::<i64>().map_or(0, |c| c & 0xff);
+        [3, 8, 10, 11, 13, 14, 26].contains(&primary)
+    } else {
+        // PostgreSQL shutting down, too many connections, connection failures.
+        matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "53300" | "08006" | "08001" | "08004")
     }
 }
 

@@ -12,11 +12,17 @@ use ixgw_core::writes::WriteError;
 use ixgw_core::{HistoryService, Principal};
 use serde::{Deserialize, Serialize};
 
-/// The body of `PUT …/end`; an empty body means now.
+/// The body of `PUT …/end`; without `ended_at` (`{}`, or no body at all) the end is now.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct EndRequest {
-    ended_at: IsoDate,
+    // Absent means now; `null` is refused like any other non-date.
+    #[serde(default, deserialize_with = "present")]
+    ended_at: Option<IsoDate>,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(value: D) -> Result<Option<IsoDate>, D::Error> {
+    IsoDate::deserialize(value).map(Some)
 }
 
 #[derive(Serialize)]
@@ -96,7 +102,7 @@ pub(super) async fn end(
             None
         } else {
             check_json(&req)?;
-            Some(parse::<EndRequest>(&text)?.ended_at.0)
+            parse::<EndRequest>(&text)?.ended_at.map(|at| at.0)
         };
         Ok::<_, Failure>(service.end_interaction(&who, &id, ended_at).await?)
     };

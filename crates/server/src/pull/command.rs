@@ -130,7 +130,7 @@ impl SourceArgs {
 pub async fn run(settings: &Settings, database_flag: Option<&str>, command: PullCommand) -> anyhow::Result<i32> {
     let pool = PoolSettings { sqlite_cache_kib: PoolSettings::BULK_SQLITE_CACHE_KIB, ..crate::pool_settings(settings) };
     let database = crate::open_database_with(settings, database_flag, true, pool).await?;
-    let service = crate::service(&database);
+    let service = crate::service(&database, settings);
     let label = ixgw_store::redact(&settings.database_url(database_flag));
     let result = async {
         let (args_source, tenant, exact) = match &command {

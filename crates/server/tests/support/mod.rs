@@ -2,6 +2,10 @@
 //! over HTTP. Include with `#[macro_use] mod support;` (the macro is `store_tests!`).
 #![allow(dead_code)]
 
+pub mod process;
+
+// Not every test binary uses both (those of `process` alone use neither).
+#[allow(unused_imports)]
 pub use ixgw_testkit::{store_tests, Backend};
 
 use chrono::{TimeZone, Utc};

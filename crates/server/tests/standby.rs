@@ -1,0 +1,189 @@
+//! `database.read_url` on a real hot standby: a PostgreSQL primary and a standby streaming from it
+//! (`scripts/pg-throwaway standby`: `pg_basebackup -R`, `hot_standby = on`), the real `ixgw`
+//! binary on both. Where each query ran is read from each server's own statistics
+//! (`pg_stat_statements`, which counts a statement as it ends).
+
+mod support;
+use sqlx::PgPool;
+use std::time::{Duration, Instant};
+use support::process::*;
+
+const CONTEXT_INTERACTION: &str = "/interactions/00001a57JGQ00BW8";
+
+/// The history reads (a flow, a Context Services interaction: `SELECT i.id … FROM interactions i …`)
+/// and the key lookups the server `pool` is connected to has run.
+async fn statements(pool: &PgPool) -> (i64, i64) {
+    let calls = |pattern: &'static str| {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT COALESCE(SUM(calls), 0)::bigint FROM pg_stat_statements WHERE query LIKE $1",
+        )
+        .bind(pattern)
+        .fetch_one(pool)
+    };
+    (
+        calls("SELECT i.id,%FROM interactions i %").await.unwrap(),
+        calls("%FROM api_keys k WHERE k.digest%").await.unwrap(),
+    )
+}
+
+/// The read routes: Interact REST and SOAP full flows, Context Services.
+async fn read(base: &str, n: usize) -> (u16, Duration) {
+    let client = client();
+    let request = match n % 3 {
+        0 => client.get(format!("{base}{FULL_FLOW}")).header("Tenant-Id", TENANT),
+        1 => client
+            .post(format!("{base}{SOAP_URL}"))
+            .header("Content-Type", "text/xml")
+            .header("Tenant-Id", TENANT)
+            .body(SOAP_BY_UUID),
+        _ => client.get(format!("{base}{CONTEXT_INTERACTION}")).header("ContactCenterId", TENANT),
+    };
+    let started = Instant::now();
+    let r = request.header("Application-Key", DEMO_KEY).send().await.unwrap();
+    let status = r.status().as_u16();
+    r.bytes().await.unwrap();
+    (status, started.elapsed())
+}
+
+/// `count` reads: all must be 200; the slowest.
+async fn reads(base: &str, count: usize) -> Duration {
+    let mut slowest = Duration::ZERO;
+    for n in 0..count {
+        let (status, took) = read(base, n).await;
+        assert_eq!(status, 200, "read {n}");
+        slowest = slowest.max(took);
+    }
+    slowest
+}
+
+fn log_lines_from(server: &Server, offset: usize) -> Vec<String> {
+    server.log_text()[offset..].lines().map(str::to_string).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn reads_are_served_by_a_real_hot_standby_and_by_the_primary_while_it_is_down() {
+    if !postgres_binaries() {
+        return;
+    }
+    let dir = cluster_home();
+    // Commits flushed at once (the test clusters defer them: `synchronous_commit = off`), since the
+    // standby is sent only what the primary has flushed: the replication lag is then a real one.
+    let options = "-c shared_preload_libraries=pg_stat_statements -c synchronous_commit=on";
+    let primary = Cluster::start_with(dir.path().join("primary"), options);
+    let standby = primary.standby(dir.path().join("standby"));
+    // Every request checks its key (no cache), so that the keys' reads show on the primary.
+    let env = [
+        ("IXGW_DATABASE_READ_URL", standby.url.as_str()),
+        ("IXGW_SERVER_KEY_CACHE_MS", "0"),
+        ("IXGW_SERVER_DRAIN_SECS", "0"),
+    ];
+    let server = Server::demo(dir.path(), &primary.url, &env).await;
+    let base = server.base.as_str();
+    let on_primary = PgPool::connect(&primary.url).await.unwrap();
+    sqlx::query("CREATE EXTENSION pg_stat_statements").execute(&on_primary).await.unwrap();
+    let on_standby = PgPool::connect(&standby.url).await.unwrap();
+    let in_recovery: bool = sqlx::query_scalar("SELECT pg_is_in_recovery()").fetch_one(&on_standby).await.unwrap();
+    assert!(in_recovery, "the standby is a standby");
+
+    // The demo data and the extension reach the standby.
+    let started = Instant::now();
+    let extension = "SELECT count(*) FROM pg_extension WHERE extname = 'pg_stat_statements'";
+    while read(base, 2).await.0 != 200
+        || sqlx::query_scalar::<_, i64>(extension).fetch_one(&on_standby).await.unwrap() == 0
+    {
+        assert!(started.elapsed() < Duration::from_secs(10), "the demo data never reached the standby");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // Reads on the standby, keys on the primary.
+    let (standby_before, primary_before) = (statements(&on_standby).await, statements(&on_primary).await);
+    reads(base, 30).await;
+    let (standby_after, primary_after) = (statements(&on_standby).await, statements(&on_primary).await);
+    let on_standby_grew = (standby_after.0 - standby_before.0, standby_after.1 - standby_before.1);
+    let on_primary_grew = (primary_after.0 - primary_before.0, primary_after.1 - primary_before.1);
+    assert_eq!(on_standby_grew, (30, 0), "(history reads, key lookups) on the standby");
+    assert_eq!(on_primary_grew, (0, 30), "(history reads, key lookups) on the primary");
+    eprintln!("standby: 30 reads: 30 history queries on the standby and none on the primary; 30 key lookups on the primary and none on the standby");
+
+    // Writes on the primary (a standby refuses them); what a client sees after a write: the
+    // record is read from the standby once replayed there.
+    let key_log = dir.path().join("key.log");
+    let out = ixgw(&["--database", &primary.url, "key", "add", "--tenant", TENANT, "--scope", "ingest"], &[], &key_log)
+        .stdout(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let ingest_key = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let mut lags = Vec::new();
+    for n in 0..5 {
+        let id = format!("standby-lag-{n}");
+        let record = serde_json::json!({"id": id, "customer_id": "lag", "started_at": "2026-01-01T00:00:00Z"});
+        let r = client()
+            .post(format!("{base}/v1/interactions"))
+            .bearer_auth(&ingest_key)
+            .header("Content-Type", "application/json")
+            .body(record.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+        let written = Instant::now();
+        let mut misses = 0;
+        loop {
+            let r = client()
+                .get(format!("{base}/interactions/{id}"))
+                .header("ContactCenterId", TENANT)
+                .header("Application-Key", DEMO_KEY)
+                .send()
+                .await
+                .unwrap();
+            if r.status() == 200 {
+                break;
+            }
+            assert_eq!(r.status(), 404);
+            misses += 1;
+            assert!(written.elapsed() < Duration::from_secs(10), "{id} never reached the standby");
+        }
+        lags.push((written.elapsed(), misses));
+    }
+    let in_primary: i64 = sqlx::query_scalar("SELECT count(*) FROM interactions WHERE id LIKE 'standby-lag-%'")
+        .fetch_one(&on_primary)
+        .await
+        .unwrap();
+    assert_eq!(in_primary, 5, "written on the primary");
+    eprintln!("standby: read-after-write, time until a record written through the gateway is read back through it (404s before): {lags:?}");
+
+    // The standby stops: reads go to the primary, no 5xx, one warning.
+    let offset = server.log_text().len();
+    standby.script("pause");
+    let slowest_while_down = reads(base, 30).await;
+    assert_eq!(server.readiness().await, 200, "a gateway whose standby is down is still ready");
+    let lines = log_lines_from(&server, offset);
+    let warnings: Vec<&String> = lines.iter().filter(|l| l.contains("WARN")).collect();
+    assert_eq!(warnings.len(), 1, "one warning: {warnings:?}");
+    assert!(warnings[0].contains("read replica is unavailable"), "{warnings:?}");
+    eprintln!("standby stopped: 30 reads, all 200 from the primary (slowest {slowest_while_down:?}); one warning");
+
+    // The standby returns: reads go back to it.
+    let offset = server.log_text().len();
+    let resumed = Instant::now();
+    standby.script("resume");
+    let started_in = resumed.elapsed();
+    while !log_lines_from(&server, offset).iter().any(|l| l.contains("read replica answers again")) {
+        assert!(
+            resumed.elapsed() < started_in + Duration::from_secs(5),
+            "reads did not return to the standby: {}",
+            server.log_text()
+        );
+        read(base, 0).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let back_after = resumed.elapsed();
+    let on_standby = PgPool::connect(&standby.url).await.unwrap();
+    let before = statements(&on_standby).await.0;
+    reads(base, 30).await;
+    let grew = statements(&on_standby).await.0 - before;
+    assert_eq!(grew, 30, "the reads are on the standby again");
+    eprintln!(
+        "standby back: reads on it again {back_after:?} after the restart began (pg_ctl start took {started_in:?}; 30 of 30 reads then ran there)"
+    );
+}

@@ -1,0 +1,340 @@
+//! Answering at once while a database is down, and noticing its return by itself.
+//!
+//! A request that finds the database unreachable would wait for a connection until the pool gives
+//! up (`database.acquire_timeout_ms`, 2 s): sqlx retries a refused connection until then. So
+//! [`FailFast`] wraps a store with a [`Gate`] that knows whether its database answers:
+//!
+//! - **down**: every call answers `Unavailable` at once. A background task ([`watch`]) probes the
+//!   database on a connection of its own every [`PROBE_EVERY`]; the first probe that gets an answer
+//!   opens the gate. No request ever waits for a probe.
+//! - **up**: calls go through. A call that fails as `Unavailable` closes the gate. A call still
+//!   pending after [`SLOW_CALL`] asks the task for a probe at once and, if the probe finds the
+//!   database down, is answered `Unavailable` there and then (its query is dropped), so the
+//!   requests that meet the start of an outage do not wait either. The task also checks the
+//!   database every [`CHECK_EVERY`] on its own, which is how an SQLite file that can no longer be
+//!   opened is noticed while the connections already open (sqlx's pool, SQLite's read
+//!   connections in `sqlite_reads`) still read it. A closed gate answers the read routes too, so
+//!   SQLite's synchronous reads never touch a file found unreadable.
+//!
+//! Each gate logs its changes, one line each: a warning when its database stops answering, an
+//! information line when it answers again.
+
+use crate::classify;
+use ixgw_core::{HistoryStore, StoreError, StoreResult};
+use sqlx::postgres::PgConnection;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
+use sqlx::Connection;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{watch as state, Notify};
+
+/// How long a call may take before the gate asks for a probe (well under the 50 ms in which a
+/// request must be answered during an outage, well over a healthy query's time).
+pub const SLOW_CALL: Duration = Duration::from_millis(20);
+/// How often a database that is down is probed (service resumes within this of its return).
+pub const PROBE_EVERY: Duration = Duration::from_millis(100);
+/// How often a database that is up is checked when no call asks for a probe.
+pub const CHECK_EVERY: Duration = Duration::from_secs(1);
+/// After a probe found the database up, the next one a slow call asks for waits this long: a
+/// database that is merely slow is not probed more than 20 times a second.
+const PROBE_GAP: Duration = Duration::from_millis(50);
+
+/// Which database a gate watches, for its log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The store every call needs.
+    Store,
+    /// A hot standby serving the read routes (`database.read_url`).
+    ReadReplica,
+}
+
+impl Role {
+    fn down_message(self) -> &'static str {
+        match self {
+            Role::Store => "the store is unavailable: requests are answered 503 until it answers again",
+            Role::ReadReplica => "the read replica is unavailable: reads go to the primary until it answers again",
+        }
+    }
+
+    fn up_message(self) -> &'static str {
+        match self {
+            Role::Store => "the store answers again",
+            Role::ReadReplica => "the read replica answers again: reads go back to it",
+        }
+    }
+}
+
+/// Whether one database answers, shared by its [`FailFast`] and its [`watch`] task.
+pub struct Gate {
+    role: Role,
+    up: AtomicBool,
+    /// The same as `up`, for calls that wait for the gate to close.
+    state: state::Sender<bool>,
+    probe_wanted: Notify,
+}
+
+impl Gate {
+    pub fn new(role: Role) -> Arc<Self> {
+        Arc::new(Self { role, up: AtomicBool::new(true), state: state::channel(true).0, probe_wanted: Notify::new() })
+    }
+
+    pub fn is_up(&self) -> bool {
+        self.up.load(Ordering::Acquire)
+    }
+
+    /// Records what a probe or a call found; logs a change.
+    fn set(&self, up: bool, why: &str) {
+        if self.up.swap(up, Ordering::AcqRel) == up {
+            return;
+        }
+        self.state.send_replace(up);
+        if up {
+            tracing::info!("{}", self.role.up_message());
+        } else {
+            tracing::warn!(cause = why, "{}", self.role.down_message());
+        }
+    }
+
+    /// Resolves once the gate is closed.
+    async fn closed(&self) {
+        let _ = self.state.subscribe().wait_for(|up| !*up).await;
+    }
+
+    fn refusal(&self) -> StoreError {
+        StoreError::Unavailable(match self.role {
+            Role::Store => "the store is down (a background probe watches for its return)".into(),
+            Role::ReadReplica => "the read replica is down".into(),
+        })
+    }
+}
+
+/// A store that answers at once while its database is down (see the module's documentation).
+#[derive(Clone)]
+pub struct FailFast {
+    inner: Arc<dyn HistoryStore>,
+    gate: Arc<Gate>,
+}
+
+impl FailFast {
+    /// `inner` behind `gate`; something must [`watch`] the gate, or it never opens once closed.
+    pub fn new(inner: Arc<dyn HistoryStore>, gate: Arc<Gate>) -> Self {
+        Self { inner, gate }
+    }
+
+    async fn call<T>(&self, call: impl Future<Output = StoreResult<T>>) -> StoreResult<T> {
+        if !self.gate.is_up() {
+            return Err(self.gate.refusal());
+        }
+        let mut call = std::pin::pin!(call);
+        let result = match tokio::time::timeout(SLOW_CALL, call.as_mut()).await {
+            Ok(result) => result,
+            Err(_) => {
+                self.gate.probe_wanted.notify_one();
+                tokio::select! {
+                    biased;
+                    result = call => result,
+                    () = self.gate.closed() => return Err(self.gate.refusal()),
+                }
+            }
+        };
+        if let Err(StoreError::Unavailable(why)) = &result {
+            self.gate.set(false, why);
+            self.gate.probe_wanted.notify_one();
+        }
+        result
+    }
+}
+
+macro_rules! gated {
+    ($this:ident, $store:ident => $call:expr) => {{
+        let $store = &$this.inner;
+        $this.call($call).await
+    }};
+}
+
+delegate_history_store!(FailFast, main: inner, read: gated, write: gated);
+
+/// How a database is probed: on a connection of its own, opened for the probe.
+#[derive(Clone)]
+pub enum Probe {
+    /// The SQLite database's connection settings (the file is opened, never created, by the
+    /// probe).
+    Sqlite(Arc<SqliteConnectOptions>),
+    /// The PostgreSQL pool, whose connection settings the probe uses (and whose idle connection
+    /// the check of a database thought up asks first: a healthy database gets no new connection
+    /// from it while the pool has one idle).
+    Postgres(sqlx::PgPool),
+}
+
+impl Probe {
+    pub fn sqlite(pool: &sqlx::SqlitePool) -> Self {
+        Self::Sqlite(Arc::new(pool.connect_options().as_ref().clone().create_if_missing(false)))
+    }
+
+    /// Whether the database answers a new connection now. sqlx's pool would retry a refused
+    /// connection until its timeout; this answers at once.
+    async fn reachable(&self) -> StoreResult<()> {
+        match self {
+            Self::Sqlite(options) => {
+                let mut connection = SqliteConnection::connect_with(options.as_ref()).await.map_err(unreachable)?;
+                let read = sqlx::query("SELECT count(*) FROM sqlite_master").fetch_one(&mut connection).await;
+                let _ = connection.close().await;
+                read.map(|_| ()).map_err(unreachable)
+            }
+            Self::Postgres(pool) => match PgConnection::connect_with(&pool.connect_options()).await {
+                Ok(connection) => {
+                    let _ = connection.close().await;
+                    Ok(())
+                }
+                // A server that refuses a connection for want of slots is up: the pool's own
+                // connections still work.
+                Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("53300") => Ok(()),
+                Err(e) => Err(unreachable(e)),
+            },
+        }
+    }
+
+    /// Whether a database thought up still answers: an idle pooled connection's answer will do
+    /// (PostgreSQL; a pool's connections to a server that stopped fail at once), else
+    /// [`Probe::reachable`].
+    async fn still_up(&self) -> StoreResult<()> {
+        if let Self::Postgres(pool) = self {
+            if let Some(mut connection) = pool.try_acquire() {
+                if sqlx::query("SELECT 1").execute(&mut *connection).await.is_ok() {
+                    return Ok(());
+                }
+            }
+        }
+        self.reachable().await
+    }
+}
+
+/// Any failure of a probe means the database cannot be used now.
+fn unreachable(e: sqlx::Error) -> StoreError {
+    match classify(e) {
+        StoreError::Unavailable(why) => StoreError::Unavailable(why),
+        other => StoreError::Unavailable(other.to_string()),
+    }
+}
+
+/// Probes `gate`'s database in the background (a Tokio task) for as long as the gate is in use:
+/// every [`PROBE_EVERY`] while it is down, every [`CHECK_EVERY`] while it is up, and at once when
+/// a slow or failed call asks for it. A probe that takes longer than `timeout` counts as down.
+pub fn watch(gate: &Arc<Gate>, probe: Probe, timeout: Duration) {
+    let gate = Arc::downgrade(gate);
+    tokio::spawn(async move {
+        loop {
+            let Some(g) = gate.upgrade() else { return };
+            let asked = if g.is_up() {
+                tokio::select! {
+                    () = g.probe_wanted.notified() => true,
+                    () = tokio::time::sleep(CHECK_EVERY) => false,
+                }
+            } else {
+                tokio::time::sleep(PROBE_EVERY).await;
+                true
+            };
+            let check = async {
+                if g.is_up() {
+                    probe.still_up().await
+                } else {
+                    probe.reachable().await
+                }
+            };
+            let found = tokio::time::timeout(timeout, check).await.unwrap_or_else(|_| {
+                Err(StoreError::Unavailable(format!("no answer to a probe within {} ms", timeout.as_millis())))
+            });
+            match found {
+                Ok(()) => {
+                    g.set(true, "");
+                    if asked {
+                        tokio::time::sleep(PROBE_GAP).await;
+                    }
+                }
+                Err(e) => g.set(false, &e.to_string()),
+            }
+        }
+    });
+}
+
+/// `inner` behind a gate of its own, watched with `probe` (needs a Tokio runtime).
+pub fn guarded(inner: Arc<dyn HistoryStore>, probe: Probe, role: Role, timeout: Duration) -> Arc<dyn HistoryStore> {
+    let gate = Gate::new(role);
+    watch(&gate, probe, timeout);
+    Arc::new(FailFast::new(inner, gate))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::delegate::testing::{flow, Flaky};
+    use std::time::Instant;
+
+    #[tokio::test]
+    async fn a_failure_closes_the_gate_and_only_a_probe_opens_it() {
+        let fake = Flaky::new().await;
+        let gate = Gate::new(Role::Store);
+        let store = FailFast::new(fake.clone(), gate.clone());
+        assert!(flow(&store).await.is_ok());
+        fake.set_down(true);
+        assert!(flow(&store).await.is_err() && !gate.is_up(), "an unavailable store closes the gate");
+        fake.set_down(false);
+        fake.set_delay_ms(1_000);
+        let started = Instant::now();
+        assert!(matches!(flow(&store).await, Err(StoreError::Unavailable(_))));
+        assert!(started.elapsed() < Duration::from_millis(50), "refused at once, without calling the store");
+        assert!(!gate.is_up(), "a call never opens the gate; the probe does");
+        gate.set(true, "");
+        fake.set_delay_ms(0);
+        assert!(flow(&store).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_slow_call_asks_for_a_probe_and_is_cut_when_it_finds_the_store_down() {
+        let fake = Flaky::new().await;
+        let gate = Gate::new(Role::Store);
+        let store = FailFast::new(fake.clone(), gate.clone());
+        // A slow call while the store is up: it asks for a probe, and is answered when it ends.
+        fake.set_delay_ms(60);
+        let asked = {
+            let gate = gate.clone();
+            tokio::spawn(async move { gate.probe_wanted.notified().await })
+        };
+        assert!(flow(&store).await.is_ok(), "a slow answer is still an answer");
+        tokio::time::timeout(Duration::from_millis(100), asked).await.expect("a probe was asked for").unwrap();
+        // A call stuck in the pool when the probe finds the store down is answered at once.
+        fake.set_delay_ms(10_000);
+        let started = Instant::now();
+        let prober = {
+            let gate = gate.clone();
+            tokio::spawn(async move {
+                gate.probe_wanted.notified().await;
+                gate.set(false, "refused");
+            })
+        };
+        assert!(matches!(flow(&store).await, Err(StoreError::Unavailable(_))));
+        assert!(started.elapsed() < Duration::from_millis(200), "cut when the gate closed: {:?}", started.elapsed());
+        prober.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_watch_opens_the_gate_when_the_sqlite_file_opens_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("probe.db");
+        let probe = Probe::Sqlite(Arc::new(SqliteConnectOptions::new().filename(&path)));
+        assert!(probe.reachable().await.is_err(), "a missing file is not created by the probe");
+        assert!(!path.exists());
+        let gate = Gate::new(Role::Store);
+        gate.set(false, "missing");
+        watch(&gate, probe, Duration::from_secs(2));
+        let options = SqliteConnectOptions::new().filename(&path).create_if_missing(true);
+        SqliteConnection::connect_with(&options).await.unwrap().close().await.unwrap();
+        let started = Instant::now();
+        while !gate.is_up() {
+            assert!(started.elapsed() < Duration::from_secs(2), "the probe did not open the gate");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
