@@ -109,21 +109,25 @@ static CHOICE: &[Member] = &[
     member!("textInput", false, Value::Object(TEXT_INPUT)),
     member!("uploadImageList", false, Value::Object(UPLOAD_IMAGE_LIST)),
 ];
-static BUTTON: &[Member] = &[
-    member!("id", false, Value::Text),
-    member!("buttonState", true, Value::Text),
-    member!("buttonVisible", true, Value::Plain),
-    member!("buttonLabel", false, Value::Text),
-    member!("buttonAction", false, Value::Text),
-    member!("buttonImageName", false, Value::Text),
-];
-static TEXT_INPUT: &[Member] = &[
-    member!("id", false, Value::Text),
-    member!("buttonState", false, Value::Text),
-    member!("buttonVisible", false, Value::Plain),
-    member!("buttonLabel", false, Value::Text),
-    member!("buttonAction", false, Value::Text),
-    member!("buttonImageName", false, Value::Text),
+/// The button members (`state` and `visible` required in a button; every one optional in the
+/// button part of a `textInput` or `selectFromList`), then the kind's own.
+macro_rules! button_like {
+    ($required:literal $(, $own:expr)* $(,)?) => {
+        &[
+            member!("id", false, Value::Text),
+            member!("buttonState", $required, Value::Text),
+            member!("buttonVisible", $required, Value::Plain),
+            member!("buttonLabel", false, Value::Text),
+            member!("buttonAction", false, Value::Text),
+            member!("buttonImageName", false, Value::Text),
+            $($own),*
+        ]
+    };
+}
+
+static BUTTON: &[Member] = button_like!(true);
+static TEXT_INPUT: &[Member] = button_like!(
+    false,
     member!("isMandatory", false, Value::Plain),
     member!("maxCharacters", false, Value::Plain),
     member!("numberOfLines", false, Value::Plain),
@@ -134,17 +138,12 @@ static TEXT_INPUT: &[Member] = &[
     member!("validationRegularExpresion", false, Value::Text),
     member!("minRange", false, Value::Text),
     member!("maxRange", false, Value::Text),
-];
-static SELECT_FROM_LIST: &[Member] = &[
-    member!("id", false, Value::Text),
-    member!("buttonState", false, Value::Text),
-    member!("buttonVisible", false, Value::Plain),
-    member!("buttonLabel", false, Value::Text),
-    member!("buttonAction", false, Value::Text),
-    member!("buttonImageName", false, Value::Text),
+);
+static SELECT_FROM_LIST: &[Member] = button_like!(
+    false,
     member!("isMandatory", false, Value::Plain),
     member!("selectFromListOptions", false, Value::Objects(BUTTON)),
-];
+);
 static UPLOAD_IMAGE_LIST: &[Member] =
     &[member!("isMandatory", false, Value::Plain), member!("images", false, Value::Objects(IMAGE))];
 static IMAGE: &[Member] = &[member!("imagePath", true, Value::Text)];

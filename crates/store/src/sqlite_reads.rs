@@ -93,6 +93,7 @@ impl SqliteStore {
     ) -> rusqlite::Result<Option<(i64, String)>> {
         let mut statement = conn.prepare_cached(self.sql.attribute_candidates)?;
         let mut rows = statement.query(params![at.tenant, at.environment, value, cutoff.0])?;
+        // `precedence` compares allocation, start and id; the window is already in the statement.
         let mut best: Option<(i64, String, Millis, Millis)> = None;
         while let Some(r) = rows.next()? {
             let (allocated_at, started_at) = (Millis(r.get(2)?), Millis(r.get(3)?));
