@@ -230,17 +230,19 @@ pub(crate) fn classify(e: sqlx::Error) -> StoreError {
     }
 }
 
+/// SQLite's primary result codes for a file that cannot be opened, read or written: permissions (3),
+/// read-only (8), I/O (10), corrupt or not a database (11, 26), disk full (13), cannot open (14) — a
+/// missing or unmounted volume, a file made unreadable. The low byte of an extended code is the
+/// primary one. Both SQLite paths (sqlx's, and the rusqlite reads) answer these as an outage.
+pub(crate) const SQLITE_OUTAGES: [i32; 7] = [3, 8, 10, 11, 13, 14, 26];
+
 /// Whether a database error says the database cannot be used now, rather than that the statement
 /// failed.
 fn is_outage(db: &dyn sqlx::error::DatabaseError) -> bool {
     let code = db.code().unwrap_or_default();
     if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
-        // A file that cannot be opened, read or written: permissions (3), read-only (8), I/O (10),
-        // corrupt or not a database (11, 26), disk full (13), cannot open (14) — a missing or
-        // unmounted volume, a file made unreadable. The low byte of the extended code is the
-        // primary one.
-        let primary = code.parse::<i64>().map_or(0, |c| c & 0xff);
-        [3, 8, 10, 11, 13, 14, 26].contains(&primary)
+        let primary = code.parse::<i32>().map_or(0, |c| c & 0xff);
+        SQLITE_OUTAGES.contains(&primary)
     } else {
         // PostgreSQL shutting down, too many connections, connection failures.
         matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "53300" | "08006" | "08001" | "08004")

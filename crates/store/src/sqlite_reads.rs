@@ -261,13 +261,44 @@ fn context_row(r: &Row<'_>) -> rusqlite::Result<ContextRow> {
     })
 }
 
-/// Sorts a failed read into what the caller can do about it, as `crate::classify` does for sqlx.
+/// Sorts a failed read into what the caller can do about it, as `crate::classify` does for sqlx:
+/// the same outage codes, and a busy or locked database besides (a read that waited its busy timeout).
 fn classify(e: rusqlite::Error) -> StoreError {
-    use rusqlite::ErrorCode::*;
-    match e.sqlite_error_code() {
-        Some(DatabaseBusy | DatabaseLocked | CannotOpen | NotADatabase | SystemIoFailure | PermissionDenied) => {
-            StoreError::Unavailable(e.to_string())
+    use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked};
+    let outage = match e.sqlite_error() {
+        Some(failure) => {
+            matches!(failure.code, DatabaseBusy | DatabaseLocked)
+                || crate::SQLITE_OUTAGES.contains(&(failure.extended_code & 0xff))
         }
-        _ => StoreError::Failed(e.to_string()),
+        None => false,
+    };
+    if outage {
+        StoreError::Unavailable(e.to_string())
+    } else {
+        StoreError::Failed(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::classify;
+    use ixgw_core::StoreError;
+
+    fn failure(code: i32) -> rusqlite::Error {
+        rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None)
+    }
+
+    #[test]
+    fn an_unusable_file_is_an_outage_as_on_the_sqlx_path() {
+        // Corrupt (11), read-only (8, extended 264: SQLITE_READONLY_RECOVERY), I/O (10, extended
+        // 266), not a database (26), busy (5): 503 with Retry-After, not 500.
+        for code in [11, 8, 264, 10, 266, 26, 5, 13, 14, 3] {
+            assert!(matches!(classify(failure(code)), StoreError::Unavailable(_)), "code {code}");
+        }
+        // A statement that failed on a healthy file stays a failure.
+        for code in [1, 19, 20] {
+            assert!(matches!(classify(failure(code)), StoreError::Failed(_)), "code {code}");
+        }
+        assert!(matches!(classify(rusqlite::Error::QueryReturnedNoRows), StoreError::Failed(_)));
     }
 }
