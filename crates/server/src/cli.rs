@@ -55,7 +55,8 @@ pub enum Command {
 
 #[derive(Args, Debug)]
 pub struct ServeArgs {
-    /// Address to listen on (default from settings: 127.0.0.1:8080).
+    /// Address to listen on (default from settings: 127.0.0.1:8080). Port 0 picks a free port; once
+    /// listening, stdout gets the line `listening on http://ADDR` (after the demo's banner).
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<String>,
     /// Demo mode: embedded database under ./data/ unless --database is given, the demo fixtures
@@ -313,6 +314,10 @@ async fn serve(mut settings: Settings, database_flag: Option<&str>, args: ServeA
     if args.demo {
         print_demo_help(bound, settings.server.ui);
     }
+    // For scripts that start `serve --listen 127.0.0.1:0` (scripts/lib.sh); after the demo's banner,
+    // whose first line stays the flow explorer's.
+    println!("listening on http://{bound}");
+    std::io::Write::flush(&mut std::io::stdout())?;
     app.run_until_signalled().await?;
     database.close().await;
     Ok(0)

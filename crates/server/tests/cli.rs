@@ -227,6 +227,30 @@ fn serve_demo_serves_health_readiness_and_the_demo_data() {
     assert_one_line_error(&out, "loopback");
 }
 
+/// `serve --listen 127.0.0.1:0` names the port it got, so that scripts need not guess a free one.
+#[test]
+fn serve_on_port_0_prints_the_address_it_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("store.db").display());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ixgw"))
+        .args(["--database", &database, "serve", "--listen", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let first = stdout.lines().next().map(Result::unwrap).unwrap_or_default();
+    let base = first.strip_prefix("listening on ").unwrap_or_else(|| panic!("no address printed: {first:?}"));
+    assert!(base.starts_with("http://127.0.0.1:") && !base.ends_with(":0"), "{base}");
+    let status = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(async { reqwest::get(format!("{base}/healthz")).await.unwrap().status() });
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(status, 200);
+}
+
 #[test]
 fn the_core_depends_on_no_web_xml_or_sql_crate() {
     let out = Command::new(env!("CARGO"))
