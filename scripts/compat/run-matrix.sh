@@ -8,11 +8,12 @@
 #   TOOLS="zeep php …"  only these clients (default: all)
 #   NO_INSTALL=1        never install anything
 #
-# Starts two demo gateways on free loopback ports: A with the default settings (the vendor's faults:
+# Starts two demo gateways on loopback ports the system picks (scripts/lib.sh): A with the default settings (the vendor's faults:
 # faultcode 0x7000000, the seed's not-found element) and B with the standards-clean settings
 # (IXGW_SOAP_VENDOR_FAULT_CODE=false, IXGW_SOAP_NOT_FOUND_AS_FAULT=true). Generates every client from
 # A's SERVED WSDL (scripts/compat/generate-clients.sh: no hand edits), builds the callers of
-# scripts/compat/callers/, and calls GetInteractionFullFlowByUUID once per cell:
+# scripts/compat/callers/ (zeep and PHP: the clients of scripts/soap-clients, tests/clients/, in their
+# one-cell mode), and calls GetInteractionFullFlowByUUID once per cell:
 #
 #   found               A, 040100713: 6 pages, titles, user inputs and photo paths intact
 #   empty               A, 040100720: the response element without pages
@@ -26,6 +27,7 @@
 set -uo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+source "$root/scripts/lib.sh"
 bin="${IXGW_BIN:-$root/target/debug/ixgw}"
 out="$root/target/compat/matrix"
 callers="$root/scripts/compat/callers"
@@ -35,10 +37,9 @@ write=""
 [ "${1:-}" = "--write" ] && write=1
 mkdir -p "$out"
 tmp="$(mktemp -d)"
-pids=()
 
 finish() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
+  gateway_stop_all
   rm -rf "$tmp"
 }
 trap finish EXIT
@@ -46,20 +47,15 @@ die() { echo "run-matrix: $*" >&2; exit 1; }
 [ -x "$bin" ] || die "no ixgw binary at $bin (cargo build -p ixgw, or set IXGW_BIN)"
 
 # --- two demo gateways ---------------------------------------------------------------------------------
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-start() { # start NAME ENV...
+start() { # start NAME [VAR=VALUE...]: a demo gateway with those settings; sets gateway_url
   local name="$1"; shift
-  local port; port="$(free_port)"
-  env "$@" "$bin" serve --demo --listen "127.0.0.1:$port" --database "sqlite://$tmp/$name.db" >"$out/server-$name.log" 2>&1 &
-  pids+=($!)
-  for _ in $(seq 1 150); do
-    curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null && { echo "http://127.0.0.1:$port"; return; }
-    sleep 0.2
-  done
-  die "gateway $name did not start (see $out/server-$name.log)"
+  gateway_start env "$out/server-$name.out" "$out/server-$name.log" "$@" \
+    "$bin" serve --demo --listen 127.0.0.1:0 --database "sqlite://$tmp/$name.db" || die "gateway $name did not start"
 }
-A="$(start vendor)"
-B="$(start standard IXGW_SOAP_VENDOR_FAULT_CODE=false IXGW_SOAP_NOT_FOUND_AS_FAULT=true)"
+start vendor
+A=$gateway_url
+start standard IXGW_SOAP_VENDOR_FAULT_CODE=false IXGW_SOAP_NOT_FOUND_AS_FAULT=true
+B=$gateway_url
 path=/interact/version/2/interactiondata/soap
 echo "run-matrix: gateway A (vendor faults) $A, gateway B (standard faults) $B"
 
@@ -114,8 +110,8 @@ export NODE_PATH="$cache/node/node_modules"
 # caller TOOL VERSION: the command line of one cell, before WSDL ENDPOINT VERSION CASE.
 caller() {
   case "$1" in
-    zeep) echo "$cache/venv/bin/python $callers/zeep_call.py" ;;
-    php) echo "php $callers/php_call.php" ;;
+    zeep) echo "$cache/venv/bin/python $root/tests/clients/zeep_client.py" ;;
+    php) echo "php $root/tests/clients/php_client.php" ;;
     wsimport) echo "java -cp $build/jaxws:$jaxws_cp JaxwsCall" ;;
     axis) echo "java -cp $build/axis:$axis_cp AxisCall" ;;
     gsoap) echo "$build/gsoap-soap${2/./}" ;;
