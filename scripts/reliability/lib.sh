@@ -1,14 +1,15 @@
-# Shared by the scripts in scripts/reliability: a gateway process to measure, and its cleanup.
-# Source it; it sets `root`, `work` (under target/reliability/<script>) and traps EXIT.
+# Shared by the scripts in scripts/reliability: their folder, the binary to measure, and cleanup.
+# Source it; it sets `root`, `work` (under target/reliability/<script>), traps EXIT and sources
+# scripts/lib.sh (gateway_start, gateway_stop: the gateway process to measure).
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+source "$root/scripts/lib.sh"
 script_name="$(basename "$0")"
 work="$root/target/reliability/$script_name"
 mkdir -p "$work"
 # Two runs of one script would share (and clobber) its folder: the second waits for the first.
 exec 9>"$work/.lock"
 flock 9
-server_pid=""
 cleanups=()
 
 say() { echo "$script_name: $*" >&2; }
@@ -16,15 +17,10 @@ die() { say "$*"; exit 1; }
 
 on_exit() {
   local c
-  # SIGINT: stop without the load balancer's drain (server.drain_secs) SIGTERM would wait for.
-  if [ -n "$server_pid" ]; then kill -INT "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null; fi
+  gateway_stop_all
   for c in "${cleanups[@]}"; do eval "$c"; done
 }
 trap on_exit EXIT
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
 
 # The binary to measure: IXGW_BIN, else the release build (built if missing or stale).
 ixgw_bin() {
@@ -33,28 +29,11 @@ ixgw_bin() {
   echo "${CARGO_TARGET_DIR:-$root/target}/release/ixgw"
 }
 
-# start_server LOG ARGS...: runs `ixgw ARGS...` in the background, waits for /readyz on $port.
+# start_server LOG ARGS...: `gateway_start` with the binary to measure (`bin`), its stdout beside LOG
+# (LOG.out); dies when it does not start.
 start_server() {
   local log=$1; shift
-  # The log is stderr; stdout carries only the demo's banner (which prints the demo key on purpose),
-  # kept apart so that the log can be checked for keys.
-  "$bin" "$@" >"${log%.log}.out" 2>"$log" &
-  server_pid=$!
-  local _
-  for _ in $(seq 1 300); do
-    curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null && return 0
-    kill -0 "$server_pid" 2>/dev/null || { cat "$log" >&2; server_pid=""; die "the server exited"; }
-    sleep 0.1
-  done
-  cat "$log" >&2
-  die "the server did not become ready in 30 s"
-}
-
-stop_server() {
-  [ -n "$server_pid" ] || return 0
-  kill -INT "$server_pid" 2>/dev/null
-  wait "$server_pid" 2>/dev/null
-  server_pid=""
+  gateway_start "$bin" "${log%.log}.out" "$log" "$@" || die "the server did not start"
 }
 
 # Resident memory of a process in KiB.
