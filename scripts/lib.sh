@@ -40,7 +40,7 @@ gateway_start() {
   gateway_pids+=("$gateway_pid")
   local _ line
   for _ in $(seq 1 300); do
-    line=$(grep -m1 '^listening on ' "$out" 2>/dev/null)
+    line=$(grep -m1 '^listening on ' "$out" 2>/dev/null || true)
     if [ -n "$line" ]; then
       gateway_url=${line#listening on }
       break
@@ -48,7 +48,7 @@ gateway_start() {
     kill -0 "$gateway_pid" 2>/dev/null || { gateway_failed "$log" "the server exited"; return 1; }
     sleep 0.1
   done
-  [ -n "$gateway_url" ] || { gateway_failed "$log" "the server printed no address in 30 s"; return 1; }
+  [ -n "$gateway_url" ] || { gateway_failed "$log" "the server printed no \`listening on\` line in 30 s (a binary older than that line?)"; return 1; }
   for _ in $(seq 1 300); do
     gateway_ready "$gateway_url" && return 0
     kill -0 "$gateway_pid" 2>/dev/null || { gateway_failed "$log" "the server exited"; return 1; }

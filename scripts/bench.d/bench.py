@@ -13,6 +13,7 @@ import json
 import os
 import platform
 import re
+import select
 import shutil
 import socket
 import subprocess
@@ -48,7 +49,28 @@ def run(cmd, **kw):
     return subprocess.run(cmd, check=True, **kw)
 
 
+def listening_address(proc, seconds, what):
+    """The address `ixgw serve --listen 127.0.0.1:0` prints once it listens (`listening on http://…`),
+    read from `proc`'s stdout (a pipe, unbuffered); exits when it does not come."""
+    deadline = time.monotonic() + seconds
+    line = b""
+    while time.monotonic() < deadline:
+        if not select.select([proc.stdout], [], [], max(0.0, deadline - time.monotonic()))[0]:
+            break
+        byte = proc.stdout.read(1)
+        if not byte:
+            sys.exit(f"{what} exited ({proc.wait()}) before it listened")
+        if byte != b"\n":
+            line += byte
+        elif line.startswith(b"listening on "):
+            return line[len(b"listening on "):].decode()
+        else:
+            line = b""
+    sys.exit(f"{what} printed no address within {seconds} s")
+
+
 def free_port():
+    """A port for ixgw-floor and nginx, which do not say which port they bound."""
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
@@ -179,8 +201,6 @@ class Store:
 class Gateway:
     def __init__(self, args, store, label, env=None):
         self.args, self.store, self.label, self.env = args, store, label, env or {}
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = os.path.join(store.dir, f"server-{label}.log")
 
     def start(self):
@@ -189,8 +209,10 @@ class Gateway:
         env.update(self.env)
         self.logf = open(self.log_path, "w")
         started = time.monotonic()
-        self.proc = subprocess.Popen([self.args.bin, "--database", self.store.url, "serve", "--listen",
-                                      f"127.0.0.1:{self.port}"], env=env, stdout=self.logf, stderr=self.logf)
+        self.proc = subprocess.Popen([self.args.bin, "--database", self.store.url, "serve", "--listen", "127.0.0.1:0"],
+                                     env=env, stdout=subprocess.PIPE, stderr=self.logf, bufsize=0)
+        self.base = listening_address(self.proc, 120, f"gateway {self.label} (see {self.log_path})")
+        self.port = int(self.base.rsplit(":", 1)[1])
         while True:
             if self.proc.poll() is not None:
                 sys.exit(f"the gateway exited ({self.proc.returncode}); see {self.log_path}")
@@ -242,6 +264,8 @@ class Floor(Gateway):
         env = dict(os.environ)
         env.update(self.args.server_env)
         self.logf = open(self.log_path, "w")
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen([self.args.floor_bin, self.store.url, f"127.0.0.1:{self.port}"], env=env,
                                      stdout=self.logf, stderr=self.logf)
         deadline = time.monotonic() + 60
@@ -426,26 +450,16 @@ def callgrind_run(args, store, requests, count, label):
     callgrind (one worker), and returns the instructions the gateway executed, start to exit."""
     import http.client
     import signal
-    port = free_port()
     out_file = os.path.join(store.dir, f"callgrind-{label}-{count}.out")
     # One worker; the key remembered for the whole run, so that no cache expiry lands at a random
     # request (valgrind makes a request take milliseconds).
     env = dict(os.environ, IXGW_SERVER_WORKERS="1", IXGW_SERVER_KEY_CACHE_MS="3600000", **args.server_env)
     with open(os.path.join(store.dir, f"callgrind-{label}.log"), "w") as logf:
         proc = subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out_file}", args.bin,
-                                 "--database", store.url, "serve", "--listen", f"127.0.0.1:{port}"], env=env,
-                                stdout=logf, stderr=logf)
-        # Wait for the listener with bare TCP connects: an HTTP probe would add a varying number of
-        # requests to the count.
-        deadline = time.monotonic() + 300
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    sys.exit(f"the gateway under callgrind did not start (see {logf.name})")
-                time.sleep(0.2)
+                                 "--database", store.url, "serve", "--listen", "127.0.0.1:0"], env=env,
+                                stdout=subprocess.PIPE, stderr=logf, bufsize=0)
+        # The printed address, not an HTTP probe: a probe would add requests to the count.
+        port = int(listening_address(proc, 300, f"the gateway under callgrind (see {logf.name})").rsplit(":", 1)[1])
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         for i in range(count):
             method, path, body, headers = requests[i % len(requests)]

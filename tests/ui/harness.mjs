@@ -1,10 +1,9 @@
 // Shared by the flow explorer's browser tests, its measurements and its screenshots: a real
-// `ixgw serve --demo` on a free loopback port over a throwaway SQLite file, plus a 200-page flow fed
-// through the ingest API, and Debian's Chromium driven by playwright-core.
+// `ixgw serve --demo` on a loopback port the system picks, over a throwaway SQLite file, plus a
+// 200-page flow fed through the ingest API, and Debian's Chromium driven by playwright-core.
 
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, openSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,14 +24,18 @@ export function binary() {
   return process.env.IXGW_BIN || join(process.env.CARGO_TARGET_DIR || join(root, 'target'), 'debug', 'ixgw');
 }
 
-function freePort() {
+/**
+ * The address the server prints once it listens (`listening on http://…`, after the demo's banner);
+ * every line goes to `banner`.
+ */
+function listeningAddress(child, banner) {
   return new Promise((ok, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => ok(port));
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      banner.push(line);
+      if (line.startsWith('listening on ')) ok(line.slice('listening on '.length));
     });
+    child.once('exit', (code) => fail(new Error(`the server exited (${code}) before it listened`)));
+    setTimeout(() => fail(new Error('the server printed no address in 30 s')), 30_000).unref();
   });
 }
 
@@ -102,18 +105,16 @@ export function bigRecord(n = BIG_PAGES) {
  */
 export async function startGateway({ big = true, env = {} } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'ixgw-ui-'));
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
   const database = `sqlite://${join(dir, 'demo.db')}`;
   const logPath = process.env.IXGW_UI_LOG || join(dir, 'server.log');
-  const child = spawn(binary(), ['serve', '--demo', '--listen', `127.0.0.1:${port}`, '--database', database], {
+  const child = spawn(binary(), ['serve', '--demo', '--listen', '127.0.0.1:0', '--database', database], {
     stdio: ['ignore', 'pipe', openSync(logPath, 'a')],
     env: { ...process.env, ...env },
   });
   // A script that dies before stop() must not leave the server running.
   process.once('exit', () => child.kill('SIGTERM'));
   const banner = [];
-  createInterface({ input: child.stdout }).on('line', (line) => banner.push(line));
+  const listening = listeningAddress(child, banner);
   const stop = async () => {
     if (child.exitCode === null) {
       child.kill('SIGTERM');
@@ -121,7 +122,9 @@ export async function startGateway({ big = true, env = {} } = {}) {
     }
     rmSync(dir, { recursive: true, force: true });
   };
+  let base;
   try {
+    base = await listening;
     await waitReady(base, child);
     if (big) {
       const key = execFileSync(binary(), ['--database', database, 'key', 'add', '--tenant', TENANT, '--scope', 'ingest'], { encoding: 'utf8' }).trim();
@@ -137,8 +140,6 @@ export async function startGateway({ big = true, env = {} } = {}) {
     await stop();
     throw e;
   }
-  // The banner is printed once the server listens: wait for its last line.
-  for (let i = 0; i < 100 && !banner.some((l) => l.includes('/readyz')); i++) await new Promise((r) => setTimeout(r, 50));
   return { base, explorer: `${base}/ui/`, banner, logPath, log: () => readFileSync(logPath, 'utf8'), stop };
 }
 
