@@ -2,7 +2,7 @@
 
 use crate::settings::Settings;
 use crate::{
-    app::Application, demo, import, open_database, open_database_with, pool_settings, retention, service, telemetry,
+    demo, import, open_database, open_database_with, pool_settings, retention, service, telemetry, Start, Started,
 };
 use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand};
@@ -11,7 +11,7 @@ use ixgw_core::store::KeyRecord;
 use ixgw_core::tenancy::NewKey;
 use ixgw_core::{Millis, Scope, StoreError};
 use ixgw_store::PoolSettings;
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
@@ -286,27 +286,9 @@ async fn serve(mut settings: Settings, database_flag: Option<&str>, args: ServeA
             database_url = Some(flag.to_string());
         }
     }
-    let database =
-        open_database(&settings, database_url.as_deref(), !args.no_migrate && settings.database.migrate_on_start)
-            .await?;
-    let service =
-        service(&database, &settings).with_key_cache(std::time::Duration::from_millis(settings.server.key_cache_ms));
-    if args.demo {
-        let report =
-            demo::load(&service, Millis::now()).await.map_err(|e| anyhow::anyhow!("loading the demo data: {e}"))?;
-        if report.rejected > 0 {
-            bail!("{} demo records were rejected", report.rejected);
-        }
-    }
-    let listener = TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
-    let bound = listener.local_addr()?;
-    if settings.retention.daily_purge && args.demo {
-        tracing::warn!("retention.daily_purge is ignored with --demo: the demo's Context Services seed is from 2009");
-    } else if settings.retention.daily_purge {
-        let period = settings.retention().map_err(anyhow::Error::msg)?;
-        tokio::spawn(retention::run_periodically(service.clone(), period, retention::DAY));
-    }
-    let app = Application::build(&settings, service, listener)?;
+    let migrate = !args.no_migrate && settings.database.migrate_on_start;
+    let start = Start { database_url: database_url.as_deref(), migrate, demo: args.demo, fixed_now: None };
+    let Started { database, app, address: bound, .. } = crate::start(&settings, addr, start).await?;
     tracing::info!(address = %bound, backend = database.store().backend(), "listening");
     for warning in ixgw_rest::context::startup_warnings(&settings.rest()) {
         tracing::warn!("{warning}");

@@ -6,7 +6,7 @@
 //! the faces enforce, every status a route answers is listed with its content type and headers, and
 //! the record-format bodies are described member for member (`additionalProperties: false`, as the
 //! core refuses unknown members). What JSON Schema cannot say (an end before the start, pages out of
-//! order, identifiers counted in UTF-8 bytes) is said in the descriptions. `tests/openapi.rs` checks
+//! order, identifiers counted in UTF-8 bytes) is said in the descriptions. `tests/api/openapi.rs` checks
 //! that every route registered in the code is described here, and that every path here is served.
 
 use serde_json::{json, Map, Value};

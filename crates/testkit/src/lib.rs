@@ -72,33 +72,27 @@ fn with_database(url: &str, name: &str) -> String {
     out
 }
 
-/// Generates each test twice, as `sqlite::NAME` and `postgres::NAME`, with `$backend` bound to the
-/// backend. Use: `ixgw_testkit::store_tests! { async fn name(backend) { … } }`.
+/// Runs each listed test twice, as `sqlite::NAME` and `postgres::NAME`: the tests are plain
+/// `async fn NAME(backend: Backend)` of the calling module (so rustfmt formats them), and this
+/// generates their `#[tokio::test]` wrappers. Use: `ixgw_testkit::store_tests!(first, second);`.
 #[macro_export]
 macro_rules! store_tests {
-    ($(async fn $name:ident($backend:ident) $body:block)*) => {
+    ($($name:ident),* $(,)?) => {
         mod sqlite {
-            #[allow(unused_imports)]
-            use super::*;
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    let $backend = $crate::Backend::Sqlite;
-                    $body
+                    super::$name($crate::Backend::Sqlite).await
                 }
             )*
         }
         mod postgres {
-            #[allow(unused_imports)]
-            use super::*;
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    if !$crate::Backend::postgres_enabled() {
-                        return;
+                    if $crate::Backend::postgres_enabled() {
+                        super::$name($crate::Backend::Postgres).await
                     }
-                    let $backend = $crate::Backend::Postgres;
-                    $body
                 }
             )*
         }

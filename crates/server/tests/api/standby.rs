@@ -3,10 +3,9 @@
 //! binary on both. Where each query ran is read from each server's own statistics
 //! (`pg_stat_statements`, which counts a statement as it ends).
 
-mod support;
+use crate::helpers::process::*;
 use sqlx::PgPool;
 use std::time::{Duration, Instant};
-use support::process::*;
 
 const CONTEXT_INTERACTION: &str = "/interactions/00001a57JGQ00BW8";
 

@@ -4,11 +4,10 @@
 //! or with keep-alive. The drain lasts `IXGW_SIGTERM_DRAIN_SECS` (1 s here: the clients stop
 //! within the checker's 100 ms; `scripts/reliability/store-failures` runs it with the default 5 s).
 
-mod support;
+use crate::helpers::process::*;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::process::*;
 
 /// What one run saw.
 #[derive(Debug, Default)]
@@ -83,7 +82,7 @@ async fn run(connections: Connections, drain_secs: u64) -> Run {
                     };
                     let id = format!("drain-{n}-{i}");
                     let sent = request
-                        .header("Tenant-Id", support::process::TENANT)
+                        .header("Tenant-Id", crate::helpers::process::TENANT)
                         .header("Application-Key", DEMO_KEY)
                         .header("X-Request-Id", &id)
                         .send()
@@ -195,7 +194,7 @@ async fn while_draining_requests_are_served_with_connection_close_and_a_second_s
     server.await_readiness(503, Duration::from_secs(2)).await;
     let r = keep_alive
         .get(format!("{}{FULL_FLOW}", server.base))
-        .header("Tenant-Id", support::process::TENANT)
+        .header("Tenant-Id", crate::helpers::process::TENANT)
         .header("Application-Key", DEMO_KEY)
         .send()
         .await

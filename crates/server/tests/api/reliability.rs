@@ -3,15 +3,14 @@
 //! request log. The long runs (a 10-second outage, the soak) are scripts under
 //! `scripts/reliability/`; their figures are in `docs/RELIABILITY.md`.
 
-mod support;
+use crate::helpers::process::*;
+use crate::helpers::*;
 use serde_json::{json, Value};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::process::*;
-use support::*;
 
 // --- graceful shutdown ----------------------------------------------------------------------------
 
@@ -581,57 +580,62 @@ fn import(url: &str, file: &Path, log: &Path) -> Command {
     ixgw(&["--database", url, "import", file.to_str().unwrap()], &[], log)
 }
 
-store_tests! {
-    async fn kill_9_during_a_large_import_leaves_every_record_whole_or_absent(backend) {
-        let records = env_number("IXGW_KILL9_RECORDS", 5_000) as usize;
-        // Killed once a tenth is stored: well inside the import.
-        let kill_at = (records / 10) as i64;
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("large.ndjson");
-        std::fs::write(&file, (0..records).map(counted_record).collect::<String>()).unwrap();
-        let killed = backend.fresh_database().await;
-        let fresh = backend.fresh_database().await;
-        for url in [&killed.url, &fresh.url] {
-            let status = ixgw(&["--database", url, "tenant", "add", TENANT], &[], &dir.path().join("tenant.log")).status().unwrap();
-            assert!(status.success());
-        }
+store_tests!(kill_9_during_a_large_import_leaves_every_record_whole_or_absent);
 
-        let db = open(&killed.url).await;
-        let mut child = import(&killed.url, &file, &dir.path().join("import.log")).spawn().unwrap();
-        // Kill it once a good part, but not all, is stored.
-        let started = Instant::now();
-        loop {
-            let stored = count(&db, "SELECT COUNT(*) FROM interactions").await;
-            if stored >= kill_at {
-                break;
-            }
-            assert!(child.try_wait().unwrap().is_none(), "the import finished before it could be killed");
-            assert!(started.elapsed() < Duration::from_secs(120), "the import does not progress");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
-        db.close().await;
-
-        let db = open(&killed.url).await;
-        if let ixgw_store::Database::Sqlite(s) = &db {
-            let check: String = sqlx::query_scalar("PRAGMA integrity_check").fetch_one(s.pool()).await.unwrap();
-            assert_eq!(check, "ok");
-        }
-        let survived = whole_or_absent(&db).await;
-        assert!((kill_at..records as i64).contains(&survived), "killed part-way: {survived} of {records} stored");
-        eprintln!("kill -9 after {survived} of {records} records: every one whole");
-
-        let status = import(&killed.url, &file, &dir.path().join("reimport.log")).status().unwrap();
+async fn kill_9_during_a_large_import_leaves_every_record_whole_or_absent(backend: Backend) {
+    let records = env_number("IXGW_KILL9_RECORDS", 5_000) as usize;
+    // Killed once a tenth is stored: well inside the import.
+    let kill_at = (records / 10) as i64;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("large.ndjson");
+    std::fs::write(&file, (0..records).map(counted_record).collect::<String>()).unwrap();
+    let killed = backend.fresh_database().await;
+    let fresh = backend.fresh_database().await;
+    for url in [&killed.url, &fresh.url] {
+        let status =
+            ixgw(&["--database", url, "tenant", "add", TENANT], &[], &dir.path().join("tenant.log")).status().unwrap();
         assert!(status.success());
-        assert_eq!(whole_or_absent(&db).await, records as i64);
-        let status = import(&fresh.url, &file, &dir.path().join("fresh.log")).status().unwrap();
-        assert!(status.success());
-        let fresh_db = open(&fresh.url).await;
-        let (a, b) = (dump(&db).await, dump(&fresh_db).await);
-        assert_eq!(a.len(), b.len());
-        assert!(a == b, "the re-imported store differs from a fresh import: first difference {:?}", a.iter().zip(&b).find(|(x, y)| x != y));
-        db.close().await;
-        fresh_db.close().await;
     }
+
+    let db = open(&killed.url).await;
+    let mut child = import(&killed.url, &file, &dir.path().join("import.log")).spawn().unwrap();
+    // Kill it once a good part, but not all, is stored.
+    let started = Instant::now();
+    loop {
+        let stored = count(&db, "SELECT COUNT(*) FROM interactions").await;
+        if stored >= kill_at {
+            break;
+        }
+        assert!(child.try_wait().unwrap().is_none(), "the import finished before it could be killed");
+        assert!(started.elapsed() < Duration::from_secs(120), "the import does not progress");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    db.close().await;
+
+    let db = open(&killed.url).await;
+    if let ixgw_store::Database::Sqlite(s) = &db {
+        let check: String = sqlx::query_scalar("PRAGMA integrity_check").fetch_one(s.pool()).await.unwrap();
+        assert_eq!(check, "ok");
+    }
+    let survived = whole_or_absent(&db).await;
+    assert!((kill_at..records as i64).contains(&survived), "killed part-way: {survived} of {records} stored");
+    eprintln!("kill -9 after {survived} of {records} records: every one whole");
+
+    let status = import(&killed.url, &file, &dir.path().join("reimport.log")).status().unwrap();
+    assert!(status.success());
+    assert_eq!(whole_or_absent(&db).await, records as i64);
+    let status = import(&fresh.url, &file, &dir.path().join("fresh.log")).status().unwrap();
+    assert!(status.success());
+    let fresh_db = open(&fresh.url).await;
+    let (a, b) = (dump(&db).await, dump(&fresh_db).await);
+    assert_eq!(a.len(), b.len());
+    assert!(
+        a == b,
+        "the re-imported store differs from a fresh import: first difference {:?}",
+        a.iter().zip(&b).find(|(x, y)| x != y)
+    );
+    db.close().await;
+    fresh_db.close().await;
 }

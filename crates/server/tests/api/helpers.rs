@@ -1,15 +1,12 @@
-//! The server's test harness: the real application on 127.0.0.1:0 over a fresh database, talked to
-//! over HTTP. Include with `#[macro_use] mod support;` (the macro is `store_tests!`).
-#![allow(dead_code)]
+//! The harness: the gateway as `ixgw serve` starts it ([`ixgw::start`]), on 127.0.0.1:0 over a fresh
+//! database, talked to over HTTP; [`Reply`], an answer read whole; `store_tests!`, each test on
+//! SQLite and PostgreSQL. The real binary and clusters of a test's own are in [`process`].
 
 pub mod process;
 
-// Not every test binary uses both (those of `process` alone use neither).
-#[allow(unused_imports)]
 pub use ixgw_testkit::{store_tests, Backend};
 
 use chrono::{TimeZone, Utc};
-use ixgw::app::Application;
 use ixgw::demo;
 use ixgw::import::{import_stream, ImportReport};
 use ixgw::settings::Settings;
@@ -17,8 +14,8 @@ use ixgw_core::store::KeyRecord;
 use ixgw_core::tenancy::NewKey;
 use ixgw_core::{HistoryService, Millis, Scope};
 use ixgw_store::Database;
-use std::net::TcpListener;
-use std::sync::Arc;
+use reqwest::header::HeaderMap;
+use reqwest::Method;
 
 /// The "now" of deterministic demo tests (golden files): the demo data is shifted as if the demo
 /// started at this instant, and the service's clock stands still at it.
@@ -31,7 +28,6 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub service: HistoryService,
     pub database: Database,
-    pub backend: Backend,
     _db: ixgw_testkit::TestDatabase,
 }
 
@@ -61,32 +57,53 @@ impl TestApp {
         Self::spawn_full(backend, SpawnOptions { demo: true, now: Some(demo_now()) }, |_| {}).await
     }
 
+    /// The gateway as `ixgw serve` starts it (settings first tweaked), over a fresh database.
     pub async fn spawn_full(backend: Backend, options: SpawnOptions, tweak: impl FnOnce(&mut Settings)) -> Self {
         let mut settings = Settings::default();
         settings.server.workers = 2;
         settings.database.max_connections = 4;
         tweak(&mut settings);
         let db = backend.fresh_database().await;
-        let database = ixgw::open_database(&settings, Some(&db.url), true).await.expect("the test database opens");
-        let service = match options.now {
-            Some(now) => HistoryService::with_clock(database.store(), Arc::new(move || now.to_datetime())),
-            None => HistoryService::new(database.store()),
-        };
-        demo::ensure_tenant_and_key(&service).await.expect("demo tenant");
-        if options.demo {
-            let report = demo::load(&service, options.now.unwrap_or_else(Millis::now)).await.expect("demo loads");
-            assert_eq!(report.rejected, 0, "demo records rejected: {:?}", report.first_rejections);
-        }
-        let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
-        let app = Application::build(&settings, service.clone(), listener).expect("the app builds");
-        let base_url = format!("http://127.0.0.1:{}", app.port());
-        tokio::spawn(app.run());
+        let start =
+            ixgw::Start { database_url: Some(&db.url), migrate: true, demo: options.demo, fixed_now: options.now };
+        let loopback = "127.0.0.1:0".parse().expect("an address");
+        let started = ixgw::start(&settings, loopback, start).await.expect("the gateway starts");
+        demo::ensure_tenant_and_key(&started.service).await.expect("demo tenant");
+        let base_url = format!("http://{}", started.address);
+        tokio::spawn(started.app.run());
         let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        TestApp { base_url, client, service, database, backend, _db: db }
+        let (service, database) = (started.service, started.database);
+        TestApp { base_url, client, service, database, _db: db }
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base_url, path)
+    }
+
+    /// A request to `path` with exactly these headers (and this body), its answer read whole.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<reqwest::Body>,
+    ) -> Reply {
+        let mut request = self.client.request(method, self.url(path));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(body) = body {
+            request = request.body(body);
+        }
+        Reply::read(request.send().await.expect("the server answers")).await
+    }
+
+    pub async fn get(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
+        self.send(Method::GET, path, headers, None).await
+    }
+
+    pub async fn post(&self, path: &str, headers: &[(&str, &str)], body: impl Into<reqwest::Body>) -> Reply {
+        self.send(Method::POST, path, headers, Some(body.into())).await
     }
 
     /// Imports records through the same path as `ixgw import`.
@@ -122,5 +139,39 @@ impl TestApp {
     pub async fn revoke_key(&self, key: &str) {
         let id = NewKey::from_text(key.to_string()).key_id;
         assert!(self.service.store().revoke_key(&id).await.unwrap(), "key existed");
+    }
+}
+
+/// One answer of the server, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub async fn read(response: reqwest::Response) -> Self {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.bytes().await.expect("a whole body").to_vec();
+        Reply { status, headers, body }
+    }
+
+    pub fn text(&self) -> &str {
+        std::str::from_utf8(&self.body).expect("a UTF-8 body")
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(|v| v.to_str().expect("a visible-ASCII header"))
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+
+    #[track_caller]
+    pub fn assert(&self, status: u16, content_type: &str, body: &str) {
+        assert_eq!((self.status, self.header("content-type"), self.text()), (status, Some(content_type), body));
     }
 }

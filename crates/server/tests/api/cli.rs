@@ -1,7 +1,6 @@
 //! The `ixgw` binary as a user meets it: help, one-line errors, import, tenants, keys, the demo.
 
-mod support;
-use support::*;
+use crate::helpers::*;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};
@@ -110,47 +109,50 @@ fn keys_are_printed_once_and_listed_by_id() {
     assert!(text(&run(&["key", "list"]).stdout).contains("revoked"));
 }
 
-store_tests! {
-    async fn import_reports_bad_lines_and_keeps_the_good_ones(backend) {
-        let db = backend.fresh_database().await;
-        let dir = tempfile::tempdir().unwrap();
-        let run = |args: &[&str]| ixgw(&[&["--database", db.url.as_str()], args].concat(), dir.path());
-        assert!(run(&["tenant", "add", "12345678"]).status.success());
-        let file = dir.path().join("mixed.ndjson");
-        std::fs::write(&file, format!("{GOOD_1}\n{BAD}\n{GOOD_2}\n")).unwrap();
-        let out = run(&["import", file.to_str().unwrap()]);
-        assert_eq!(out.status.code(), Some(1), "a rejected line makes the exit code non-zero");
-        let err = text(&out.stderr);
-        assert!(err.contains("mixed.ndjson:2: rejected: pages[0].pageNavigation.navigationTitel: unknown field"), "{err}");
-        assert!(text(&out.stdout).contains("2 accepted, 1 rejected"), "{}", text(&out.stdout));
+store_tests!(import_reports_bad_lines_and_keeps_the_good_ones);
 
-        // The good records are there, and importing them twice changes nothing.
-        let good = dir.path().join("good.json");
-        std::fs::write(&good, format!("[\n{GOOD_1},\n{GOOD_2}\n]\n")).unwrap();
-        let database = ixgw_store::Database::connect(&db.url, &Default::default()).await.unwrap();
-        let store = database.store();
-        let at = ixgw_core::Partition { tenant: "12345678", environment: "production" };
-        assert!(store.context_interaction(at, "g1").await.unwrap().is_some());
-        assert!(store.context_interaction(at, "g2").await.unwrap().is_some());
-        assert!(store.context_interaction(at, "b1").await.unwrap().is_none());
-        let out = run(&["import", good.to_str().unwrap()]);
-        assert!(out.status.success(), "{}", text(&out.stderr));
-        let before = snapshot(&*store).await;
-        let out = run(&["import", good.to_str().unwrap()]);
-        assert!(out.status.success());
-        assert_eq!(snapshot(&*store).await, before, "a second import must leave the store as it was");
+async fn import_reports_bad_lines_and_keeps_the_good_ones(backend: Backend) {
+    let db = backend.fresh_database().await;
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| ixgw(&[&["--database", db.url.as_str()], args].concat(), dir.path());
+    assert!(run(&["tenant", "add", "12345678"]).status.success());
+    let file = dir.path().join("mixed.ndjson");
+    std::fs::write(&file, format!("{GOOD_1}\n{BAD}\n{GOOD_2}\n")).unwrap();
+    let out = run(&["import", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "a rejected line makes the exit code non-zero");
+    let err = text(&out.stderr);
+    assert!(err.contains("mixed.ndjson:2: rejected: pages[0].pageNavigation.navigationTitel: unknown field"), "{err}");
+    assert!(text(&out.stdout).contains("2 accepted, 1 rejected"), "{}", text(&out.stdout));
 
-        // stdin, and a record for an unknown tenant.
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ixgw"))
-            .args(["--database", db.url.as_str(), "import", "-"])
-            .stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped())
-            .spawn().unwrap();
-        use std::io::Write;
-        child.stdin.take().unwrap().write_all(GOOD_1.replace("12345678", "404").as_bytes()).unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert_eq!(out.status.code(), Some(1));
-        assert!(text(&out.stderr).contains("stdin:1: rejected: tenant: unknown tenant `404`"), "{}", text(&out.stderr));
-    }
+    // The good records are there, and importing them twice changes nothing.
+    let good = dir.path().join("good.json");
+    std::fs::write(&good, format!("[\n{GOOD_1},\n{GOOD_2}\n]\n")).unwrap();
+    let database = ixgw_store::Database::connect(&db.url, &Default::default()).await.unwrap();
+    let store = database.store();
+    let at = ixgw_core::Partition { tenant: "12345678", environment: "production" };
+    assert!(store.context_interaction(at, "g1").await.unwrap().is_some());
+    assert!(store.context_interaction(at, "g2").await.unwrap().is_some());
+    assert!(store.context_interaction(at, "b1").await.unwrap().is_none());
+    let out = run(&["import", good.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let before = snapshot(&*store).await;
+    let out = run(&["import", good.to_str().unwrap()]);
+    assert!(out.status.success());
+    assert_eq!(snapshot(&*store).await, before, "a second import must leave the store as it was");
+
+    // stdin, and a record for an unknown tenant.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ixgw"))
+        .args(["--database", db.url.as_str(), "import", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(GOOD_1.replace("12345678", "404").as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("stdin:1: rejected: tenant: unknown tenant `404`"), "{}", text(&out.stderr));
 }
 
 /// What the read API can see of the test's records.

@@ -7,16 +7,12 @@
 //! validation parts: without them those parts skip with a loud message, unless
 //! `IXGW_REQUIRE_TOOLS=1` (the test command sets it), which makes them fail instead.
 
-#[macro_use]
-mod support;
-
+use crate::helpers::*;
 use ixgw_soap::reader::{parse, Element, Limits};
-use reqwest::header::HeaderMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
-use support::*;
 
 const ENDPOINT: &str = "/interact/version/2/interactiondata/soap";
 const WSDL_PATH: &str = "/interact/version/2/interactiondata/soap/interactiondata.wsdl";
@@ -69,34 +65,24 @@ impl V {
     }
 }
 
-struct Reply {
-    status: u16,
-    headers: HeaderMap,
-    body: String,
-}
-
 impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).map(|v| v.to_str().unwrap())
-    }
-
     /// The reply's tree (names resolved).
     fn tree(&self) -> Element {
-        parse(self.body.as_bytes(), generous()).unwrap_or_else(|e| panic!("the reply is not XML ({e}): {}", self.body))
+        parse(&self.body, generous()).unwrap_or_else(|e| panic!("the reply is not XML ({e}): {}", self.text()))
     }
 
     /// The Body's one child.
     fn payload(&self) -> Element {
         let tree = self.tree();
         let body = tree.children.iter().find(|c| c.local == "Body").expect("a Body");
-        assert_eq!(body.children.len(), 1, "{}", self.body);
+        assert_eq!(body.children.len(), 1, "{}", self.text());
         body.children[0].clone()
     }
 
     /// (code, text) of a fault of either version; the code as written (a QName or the vendor code).
     fn fault(&self) -> (String, String) {
         let fault = self.payload();
-        assert_eq!(fault.local, "Fault", "not a fault: {}", self.body);
+        assert_eq!(fault.local, "Fault", "not a fault: {}", self.text());
         let child = |e: &Element, name: &str| e.children.iter().find(|c| c.local == name).cloned();
         match fault.ns.as_deref() {
             Some(ENV11) => (child(&fault, "faultcode").unwrap().text, child(&fault, "faultstring").unwrap().text),
@@ -110,16 +96,16 @@ impl Reply {
 
     #[track_caller]
     fn assert_fault(&self, v: V, status: u16, code: &str, text_part: &str) {
-        assert_eq!(self.status, status, "{}", self.body);
+        assert_eq!(self.status, status, "{}", self.text());
         assert_eq!(self.header("content-type"), Some(v.reply_content_type()));
-        assert_eq!(self.tree().ns.as_deref(), Some(v.env()), "{}", self.body);
+        assert_eq!(self.tree().ns.as_deref(), Some(v.env()), "{}", self.text());
         let (c, t) = self.fault();
-        assert_eq!(c, code, "{}", self.body);
+        assert_eq!(c, code, "{}", self.text());
         assert!(t.contains(text_part), "fault text `{t}` lacks `{text_part}`");
     }
 
     /// Page titles of a full-flow reply.
-    fn titles(&self) -> Vec<String> {
+    fn soap_titles(&self) -> Vec<String> {
         self.payload()
             .children
             .iter()
@@ -132,15 +118,7 @@ impl Reply {
 }
 
 async fn post_raw(app: &TestApp, headers: &[(&str, &str)], body: impl Into<reqwest::Body>) -> Reply {
-    let mut request = app.client.post(app.url(ENDPOINT)).body(body);
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let response = request.send().await.expect("the server answers");
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let bytes = response.bytes().await.expect("a body");
-    Reply { status, headers, body: String::from_utf8(bytes.to_vec()).expect("a UTF-8 reply") }
+    app.post(ENDPOINT, headers, body).await
 }
 
 /// Posts as the vendor's own client of that version (demo credentials, `SOAPAction: ""` in 1.1).
@@ -297,10 +275,10 @@ impl Tools {
             V::V11 => "soap11.xsd",
             V::V12 => "soap12.xsd",
         };
-        self.validate(envelope_schema, &reply.body)?;
-        let start = reply.body.find("<SOAP-ENV:Body>").ok_or("no <SOAP-ENV:Body>")? + "<SOAP-ENV:Body>".len();
-        let end = reply.body.rfind("</SOAP-ENV:Body>").ok_or("no </SOAP-ENV:Body>")?;
-        let payload = &reply.body[start..end];
+        self.validate(envelope_schema, &reply.text())?;
+        let start = reply.text().find("<SOAP-ENV:Body>").ok_or("no <SOAP-ENV:Body>")? + "<SOAP-ENV:Body>".len();
+        let end = reply.text().rfind("</SOAP-ENV:Body>").ok_or("no </SOAP-ENV:Body>")?;
+        let payload = &reply.text()[start..end];
         if !payload.starts_with("<SOAP-ENV:Fault>") {
             let schema =
                 if payload.contains(&format!("xmlns:ns2=\"{AGENT}\"")) { "agent.xsd" } else { "interactiondata.xsd" };
@@ -380,67 +358,70 @@ fn golden_requests() -> Vec<(String, V, String, PathBuf)> {
     out
 }
 
-store_tests! {
-    async fn golden_pairs_replay(backend) {
-        let apps = Apps {
-            default: TestApp::spawn_demo_fixed(backend).await,
-            standard: TestApp::spawn_full(backend, SpawnOptions { demo: true, now: Some(demo_now()) }, |s| {
-                s.soap.vendor_fault_code = false;
-                s.soap.not_found_as_fault = true;
-            })
-            .await,
-            unavailable: TestApp::spawn_demo_fixed(backend).await,
-        };
-        apps.unavailable.database.close().await;
-        let update = std::env::var("UPDATE_GOLDEN").is_ok_and(|v| v == "1");
-        let tools = tools();
-        let requests = golden_requests();
-        assert!(requests.len() >= 90, "fixtures/soap has {} requests", requests.len());
-        let mut operations = std::collections::BTreeSet::new();
-        for (op, v, case, file) in &requests {
-            operations.insert(op.clone());
-            let (app, key, status) = case_rule(&apps, case, *v);
-            let body = std::fs::read_to_string(file).unwrap();
-            let reply = post_as(app, *v, &[("Tenant-Id", TENANT), ("Application-Key", key)], &body).await;
-            let what = format!("{op}/{}/{case}", v.dir());
-            assert_eq!(reply.status, status, "{what}: {}", reply.body);
-            assert_eq!(reply.header("content-type"), Some(v.reply_content_type()), "{what}");
-            let golden = file.with_file_name(format!("{case}.response.xml"));
-            if update && backend == Backend::Sqlite {
-                std::fs::write(&golden, pretty(&reply.body)).unwrap();
-            }
-            let want = std::fs::read_to_string(&golden).unwrap_or_else(|_| panic!("{what}: no {}", golden.display()));
-            assert_eq!(canonical(&reply.body), canonical(&want), "{what}: the reply differs from {}", golden.display());
-            if let Some(tools) = tools {
-                let valid = tools.validate_reply(*v, &reply);
-                if *v == V::V11 && case == "bad-credentials" {
-                    // The seed's faultcode is not an xs:QName: the one known, documented deviation.
-                    let why = valid.expect_err("the vendor fault code is not schema-valid");
-                    assert!(why.contains("faultcode") && why.contains("QName"), "{what}: {why}");
-                } else {
-                    valid.unwrap_or_else(|why| panic!("{what}: the reply does not validate:\n{why}\n{}", reply.body));
-                }
-            }
-        }
-        assert_eq!(operations.len(), 7, "every operation has golden pairs: {operations:?}");
-    }
+store_tests!(golden_pairs_replay, full_flow_pages_titles_and_inputs_are_intact);
 
-    async fn full_flow_pages_titles_and_inputs_are_intact(backend) {
-        let app = TestApp::spawn_demo(backend).await;
-        for v in [V::V11, V::V12] {
-            let reply = post(&app, v, &envelope(v, "soapenv", &by_uuid("040100713"))).await;
-            assert_eq!(reply.status, 200, "{}", reply.body);
-            let titles = reply.titles();
-            assert_eq!(titles.len(), 6, "{titles:?}");
-            assert_eq!(titles[0], "Repairs & Returns");
-            // User input and escaping survive: text with & < " ' and non-ASCII.
-            let flow = reply.payload();
-            let values: Vec<String> = collect(&flow, "choiceValue");
-            assert!(values.iter().any(|v| v == "Tablet" || v.contains('-')), "{values:?}");
-            assert!(values.iter().any(|v| v.contains('&') && v.contains('<')), "escaped input survives: {values:?}");
-            assert_eq!(collect(&flow, "imagePath").len(), 2);
-            assert!(collect(&flow, "timestamp").iter().all(|t| t.ends_with('Z') && t.len() == 24), "xs:dateTime UTC millis");
+async fn golden_pairs_replay(backend: Backend) {
+    let apps = Apps {
+        default: TestApp::spawn_demo_fixed(backend).await,
+        standard: TestApp::spawn_full(backend, SpawnOptions { demo: true, now: Some(demo_now()) }, |s| {
+            s.soap.vendor_fault_code = false;
+            s.soap.not_found_as_fault = true;
+        })
+        .await,
+        unavailable: TestApp::spawn_demo_fixed(backend).await,
+    };
+    apps.unavailable.database.close().await;
+    let update = std::env::var("UPDATE_GOLDEN").is_ok_and(|v| v == "1");
+    let tools = tools();
+    let requests = golden_requests();
+    assert!(requests.len() >= 90, "fixtures/soap has {} requests", requests.len());
+    let mut operations = std::collections::BTreeSet::new();
+    for (op, v, case, file) in &requests {
+        operations.insert(op.clone());
+        let (app, key, status) = case_rule(&apps, case, *v);
+        let body = std::fs::read_to_string(file).unwrap();
+        let reply = post_as(app, *v, &[("Tenant-Id", TENANT), ("Application-Key", key)], &body).await;
+        let what = format!("{op}/{}/{case}", v.dir());
+        assert_eq!(reply.status, status, "{what}: {}", reply.text());
+        assert_eq!(reply.header("content-type"), Some(v.reply_content_type()), "{what}");
+        let golden = file.with_file_name(format!("{case}.response.xml"));
+        if update && backend == Backend::Sqlite {
+            std::fs::write(&golden, pretty(&reply.text())).unwrap();
         }
+        let want = std::fs::read_to_string(&golden).unwrap_or_else(|_| panic!("{what}: no {}", golden.display()));
+        assert_eq!(canonical(&reply.text()), canonical(&want), "{what}: the reply differs from {}", golden.display());
+        if let Some(tools) = tools {
+            let valid = tools.validate_reply(*v, &reply);
+            if *v == V::V11 && case == "bad-credentials" {
+                // The seed's faultcode is not an xs:QName: the one known, documented deviation.
+                let why = valid.expect_err("the vendor fault code is not schema-valid");
+                assert!(why.contains("faultcode") && why.contains("QName"), "{what}: {why}");
+            } else {
+                valid.unwrap_or_else(|why| panic!("{what}: the reply does not validate:\n{why}\n{}", reply.text()));
+            }
+        }
+    }
+    assert_eq!(operations.len(), 7, "every operation has golden pairs: {operations:?}");
+}
+
+async fn full_flow_pages_titles_and_inputs_are_intact(backend: Backend) {
+    let app = TestApp::spawn_demo(backend).await;
+    for v in [V::V11, V::V12] {
+        let reply = post(&app, v, &envelope(v, "soapenv", &by_uuid("040100713"))).await;
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        let titles = reply.soap_titles();
+        assert_eq!(titles.len(), 6, "{titles:?}");
+        assert_eq!(titles[0], "Repairs & Returns");
+        // User input and escaping survive: text with & < " ' and non-ASCII.
+        let flow = reply.payload();
+        let values: Vec<String> = collect(&flow, "choiceValue");
+        assert!(values.iter().any(|v| v == "Tablet" || v.contains('-')), "{values:?}");
+        assert!(values.iter().any(|v| v.contains('&') && v.contains('<')), "escaped input survives: {values:?}");
+        assert_eq!(collect(&flow, "imagePath").len(), 2);
+        assert!(
+            collect(&flow, "timestamp").iter().all(|t| t.ends_with('Z') && t.len() == 24),
+            "xs:dateTime UTC millis"
+        );
     }
 }
 
@@ -457,47 +438,35 @@ fn collect(e: &Element, name: &str) -> Vec<String> {
 
 // --- the WSDL ------------------------------------------------------------------------------------
 
-async fn get(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> Reply {
-    let mut request = app.client.get(app.url(path));
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let response = request.send().await.expect("the server answers");
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let body = response.text().await.unwrap();
-    Reply { status, headers, body }
-}
-
 #[tokio::test]
 async fn the_wsdl_is_served_with_addresses_from_the_request() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let file = std::fs::read_to_string(root().join("wsdl/interactiondata.wsdl")).unwrap();
     let placeholder = "location=\"http://localhost:8080/interact/version/2/interactiondata/soap\"";
     for path in [WSDL_PATH.to_string(), format!("{ENDPOINT}?wsdl"), format!("{ENDPOINT}?WSDL")] {
-        let reply = get(&app, &path, &[]).await;
+        let reply = app.get(&path, &[]).await;
         assert_eq!(reply.status, 200, "{path}");
         assert_eq!(reply.header("content-type"), Some(CT11));
         let want = format!("location=\"{}{ENDPOINT}\"", app.base_url);
-        assert_eq!(reply.body.matches(&want).count(), 2, "{path}: both ports at {want}");
-        assert_eq!(reply.body.replace(&want, placeholder), file, "{path}: otherwise the repository's file");
+        assert_eq!(reply.text().matches(&want).count(), 2, "{path}: both ports at {want}");
+        assert_eq!(reply.text().replace(&want, placeholder), file, "{path}: otherwise the repository's file");
     }
     // Behind a proxy: the forwarded headers win over Host.
-    let proxied = get(&app, WSDL_PATH, &[("X-Forwarded-Proto", "https"), ("X-Forwarded-Host", "gw.example.com")]).await;
+    let proxied = app.get(WSDL_PATH, &[("X-Forwarded-Proto", "https"), ("X-Forwarded-Host", "gw.example.com")]).await;
     assert_eq!(
-        proxied.body.matches("location=\"https://gw.example.com/interact/version/2/interactiondata/soap\"").count(),
+        proxied.text().matches("location=\"https://gw.example.com/interact/version/2/interactiondata/soap\"").count(),
         2
     );
-    let host = get(&app, WSDL_PATH, &[("Host", "soap.example.org:9443")]).await;
-    assert_eq!(host.body.matches("location=\"http://soap.example.org:9443/interact/").count(), 2);
+    let host = app.get(WSDL_PATH, &[("Host", "soap.example.org:9443")]).await;
+    assert_eq!(host.text().matches("location=\"http://soap.example.org:9443/interact/").count(), 2);
 
     // A configured public URL wins over everything the request says.
     let configured =
         TestApp::spawn_with(Backend::Sqlite, |s| s.server.public_url = Some("https://public.example.com/".into()))
             .await;
-    let reply = get(&configured, WSDL_PATH, &[("X-Forwarded-Host", "evil.example.com")]).await;
+    let reply = configured.get(WSDL_PATH, &[("X-Forwarded-Host", "evil.example.com")]).await;
     assert_eq!(
-        reply.body.matches("location=\"https://public.example.com/interact/version/2/interactiondata/soap\"").count(),
+        reply.text().matches("location=\"https://public.example.com/interact/version/2/interactiondata/soap\"").count(),
         2
     );
 
@@ -505,7 +474,7 @@ async fn the_wsdl_is_served_with_addresses_from_the_request() {
     // schemas, the project's rules, xmlschema's WSDL parser), with its real address.
     // Fetched before `tools()`, whose first call validates the repository's WSDL: that can take
     // longer than the server keeps an idle connection open, and the client would reuse a closed one.
-    let served_wsdl = get(&app, &format!("{ENDPOINT}?wsdl"), &[]).await.body;
+    let served_wsdl = app.get(&format!("{ENDPOINT}?wsdl"), &[]).await.text().to_string();
     if let Some(tools) = tools() {
         let dir = tempfile::tempdir().unwrap();
         let served = dir.path().join("interactiondata.wsdl");
@@ -553,7 +522,7 @@ async fn every_prefix_layout_and_declaration_real_clients_use() {
     for v in [V::V11, V::V12] {
         for prefix in ["soap", "soap-env", "S", "SOAP-ENV", "soapenv", "env"] {
             let reply = post(&app, v, &envelope(v, prefix, &by_uuid("040100713"))).await;
-            assert_eq!((reply.status, reply.titles().len()), (200, 6), "{prefix}: {}", reply.body);
+            assert_eq!((reply.status, reply.soap_titles().len()), (200, 6), "{prefix}: {}", reply.text());
         }
         let layouts = [
             // No Header at all, default namespaces, declaration with standalone, pretty-printed.
@@ -592,7 +561,7 @@ async fn every_prefix_layout_and_declaration_real_clients_use() {
         let layouts = layouts.into_iter().chain([soap_lite]);
         for body in layouts {
             let reply = post(&app, v, &body).await;
-            assert_eq!((reply.status, reply.titles().len()), (200, 6), "{body}\n{}", reply.body);
+            assert_eq!((reply.status, reply.soap_titles().len()), (200, 6), "{body}\n{}", reply.text());
             assert_eq!(reply.header("content-type"), Some(v.reply_content_type()));
         }
     }
@@ -634,7 +603,7 @@ async fn content_types_and_actions_as_real_clients_send_them() {
         let mut all = headers.clone();
         all.extend_from_slice(&auth);
         let reply = post_raw(&app, &all, body.clone()).await;
-        assert_eq!((reply.status, reply.titles().len()), (200, 6), "{headers:?}: {}", reply.body);
+        assert_eq!((reply.status, reply.soap_titles().len()), (200, 6), "{headers:?}: {}", reply.text());
     }
 
     // An action naming another operation.
@@ -711,7 +680,7 @@ async fn credentials_headers_username_token_and_tenancy() {
         // The UsernameToken alone (user = tenant, password = key), with mustUnderstand: understood.
         let must = format!("xmlns:s=\"{}\" s:mustUnderstand=\"1\"", v.env());
         let reply = post_as(&app, v, &[], &body(v, &token(TENANT, KEY, &must))).await;
-        assert_eq!((reply.status, reply.titles().len()), (200, 6), "{}", reply.body);
+        assert_eq!((reply.status, reply.soap_titles().len()), (200, 6), "{}", reply.text());
         let reply = post_as(&app, v, &[], &body(v, &token(TENANT, "wrong", ""))).await;
         reply.assert_fault(v, refused, code, UNAUTHORIZED);
         assert_eq!(reply.header("unauthenticated-reason"), Some("unknown application key"));
@@ -723,7 +692,7 @@ async fn credentials_headers_username_token_and_tenancy() {
             &body(v, ""),
         )
         .await;
-        assert_eq!(reply.titles().len(), 2, "staging's history1 is 040100740: {}", reply.body);
+        assert_eq!(reply.soap_titles().len(), 2, "staging's history1 is 040100740: {}", reply.text());
         // Every way credentials can be wrong gives the same fault, and says why in the header.
         let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
             (vec![], "missing Tenant-Id header"),
@@ -883,7 +852,7 @@ async fn hostile_inputs_get_the_right_fault() {
     for (name, body, (status, code, text)) in cases {
         let reply = hostile(&app, name, &[], body).await;
         reply.assert_fault(V::V11, status, code, &text);
-        assert!(!reply.body.contains("root:"), "{name}: nothing is expanded");
+        assert!(!reply.text().contains("root:"), "{name}: nothing is expanded");
     }
 }
 
@@ -904,7 +873,7 @@ async fn version_mismatch_and_must_understand() {
         hostile(&app, "1.1 envelope as soap+xml", &[("Content-Type", "application/soap+xml")], b11.clone()).await;
     reply.assert_fault(V::V12, 500, "SOAP-ENV:VersionMismatch", "the Envelope is SOAP 1.1");
     let upgrade = reply.tree().children[0].clone();
-    assert_eq!(upgrade.children[0].local, "Upgrade", "{}", reply.body);
+    assert_eq!(upgrade.children[0].local, "Upgrade", "{}", reply.text());
     assert_eq!(upgrade.children[0].children.len(), 2, "both supported envelopes are listed");
 
     for v in [V::V11, V::V12] {
@@ -939,7 +908,7 @@ async fn version_mismatch_and_must_understand() {
         // Addressed to another node, or not mandatory: ignored.
         for ignored in [format!("{one} {other_role}"), "s:mustUnderstand=\"0\"".to_string(), String::new()] {
             let reply = post(&app, v, &header(&ignored)).await;
-            assert_eq!((reply.status, reply.titles().len()), (200, 6), "{ignored}: {}", reply.body);
+            assert_eq!((reply.status, reply.soap_titles().len()), (200, 6), "{ignored}: {}", reply.text());
         }
     }
 }
@@ -967,7 +936,7 @@ async fn oversized_bodies_get_413_at_once() {
     reply.assert_fault(V::V11, 413, "SOAP-ENV:Client", "larger than 1048576 bytes");
     // The server is still fine.
     let reply = post(&app, V::V11, &env11(&by_uuid("040100713"))).await;
-    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.status, 200, "{}", reply.text());
 }
 
 /// Random truncations and byte flips of a valid envelope: every one is answered with a SOAP
@@ -1000,9 +969,9 @@ async fn truncated_and_mutated_envelopes_never_break_the_server() {
         let reply =
             post_raw(&app, &[("Content-Type", "text/xml"), ("Tenant-Id", TENANT), ("Application-Key", KEY)], body)
                 .await;
-        assert!(matches!(reply.status, 200 | 500), "{}", reply.body);
+        assert!(matches!(reply.status, 200 | 500), "{}", reply.text());
         let tree = reply.tree();
-        assert!(tree.is(ENV11, "Envelope"), "{}", reply.body);
+        assert!(tree.is(ENV11, "Envelope"), "{}", reply.text());
         *seen.entry(reply.status).or_insert(0) += 1;
     }
     eprintln!("mutations answered: {seen:?}");
@@ -1110,7 +1079,7 @@ async fn the_soapui_project_matches_the_fixtures_and_passes_against_the_demo() {
                 ["SOAP Response", "Valid HTTP Status Codes", "SOAP Fault Assertion", "XPath Match"],
                 "{op}"
             );
-            assert_eq!(reply.status, 200, "{op}: {}", reply.body);
+            assert_eq!(reply.status, 200, "{op}: {}", reply.text());
             assert_ne!(reply.payload().local, "Fault", "{op}");
             let xpath =
                 children(request, "assertion").find(|a| a.attribute(None, "type") == Some("XPath Match")).unwrap();
@@ -1119,7 +1088,7 @@ async fn the_soapui_project_matches_the_fixtures_and_passes_against_the_demo() {
             if let Some(_tools) = tools {
                 let dir = tempfile::tempdir().unwrap();
                 let file = dir.path().join("reply.xml");
-                std::fs::write(&file, &reply.body).unwrap();
+                std::fs::write(&file, &reply.text()).unwrap();
                 let out = Command::new("xmllint")
                     .arg("--xpath")
                     .arg(format!("string({})", soapui_xpath(expression)))

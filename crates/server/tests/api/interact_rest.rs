@@ -5,15 +5,11 @@
 //! pretty-printed for reviewers and compared with the compact wire form. After a deliberate change,
 //! regenerate them with `UPDATE_GOLDEN=1 cargo test -p ixgw --test interact_rest` and review the diff.
 
-#[macro_use]
-mod support;
-
+use crate::helpers::*;
 use ixgw_core::record::InteractionRecord;
 use ixgw_core::Millis;
-use reqwest::header::HeaderMap;
 use serde_json::json;
 use std::path::PathBuf;
-use support::*;
 
 const BASE: &str = "/interact/agent/version/2/account/12345678";
 const TENANT: &str = "12345678";
@@ -26,22 +22,7 @@ const UNAUTHORIZED: &str = r#"{"code":"0x7000000","message":"Request is unauthor
 
 type Headers<'a> = Vec<(&'a str, &'a str)>;
 
-struct Reply {
-    status: u16,
-    headers: HeaderMap,
-    body: Vec<u8>,
-}
-
 impl Reply {
-    fn text(&self) -> &str {
-        std::str::from_utf8(&self.body).expect("a UTF-8 body")
-    }
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).map(|v| v.to_str().unwrap())
-    }
-    fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
-    }
     /// The full flow's page titles, in order.
     fn titles(&self) -> Vec<String> {
         let pages = self.json();
@@ -53,31 +34,15 @@ impl Reply {
             .collect()
     }
     #[track_caller]
-    fn assert(&self, status: u16, content_type: &str, body: &str) {
-        assert_eq!((self.status, self.header("content-type"), self.text()), (status, Some(content_type), body));
-    }
-    #[track_caller]
     fn assert_unauthorized(&self, reason: &str) {
         self.assert(401, JSON, UNAUTHORIZED);
         assert_eq!(self.header("unauthenticated-reason"), Some(reason));
     }
 }
 
-async fn send(app: &TestApp, method: reqwest::Method, path: &str, headers: &[(&str, &str)]) -> Reply {
-    let mut request = app.client.request(method, app.url(path));
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let response = request.send().await.expect("the server answers");
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let body = response.bytes().await.expect("a body").to_vec();
-    Reply { status, headers, body }
-}
-
 /// GET with exactly these headers.
 async fn get_with(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> Reply {
-    send(app, reqwest::Method::GET, path, headers).await
+    app.get(path, headers).await
 }
 
 /// GET as the demo's production client.
@@ -286,67 +251,88 @@ fn pretty_and_minify_round_trip() {
     assert!(pretty(compact).contains("\n    {\n      \"b\": \"x, y: {z}\",\n"));
 }
 
-store_tests! {
-    async fn demo_answers_match_the_golden_files(backend) {
-        cases::demo_answers_match_the_golden_files(backend).await
-    }
-    async fn the_full_flow_is_the_stored_pages_rendered_from_the_typed_model(backend) {
-        cases::the_full_flow_is_the_stored_pages_rendered_from_the_typed_model(backend).await
-    }
-    async fn version_forms(backend) {
-        cases::version_forms(backend).await
-    }
-    async fn credentials(backend) {
-        cases::credentials(backend).await
-    }
-    async fn every_route_authenticates_and_refuses_other_methods(backend) {
-        cases::every_route_authenticates_and_refuses_other_methods(backend).await
-    }
-    async fn the_search_window(backend) {
-        cases::the_search_window(backend).await
-    }
-    async fn the_window_edges_with_a_fixed_clock(backend) {
-        cases::the_window_edges_with_a_fixed_clock(backend).await
-    }
-    async fn caller_attributes_resolve_to_the_newest_allocation(backend) {
-        cases::caller_attributes_resolve_to_the_newest_allocation(backend).await
-    }
-    async fn a_shared_dtmf_value_goes_to_the_newest_allocation(backend) {
-        cases::a_shared_dtmf_value_goes_to_the_newest_allocation(backend).await
-    }
-    async fn a_reallocated_history_search_id_no_longer_matches(backend) {
-        cases::a_reallocated_history_search_id_no_longer_matches(backend).await
-    }
-    async fn environment_name_selects_the_data(backend) {
-        cases::environment_name_selects_the_data(backend).await
-    }
-    async fn tenants_see_only_their_own_history(backend) {
-        cases::tenants_see_only_their_own_history(backend).await
-    }
-    async fn an_empty_history_is_an_empty_body(backend) {
-        cases::an_empty_history_is_an_empty_body(backend).await
-    }
-    async fn the_empty_history_as_an_array_when_configured(backend) {
-        cases::the_empty_history_as_an_array_when_configured(backend).await
-    }
-    async fn ids_that_need_percent_encoding(backend) {
-        cases::ids_that_need_percent_encoding(backend).await
-    }
-    async fn variable_sets(backend) {
-        cases::variable_sets(backend).await
-    }
-    async fn unique_ids(backend) {
-        cases::unique_ids(backend).await
-    }
-    async fn photos(backend) {
-        cases::photos(backend).await
-    }
-    async fn a_photo_that_cannot_be_scaled_is_an_opaque_500(backend) {
-        cases::a_photo_that_cannot_be_scaled_is_an_opaque_500(backend).await
-    }
-    async fn an_unreachable_store_is_a_503_with_retry_after(backend) {
-        cases::an_unreachable_store_is_a_503_with_retry_after(backend).await
-    }
+store_tests!(
+    demo_answers_match_the_golden_files,
+    the_full_flow_is_the_stored_pages_rendered_from_the_typed_model,
+    version_forms,
+    credentials,
+    every_route_authenticates_and_refuses_other_methods,
+    the_search_window,
+    the_window_edges_with_a_fixed_clock,
+    caller_attributes_resolve_to_the_newest_allocation,
+    a_shared_dtmf_value_goes_to_the_newest_allocation,
+    a_reallocated_history_search_id_no_longer_matches,
+    environment_name_selects_the_data,
+    tenants_see_only_their_own_history,
+    an_empty_history_is_an_empty_body,
+    the_empty_history_as_an_array_when_configured,
+    ids_that_need_percent_encoding,
+    variable_sets,
+    unique_ids,
+    photos,
+    a_photo_that_cannot_be_scaled_is_an_opaque_500,
+    an_unreachable_store_is_a_503_with_retry_after
+);
+
+async fn demo_answers_match_the_golden_files(backend: Backend) {
+    cases::demo_answers_match_the_golden_files(backend).await
+}
+async fn the_full_flow_is_the_stored_pages_rendered_from_the_typed_model(backend: Backend) {
+    cases::the_full_flow_is_the_stored_pages_rendered_from_the_typed_model(backend).await
+}
+async fn version_forms(backend: Backend) {
+    cases::version_forms(backend).await
+}
+async fn credentials(backend: Backend) {
+    cases::credentials(backend).await
+}
+async fn every_route_authenticates_and_refuses_other_methods(backend: Backend) {
+    cases::every_route_authenticates_and_refuses_other_methods(backend).await
+}
+async fn the_search_window(backend: Backend) {
+    cases::the_search_window(backend).await
+}
+async fn the_window_edges_with_a_fixed_clock(backend: Backend) {
+    cases::the_window_edges_with_a_fixed_clock(backend).await
+}
+async fn caller_attributes_resolve_to_the_newest_allocation(backend: Backend) {
+    cases::caller_attributes_resolve_to_the_newest_allocation(backend).await
+}
+async fn a_shared_dtmf_value_goes_to_the_newest_allocation(backend: Backend) {
+    cases::a_shared_dtmf_value_goes_to_the_newest_allocation(backend).await
+}
+async fn a_reallocated_history_search_id_no_longer_matches(backend: Backend) {
+    cases::a_reallocated_history_search_id_no_longer_matches(backend).await
+}
+async fn environment_name_selects_the_data(backend: Backend) {
+    cases::environment_name_selects_the_data(backend).await
+}
+async fn tenants_see_only_their_own_history(backend: Backend) {
+    cases::tenants_see_only_their_own_history(backend).await
+}
+async fn an_empty_history_is_an_empty_body(backend: Backend) {
+    cases::an_empty_history_is_an_empty_body(backend).await
+}
+async fn the_empty_history_as_an_array_when_configured(backend: Backend) {
+    cases::the_empty_history_as_an_array_when_configured(backend).await
+}
+async fn ids_that_need_percent_encoding(backend: Backend) {
+    cases::ids_that_need_percent_encoding(backend).await
+}
+async fn variable_sets(backend: Backend) {
+    cases::variable_sets(backend).await
+}
+async fn unique_ids(backend: Backend) {
+    cases::unique_ids(backend).await
+}
+async fn photos(backend: Backend) {
+    cases::photos(backend).await
+}
+async fn a_photo_that_cannot_be_scaled_is_an_opaque_500(backend: Backend) {
+    cases::a_photo_that_cannot_be_scaled_is_an_opaque_500(backend).await
+}
+async fn an_unreachable_store_is_a_503_with_retry_after(backend: Backend) {
+    cases::an_unreachable_store_is_a_503_with_retry_after(backend).await
 }
 
 /// The test bodies, outside the macro so that rustfmt formats them.
@@ -528,7 +514,7 @@ mod cases {
             for method in [reqwest::Method::POST, reqwest::Method::PUT, reqwest::Method::DELETE, reqwest::Method::PATCH]
             {
                 let reply =
-                    send(&app, method.clone(), &p(route), &[("Tenant-Id", TENANT), ("Application-Key", KEY)]).await;
+                    app.send(method.clone(), &p(route), &[("Tenant-Id", TENANT), ("Application-Key", KEY)], None).await;
                 assert_eq!((reply.status, reply.header("allow")), (405, Some("GET")), "{method} {route}");
             }
         }
@@ -993,7 +979,10 @@ mod cases {
     }
 
     pub async fn an_unreachable_store_is_a_503_with_retry_after(backend: Backend) {
-        let app = TestApp::spawn_demo(backend).await;
+        // Closing the pool cuts what goes through it: the key lookups, if not remembered (SQLite's
+        // reads have connections of their own).
+        let options = SpawnOptions { demo: true, now: None };
+        let app = TestApp::spawn_full(backend, options, |s| s.server.key_cache_ms = 0).await;
         assert_eq!(get(&app, &p("/interactiondata/040100713/fullFlow")).await.status, 200);
         app.database.close().await;
         for route in [

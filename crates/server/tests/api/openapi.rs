@@ -2,10 +2,9 @@
 //! is described (a route added without its description fails here), every described operation is
 //! routed to its face, and the document is served as built.
 
-mod support;
+use crate::helpers::*;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use support::*;
 
 const INTERACT: &str = "/interact/agent/version/{version}/account/{accountID}";
 const CONTEXT_BASE: &str = "/genesys/1/cs";
@@ -175,79 +174,83 @@ fn concrete(template: &str) -> String {
         .join("/")
 }
 
-store_tests! {
-    async fn the_document_is_served_and_every_described_operation_reaches_its_face(backend) {
-        let app = TestApp::spawn(backend).await;
-        let served: serde_json::Value = app.client.get(app.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
-        assert_eq!(served, ixgw::openapi::document(Some(CONTEXT_BASE)));
-        assert_eq!(served["openapi"], "3.0.3");
+store_tests!(
+    the_document_is_served_and_every_described_operation_reaches_its_face,
+    every_other_method_on_a_described_path_is_405_with_allow
+);
 
-        let operations = described(&served);
-        for (method, template) in &operations {
-            let response = app
-                .client
-                .request(method.to_uppercase().parse().unwrap(), app.url(&concrete(template)))
-                .header("Tenant-Id", "12345678")
-                .header("ContactCenterId", "12345678")
-                .send()
-                .await
-                .unwrap();
-            assert_ne!(response.status(), 404, "{method} {template} is not routed");
-            assert_ne!(response.status(), 405, "{method} {template} answers 405");
-        }
-        // Every one of them was answered by a face (or the server's own handlers), which labelled it.
-        let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
-        let counted: u64 = metrics
-            .lines()
-            .filter(|l| l.starts_with("ixgw_requests_total{"))
-            .filter(|l| !l.contains("operation=\"/openapi.json\""))
-            .map(|l| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
-            .sum();
-        // The loop's own GET /openapi.json is left out with the first one.
-        assert_eq!(counted as usize, operations.len() - 1, "{metrics}");
-        assert!(!metrics.contains("surface=\"other\""), "a described route fell through to no face:\n{metrics}");
-        // Each was labelled with the operation the document names, on its surface.
-        for item in served["paths"].as_object().unwrap().values() {
-            for op in item.as_object().unwrap().values() {
-                let surface = match op["tags"][0].as_str().unwrap() {
-                    "Interact" => "interact-rest",
-                    "Context Services" => "context-services",
-                    "Ingest" => "ingest",
-                    _ => "ops",
-                };
-                let label = format!("ixgw_requests_total{{operation=\"{}\",", op["x-ixgw-operation"].as_str().unwrap());
-                assert!(
-                    metrics.lines().any(|l| l.starts_with(&label) && l.contains(&format!("surface=\"{surface}\""))),
-                    "{label} on {surface}:\n{metrics}"
-                );
-            }
+async fn the_document_is_served_and_every_described_operation_reaches_its_face(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let served: serde_json::Value =
+        app.client.get(app.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(served, ixgw::openapi::document(Some(CONTEXT_BASE)));
+    assert_eq!(served["openapi"], "3.0.3");
+
+    let operations = described(&served);
+    for (method, template) in &operations {
+        let response = app
+            .client
+            .request(method.to_uppercase().parse().unwrap(), app.url(&concrete(template)))
+            .header("Tenant-Id", "12345678")
+            .header("ContactCenterId", "12345678")
+            .send()
+            .await
+            .unwrap();
+        assert_ne!(response.status(), 404, "{method} {template} is not routed");
+        assert_ne!(response.status(), 405, "{method} {template} answers 405");
+    }
+    // Every one of them was answered by a face (or the server's own handlers), which labelled it.
+    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let counted: u64 = metrics
+        .lines()
+        .filter(|l| l.starts_with("ixgw_requests_total{"))
+        .filter(|l| !l.contains("operation=\"/openapi.json\""))
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
+        .sum();
+    // The loop's own GET /openapi.json is left out with the first one.
+    assert_eq!(counted as usize, operations.len() - 1, "{metrics}");
+    assert!(!metrics.contains("surface=\"other\""), "a described route fell through to no face:\n{metrics}");
+    // Each was labelled with the operation the document names, on its surface.
+    for item in served["paths"].as_object().unwrap().values() {
+        for op in item.as_object().unwrap().values() {
+            let surface = match op["tags"][0].as_str().unwrap() {
+                "Interact" => "interact-rest",
+                "Context Services" => "context-services",
+                "Ingest" => "ingest",
+                _ => "ops",
+            };
+            let label = format!("ixgw_requests_total{{operation=\"{}\",", op["x-ixgw-operation"].as_str().unwrap());
+            assert!(
+                metrics.lines().any(|l| l.starts_with(&label) && l.contains(&format!("surface=\"{surface}\""))),
+                "{label} on {surface}:\n{metrics}"
+            );
         }
     }
-    async fn every_other_method_on_a_described_path_is_405_with_allow(backend) {
-        let app = TestApp::spawn(backend).await;
-        let doc = ixgw::openapi::document(Some(CONTEXT_BASE));
-        let mut checked = 0;
-        for (template, item) in doc["paths"].as_object().unwrap() {
-            let allowed: BTreeSet<String> = item.as_object().unwrap().keys().map(|m| m.to_uppercase()).collect();
-            for method in ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"] {
-                if allowed.contains(method) {
-                    continue;
-                }
-                let r = app.client.request(method.parse().unwrap(), app.url(&concrete(template))).send().await.unwrap();
-                assert_eq!(r.status(), 405, "{method} {template}");
-                let allow: BTreeSet<String> = r
-                    .headers()
-                    .get("allow")
-                    .unwrap_or_else(|| panic!("{method} {template}: no Allow"))
-                    .to_str()
-                    .unwrap()
-                    .split(',')
-                    .map(|m| m.trim().to_string())
-                    .collect();
-                assert_eq!(allow, allowed, "{method} {template}");
-                checked += 1;
+}
+async fn every_other_method_on_a_described_path_is_405_with_allow(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let doc = ixgw::openapi::document(Some(CONTEXT_BASE));
+    let mut checked = 0;
+    for (template, item) in doc["paths"].as_object().unwrap() {
+        let allowed: BTreeSet<String> = item.as_object().unwrap().keys().map(|m| m.to_uppercase()).collect();
+        for method in ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"] {
+            if allowed.contains(method) {
+                continue;
             }
+            let r = app.client.request(method.parse().unwrap(), app.url(&concrete(template))).send().await.unwrap();
+            assert_eq!(r.status(), 405, "{method} {template}");
+            let allow: BTreeSet<String> = r
+                .headers()
+                .get("allow")
+                .unwrap_or_else(|| panic!("{method} {template}: no Allow"))
+                .to_str()
+                .unwrap()
+                .split(',')
+                .map(|m| m.trim().to_string())
+                .collect();
+            assert_eq!(allow, allowed, "{method} {template}");
+            checked += 1;
         }
-        assert!(checked > 100, "{checked}");
     }
+    assert!(checked > 100, "{checked}");
 }

@@ -5,9 +5,7 @@
 //! answers, bodies cut short, a source that stops) must end in a resumable state and, rerun, in a
 //! complete copy; the binary is killed mid-pull and resumes too.
 
-#[macro_use]
-mod support;
-
+use crate::helpers::*;
 use ixgw::pull::{
     pull_context_services, pull_interact, ContextServicesPull, InteractPull, PullOptions, PullReport, RetryPolicy,
     Source, Target,
@@ -21,7 +19,6 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use support::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const TENANT: &str = "12345678";
@@ -543,49 +540,54 @@ fn interact_view(r: &InteractionRecord) -> impl PartialEq + std::fmt::Debug {
 
 // --- the proof: every answer the same on B as on A ---------------------------------------------------
 
-store_tests! {
-    async fn a_pulled_copy_answers_byte_for_byte_as_its_source(backend) {
-        let a = source(36).await;
-        let b = gateway(backend, false).await;
-        let mut wire = Wire::new(&a, &b);
-        for (env, tag) in [(PRODUCTION, "production"), (STAGING, "staging")] {
-            let records = records_of(&a, env).await;
-            let exports = Exports::write(&records, tag);
-            let flows = pull_flows(&a.base_url, &b, env, &exports, tag, &options(4)).await;
-            // The Interact API finds nothing older than 12 months: those come with Context Services only.
-            let ancient: BTreeSet<String> = flows.failures.rows.iter().map(|(_, id, _)| id.clone()).collect();
-            for (_, id, reason) in &flows.failures.rows {
-                assert!(reason.contains("12-month window") && reason.contains("404"), "{id}: {reason}");
-            }
-            assert_eq!(flows.stored + ancient.len(), records.len(), "{}", flows.summary());
-            assert!(!flows.notes.iter().any(|n| n.contains("summaries")), "A's summaries are B's: {:?}", flows.notes);
-            if env.name == "production" {
-                assert!(ancient.contains("039900100") && ancient.len() >= 2, "{ancient:?}");
-            }
-            let context = pull_context(&a.base_url, &b, env, &exports, tag, 3).await;
-            assert!(context.complete(), "{}\n{:?}", context.summary(), context.failures.rows);
-            // Whole records, equal to the source's (the ones the Interact API could not see lack their flow).
-            for r in &records {
-                let copy = b.database.record(partition(env), &r.id).await.unwrap().expect("pulled");
-                if ancient.contains(&r.id) {
-                    assert!(copy.pages.is_empty() && copy.caller_attributes.is_empty(), "{}", r.id);
-                    assert_eq!((copy.context.as_ref(), copy.content.as_ref()), (r.context.as_ref(), r.content.as_ref()));
-                } else {
-                    assert_eq!(&copy, r, "{} differs", r.id);
-                }
-            }
-            wire.everything(env, &records, &exports.set_names).await;
-            // A rerun finds everything in its checkpoints: nothing is fetched again.
-            let again = pull_flows(&a.base_url, &b, env, &exports, tag, &options(4)).await;
-            let again_context = pull_context(&a.base_url, &b, env, &exports, tag, 3).await;
-            assert!(again_context.complete(), "{}", again_context.summary());
-            assert_eq!((again_context.stored, again_context.requests), (0, 0), "{}", again_context.summary());
-            assert!(again_context.skipped > 0);
-            let expected = (0, records.len() - ancient.len(), ancient.len() as u64);
-            assert_eq!((again.stored, again.skipped, again.requests), expected, "only the ancient ones are asked again: {}", again.summary());
+store_tests!(a_pulled_copy_answers_byte_for_byte_as_its_source);
+
+async fn a_pulled_copy_answers_byte_for_byte_as_its_source(backend: Backend) {
+    let a = source(36).await;
+    let b = gateway(backend, false).await;
+    let mut wire = Wire::new(&a, &b);
+    for (env, tag) in [(PRODUCTION, "production"), (STAGING, "staging")] {
+        let records = records_of(&a, env).await;
+        let exports = Exports::write(&records, tag);
+        let flows = pull_flows(&a.base_url, &b, env, &exports, tag, &options(4)).await;
+        // The Interact API finds nothing older than 12 months: those come with Context Services only.
+        let ancient: BTreeSet<String> = flows.failures.rows.iter().map(|(_, id, _)| id.clone()).collect();
+        for (_, id, reason) in &flows.failures.rows {
+            assert!(reason.contains("12-month window") && reason.contains("404"), "{id}: {reason}");
         }
-        wire.assert_same(1500);
+        assert_eq!(flows.stored + ancient.len(), records.len(), "{}", flows.summary());
+        assert!(!flows.notes.iter().any(|n| n.contains("summaries")), "A's summaries are B's: {:?}", flows.notes);
+        if env.name == "production" {
+            assert!(ancient.contains("039900100") && ancient.len() >= 2, "{ancient:?}");
+        }
+        let context = pull_context(&a.base_url, &b, env, &exports, tag, 3).await;
+        assert!(context.complete(), "{}\n{:?}", context.summary(), context.failures.rows);
+        // Whole records, equal to the source's (the ones the Interact API could not see lack their flow).
+        for r in &records {
+            let copy = b.database.record(partition(env), &r.id).await.unwrap().expect("pulled");
+            if ancient.contains(&r.id) {
+                assert!(copy.pages.is_empty() && copy.caller_attributes.is_empty(), "{}", r.id);
+                assert_eq!((copy.context.as_ref(), copy.content.as_ref()), (r.context.as_ref(), r.content.as_ref()));
+            } else {
+                assert_eq!(&copy, r, "{} differs", r.id);
+            }
+        }
+        wire.everything(env, &records, &exports.set_names).await;
+        // A rerun finds everything in its checkpoints: nothing is fetched again.
+        let again = pull_flows(&a.base_url, &b, env, &exports, tag, &options(4)).await;
+        let again_context = pull_context(&a.base_url, &b, env, &exports, tag, 3).await;
+        assert!(again_context.complete(), "{}", again_context.summary());
+        assert_eq!((again_context.stored, again_context.requests), (0, 0), "{}", again_context.summary());
+        assert!(again_context.skipped > 0);
+        let expected = (0, records.len() - ancient.len(), ancient.len() as u64);
+        assert_eq!(
+            (again.stored, again.skipped, again.requests),
+            expected,
+            "only the ancient ones are asked again: {}",
+            again.summary()
+        );
     }
+    wire.assert_same(1500);
 }
 
 // --- faults of the source ----------------------------------------------------------------------------

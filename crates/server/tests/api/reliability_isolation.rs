@@ -3,10 +3,9 @@
 //! key and no key. Nothing of the demo tenant's production data may come back, and nothing of it
 //! may change.
 
-mod support;
+use crate::helpers::*;
 use serde_json::json;
 use std::path::Path;
-use support::*;
 
 const A: &str = "12345678";
 const B: &str = "99999999";
@@ -173,116 +172,126 @@ fn is_refusal(surface: Surface, answer: &Answer) -> bool {
     }
 }
 
-store_tests! {
-    async fn no_key_of_another_tenant_or_environment_no_revoked_key_and_no_missing_key_reaches_the_data(backend) {
-        let app = TestApp::spawn_demo(backend).await;
-        app.add_tenant(B, &["production"]).await;
-        let b_admin = app.add_key(B, "production", "admin").await;
-        let staging_admin = app.add_key(A, "staging", "admin").await;
-        let revoked_read = app.add_key(A, "production", "read").await;
-        let revoked_admin = app.add_key(A, "production", "admin").await;
-        app.revoke_key(&revoked_read).await;
-        app.revoke_key(&revoked_admin).await;
+store_tests!(no_key_of_another_tenant_or_environment_no_revoked_key_and_no_missing_key_reaches_the_data);
 
-        let columns = [
-            Credentials {
-                name: "no key",
-                tenant: A,
-                read_key: None,
-                write_key: None,
-                environment: None,
-                refused: true,
-                writes_refused: true,
-            },
-            Credentials {
-                name: "a revoked key",
-                tenant: A,
-                read_key: Some(revoked_read.clone()),
-                write_key: Some(revoked_admin.clone()),
-                environment: None,
-                refused: true,
-                writes_refused: true,
-            },
-            Credentials {
-                name: "another tenant's key, naming this tenant",
-                tenant: A,
-                read_key: Some(b_admin.clone()),
-                write_key: Some(b_admin.clone()),
-                environment: None,
-                refused: true,
-                writes_refused: false,
-            },
-            Credentials {
-                name: "another tenant's key, in its own tenant",
-                tenant: B,
-                read_key: Some(b_admin.clone()),
-                write_key: Some(b_admin.clone()),
-                environment: None,
-                refused: false,
-                writes_refused: false,
-            },
-            Credentials {
-                name: "another environment's key",
-                tenant: A,
-                read_key: Some("demo-staging-key".into()),
-                write_key: Some(staging_admin.clone()),
-                environment: None,
-                refused: false,
-                writes_refused: false,
-            },
-            Credentials {
-                name: "another environment's key, asking for production",
-                tenant: A,
-                read_key: Some(staging_admin.clone()),
-                write_key: Some(staging_admin.clone()),
-                environment: Some("production"),
-                refused: true,
-                writes_refused: true,
-            },
-        ];
+async fn no_key_of_another_tenant_or_environment_no_revoked_key_and_no_missing_key_reaches_the_data(backend: Backend) {
+    let app = TestApp::spawn_demo(backend).await;
+    app.add_tenant(B, &["production"]).await;
+    let b_admin = app.add_key(B, "production", "admin").await;
+    let staging_admin = app.add_key(A, "staging", "admin").await;
+    let revoked_read = app.add_key(A, "production", "read").await;
+    let revoked_admin = app.add_key(A, "production", "admin").await;
+    app.revoke_key(&revoked_read).await;
+    app.revoke_key(&revoked_admin).await;
 
-        let requests = requests();
-        let reads: Vec<&Request> = requests.iter().filter(|r| r.surface != Surface::Ingest).collect();
-        assert!(reads.len() >= 34 && requests.len() >= 40, "{} requests", requests.len());
-        // What the tenant itself sees: every read succeeds and shows its data.
-        let mut legit = Vec::new();
-        for r in &reads {
-            let a = send(&app, r, None).await;
-            assert_eq!(a.status, 200, "{}: {}", r.name, String::from_utf8_lossy(&a.body));
-            legit.push(a.body);
-        }
+    let columns = [
+        Credentials {
+            name: "no key",
+            tenant: A,
+            read_key: None,
+            write_key: None,
+            environment: None,
+            refused: true,
+            writes_refused: true,
+        },
+        Credentials {
+            name: "a revoked key",
+            tenant: A,
+            read_key: Some(revoked_read.clone()),
+            write_key: Some(revoked_admin.clone()),
+            environment: None,
+            refused: true,
+            writes_refused: true,
+        },
+        Credentials {
+            name: "another tenant's key, naming this tenant",
+            tenant: A,
+            read_key: Some(b_admin.clone()),
+            write_key: Some(b_admin.clone()),
+            environment: None,
+            refused: true,
+            writes_refused: false,
+        },
+        Credentials {
+            name: "another tenant's key, in its own tenant",
+            tenant: B,
+            read_key: Some(b_admin.clone()),
+            write_key: Some(b_admin.clone()),
+            environment: None,
+            refused: false,
+            writes_refused: false,
+        },
+        Credentials {
+            name: "another environment's key",
+            tenant: A,
+            read_key: Some("demo-staging-key".into()),
+            write_key: Some(staging_admin.clone()),
+            environment: None,
+            refused: false,
+            writes_refused: false,
+        },
+        Credentials {
+            name: "another environment's key, asking for production",
+            tenant: A,
+            read_key: Some(staging_admin.clone()),
+            write_key: Some(staging_admin.clone()),
+            environment: Some("production"),
+            refused: true,
+            writes_refused: true,
+        },
+    ];
 
-        let mut leaks = Vec::new();
-        let mut sent = 0;
-        for c in &columns {
-            for r in &requests {
-                let answer = send(&app, r, Some(c)).await;
-                sent += 1;
-                let text = String::from_utf8_lossy(&answer.body);
-                let asked = format!("{}{}", r.path, r.body.as_ref().map(|b| b.1.as_str()).unwrap_or(""));
-                let shown: Vec<&str> = MARKERS.iter().copied().filter(|m| text.contains(m) && !asked.contains(m)).collect();
-                if !shown.is_empty() {
-                    leaks.push(format!("{} / {}: shows {shown:?}", c.name, r.name));
-                }
-                if let Some(i) = reads.iter().position(|x| x.name == r.name) {
-                    if (200..300).contains(&answer.status) && answer.body == legit[i] {
-                        leaks.push(format!("{} / {}: the tenant's own answer", c.name, r.name));
-                    }
-                }
-                let must_refuse = if r.surface == Surface::Ingest { c.writes_refused } else { c.refused };
-                if must_refuse && !is_refusal(r.surface, &answer) {
-                    leaks.push(format!("{} / {}: not refused ({} {})", c.name, r.name, answer.status, &text[..text.len().min(200)]));
+    let requests = requests();
+    let reads: Vec<&Request> = requests.iter().filter(|r| r.surface != Surface::Ingest).collect();
+    assert!(reads.len() >= 34 && requests.len() >= 40, "{} requests", requests.len());
+    // What the tenant itself sees: every read succeeds and shows its data.
+    let mut legit = Vec::new();
+    for r in &reads {
+        let a = send(&app, r, None).await;
+        assert_eq!(a.status, 200, "{}: {}", r.name, String::from_utf8_lossy(&a.body));
+        legit.push(a.body);
+    }
+
+    let mut leaks = Vec::new();
+    let mut sent = 0;
+    for c in &columns {
+        for r in &requests {
+            let answer = send(&app, r, Some(c)).await;
+            sent += 1;
+            let text = String::from_utf8_lossy(&answer.body);
+            let asked = format!("{}{}", r.path, r.body.as_ref().map(|b| b.1.as_str()).unwrap_or(""));
+            let shown: Vec<&str> = MARKERS.iter().copied().filter(|m| text.contains(m) && !asked.contains(m)).collect();
+            if !shown.is_empty() {
+                leaks.push(format!("{} / {}: shows {shown:?}", c.name, r.name));
+            }
+            if let Some(i) = reads.iter().position(|x| x.name == r.name) {
+                if (200..300).contains(&answer.status) && answer.body == legit[i] {
+                    leaks.push(format!("{} / {}: the tenant's own answer", c.name, r.name));
                 }
             }
+            let must_refuse = if r.surface == Surface::Ingest { c.writes_refused } else { c.refused };
+            if must_refuse && !is_refusal(r.surface, &answer) {
+                leaks.push(format!(
+                    "{} / {}: not refused ({} {})",
+                    c.name,
+                    r.name,
+                    answer.status,
+                    &text[..text.len().min(200)]
+                ));
+            }
         }
-        assert!(leaks.is_empty(), "{} of {sent} requests leaked:\n{}", leaks.len(), leaks.join("\n"));
-
-        // Nothing of the tenant's production data changed, whatever the writes above did elsewhere.
-        for (r, before) in reads.iter().zip(&legit) {
-            let after = send(&app, r, None).await;
-            assert_eq!(after.status, 200, "{}", r.name);
-            assert!(&after.body == before, "{} changed", r.name);
-        }
-        eprintln!("isolation: {} routes and operations x {} kinds of credentials = {sent} requests, 0 leaks", requests.len(), columns.len());
     }
+    assert!(leaks.is_empty(), "{} of {sent} requests leaked:\n{}", leaks.len(), leaks.join("\n"));
+
+    // Nothing of the tenant's production data changed, whatever the writes above did elsewhere.
+    for (r, before) in reads.iter().zip(&legit) {
+        let after = send(&app, r, None).await;
+        assert_eq!(after.status, 200, "{}", r.name);
+        assert!(&after.body == before, "{} changed", r.name);
+    }
+    eprintln!(
+        "isolation: {} routes and operations x {} kinds of credentials = {sent} requests, 0 leaks",
+        requests.len(),
+        columns.len()
+    );
 }
