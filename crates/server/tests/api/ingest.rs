@@ -112,7 +112,7 @@ fn ndjson(records: &[Value]) -> String {
 /// The page titles of an Interact full flow.
 fn titles(reply: &Reply) -> Vec<String> {
     assert_eq!(reply.status, 200, "{}", reply.text());
-    let pages: Vec<Value> = serde_json::from_str(&reply.text()).unwrap_or_default();
+    let pages: Vec<Value> = serde_json::from_str(reply.text()).unwrap_or_default();
     pages.iter().map(|p| p["pageNavigation"]["navigationTitle"].as_str().unwrap().to_string()).collect()
 }
 

@@ -275,7 +275,7 @@ impl Tools {
             V::V11 => "soap11.xsd",
             V::V12 => "soap12.xsd",
         };
-        self.validate(envelope_schema, &reply.text())?;
+        self.validate(envelope_schema, reply.text())?;
         let start = reply.text().find("<SOAP-ENV:Body>").ok_or("no <SOAP-ENV:Body>")? + "<SOAP-ENV:Body>".len();
         let end = reply.text().rfind("</SOAP-ENV:Body>").ok_or("no </SOAP-ENV:Body>")?;
         let payload = &reply.text()[start..end];
@@ -386,10 +386,10 @@ async fn golden_pairs_replay(backend: Backend) {
         assert_eq!(reply.header("content-type"), Some(v.reply_content_type()), "{what}");
         let golden = file.with_file_name(format!("{case}.response.xml"));
         if update && backend == Backend::Sqlite {
-            std::fs::write(&golden, pretty(&reply.text())).unwrap();
+            std::fs::write(&golden, pretty(reply.text())).unwrap();
         }
         let want = std::fs::read_to_string(&golden).unwrap_or_else(|_| panic!("{what}: no {}", golden.display()));
-        assert_eq!(canonical(&reply.text()), canonical(&want), "{what}: the reply differs from {}", golden.display());
+        assert_eq!(canonical(reply.text()), canonical(&want), "{what}: the reply differs from {}", golden.display());
         if let Some(tools) = tools {
             let valid = tools.validate_reply(*v, &reply);
             if *v == V::V11 && case == "bad-credentials" {
@@ -1088,7 +1088,7 @@ async fn the_soapui_project_matches_the_fixtures_and_passes_against_the_demo() {
             if let Some(_tools) = tools {
                 let dir = tempfile::tempdir().unwrap();
                 let file = dir.path().join("reply.xml");
-                std::fs::write(&file, &reply.text()).unwrap();
+                std::fs::write(&file, reply.text()).unwrap();
                 let out = Command::new("xmllint")
                     .arg("--xpath")
                     .arg(format!("string({})", soapui_xpath(expression)))
