@@ -39,7 +39,11 @@ fn record(json: serde_json::Value) -> InteractionRecord {
 }
 
 fn page(title: &str, ts: i64) -> serde_json::Value {
-    serde_json::json!({"pageNavigation": {"navigationTitle": title}, "pageContent": {"contentSections": []}, "timestamp": ts})
+    serde_json::json!({
+        "pageNavigation": {"navigationTitle": title},
+        "pageContent": {"contentSections": []},
+        "timestamp": ts
+    })
 }
 
 fn iso(ms: i64) -> String {
@@ -755,8 +759,13 @@ async fn purging_removes_exactly_what_is_older_than_the_cutoff(backend: Backend)
         let last = cutoff - 30_000 + (n / 3) as i64 * 3_000;
         let at = [PROD, STAGING, other][n % 3];
         let id = format!("p{n:02}");
-        let r = record(serde_json::json!({"id": id, "started_at": iso(last - 60_000), "ended_at": iso(last),
-            "caller_attributes": [{"kind": "dtmf", "value": id, "allocated_at": iso(last - 1)}], "pages": [page("x", last - 1)]}));
+        let r = record(serde_json::json!({
+            "id": id,
+            "started_at": iso(last - 60_000),
+            "ended_at": iso(last),
+            "caller_attributes": [{"kind": "dtmf", "value": id, "allocated_at": iso(last - 1)}],
+            "pages": [page("x", last - 1)]
+        }));
         f.store.put_interaction(at, &r).await.unwrap();
         if last < cutoff {
             expected_gone.push((at, id));

@@ -160,7 +160,10 @@ fn many(prefix: &str, customer: &str, n: usize) -> Vec<Value> {
                 "customer_id": customer,
                 "service_ids": [777],
                 "started_at": format!("2026-01-01T{:02}:{:02}:00.000Z", i / 3 / 60, i / 3 % 60),
-                "context": {"media_type": if i % 2 == 0 { "chat" } else { "email" }, "status": if i % 3 == 0 { 2 } else { 3 }},
+                "context": {
+                    "media_type": if i % 2 == 0 { "chat" } else { "email" },
+                    "status": if i % 3 == 0 { 2 } else { 3 }
+                },
                 "content": {"plain_text": format!("text {i}")}
             })
         })

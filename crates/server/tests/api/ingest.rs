@@ -96,7 +96,11 @@ fn iso(ms: i64) -> String {
 }
 
 fn page(title: &str, timestamp: i64) -> Value {
-    json!({"pageNavigation": {"navigationTitle": title}, "pageContent": {"contentSections": []}, "timestamp": timestamp})
+    json!({
+        "pageNavigation": {"navigationTitle": title},
+        "pageContent": {"contentSections": []},
+        "timestamp": timestamp
+    })
 }
 
 /// A completed interaction of `pages` pages that started at `start` and ended a minute later.
@@ -302,7 +306,10 @@ fn big_page(i: usize, timestamp: i64) -> Value {
     json!({
         "pageNavigation": {"navigationTitle": format!("live page {i}")},
         "pageContent": {
-            "contentHeader": {"id": format!("h{i}"), "innerHtml": format!("<p>{}</p>", format!("{i:04} ").repeat(8_000))},
+            "contentHeader": {
+                "id": format!("h{i}"),
+                "innerHtml": format!("<p>{}</p>", format!("{i:04} ").repeat(8_000))
+            },
             "contentSections": []
         },
         "timestamp": timestamp
@@ -500,8 +507,15 @@ fn expected_removal(id: &str) -> Value {
     let content = r.content.as_ref().map_or(0, |c| {
         [c.plain_text.is_some(), c.structured_text.is_some(), c.binary_content.is_some()].iter().filter(|p| **p).count()
     });
-    json!({"interactions": 1, "pages": r.pages.len(), "caller_attributes": r.caller_attributes.len(), "photos": r.photos.len(),
-           "variable_sets": r.variable_sets.len(), "content_parts": content, "service_links": r.service_ids.len()})
+    json!({
+        "interactions": 1,
+        "pages": r.pages.len(),
+        "caller_attributes": r.caller_attributes.len(),
+        "photos": r.photos.len(),
+        "variable_sets": r.variable_sets.len(),
+        "content_parts": content,
+        "service_links": r.service_ids.len()
+    })
 }
 
 mod erasure {
@@ -560,7 +574,10 @@ mod erasure {
         let ids: Vec<String> =
             listed.as_array().unwrap().iter().map(|r| r["interaction_id"].as_str().unwrap().to_string()).collect();
         assert_eq!(ids.len(), 5, "{listed}");
-        let mut expected = json!({"interactions": 0, "pages": 0, "caller_attributes": 0, "photos": 0, "variable_sets": 0, "content_parts": 0, "service_links": 0});
+        let mut expected = json!({
+            "interactions": 0, "pages": 0, "caller_attributes": 0, "photos": 0,
+            "variable_sets": 0, "content_parts": 0, "service_links": 0
+        });
         for id in &ids {
             for (k, v) in expected_removal(id).as_object().unwrap() {
                 expected[k] = json!(expected[k].as_u64().unwrap() + v.as_u64().unwrap());
@@ -916,7 +933,10 @@ fn stream_line(n: usize, now: i64) -> String {
     }
     let start = now - 3_600_000 + (n % 1000) as i64;
     let r = json!({
-        "id": format!("m{n:08}"), "customer_id": format!("c{}", n % 5000), "started_at": iso(start), "ended_at": iso(start + 60_000),
+        "id": format!("m{n:08}"),
+        "customer_id": format!("c{}", n % 5000),
+        "started_at": iso(start),
+        "ended_at": iso(start + 60_000),
         "caller_attributes": [{"kind": "dtmf", "value": format!("{n}"), "allocated_at": iso(start + 1)}],
         "content": {"plain_text": format!("{n:08} ").repeat(190)},
         "pages": [page(&format!("m{n} 0"), start + 10), page(&format!("m{n} 1"), start + 20)]

@@ -79,9 +79,10 @@ fn generated(n: usize) -> String {
             let mut choices = vec![json!({"id": format!("c{k}"), "choiceValue": format!("answer {i}-{k} \"q\" & <b>"),
                 "textInput": {"isMandatory": true, "maxCharacters": 80, "placeHolderText": "Type – here"}})];
             if k == 1 {
-                choices.push(json!({"id": "pick", "choiceValue": "o2", "selectFromList": {"isMandatory": true,
-                    "selectFromListOptions": [{"id": "o1", "buttonState": "NORMAL", "buttonVisible": true, "buttonLabel": "One"},
-                                              {"id": "o2", "buttonState": "NORMAL", "buttonVisible": true, "buttonLabel": "Two"}]}}));
+                let option = |id: &str, label: &str| json!({"id": id, "buttonState": "NORMAL", "buttonVisible": true, "buttonLabel": label});
+                let options = [option("o1", "One"), option("o2", "Two")];
+                choices.push(json!({"id": "pick", "choiceValue": "o2",
+                    "selectFromList": {"isMandatory": true, "selectFromListOptions": options}}));
             }
             if k == 0 && i % 3 == 0 {
                 let mut images = vec![json!({"imagePath": format!("/data/gen/{i}/photo one.png")})];
@@ -91,13 +92,17 @@ fn generated(n: usize) -> String {
                 if i % 9 == 0 {
                     images.push(json!({"imagePath": format!("/data/gen/{i}/missing.jpg")}));
                 }
-                choices.push(json!({"id": "upload", "choiceValue": "", "uploadImageList": {"isMandatory": false, "images": images}}));
+                let upload = json!({"isMandatory": false, "images": images});
+                choices.push(json!({"id": "upload", "choiceValue": "", "uploadImageList": upload}));
             }
             pages.push(json!({
-                "pageNavigation": {"navigationTitle": format!("Step {k} of gen-{i}"), "pageReferenceName": format!("step{k}"),
+                "pageNavigation": {
+                    "navigationTitle": format!("Step {k} of gen-{i}"),
+                    "pageReferenceName": format!("step{k}"),
                     "navigationRight": {"buttonState": "NORMAL", "buttonVisible": true, "buttonLabel": "Next",
                                         "buttonAction": "server://navigationType?type=NEXT&shouldSendFormData=true"}},
-                "pageContent": {"contentHeader": {"id": format!("h{k}"), "innerHtml": "<span>Tell us &amp; more</span>"},
+                "pageContent": {
+                    "contentHeader": {"id": format!("h{k}"), "innerHtml": "<span>Tell us &amp; more</span>"},
                     "contentSections": [{"id": format!("s{k}"), "sectionLabel": "Label", "sectionChoices": choices}]},
                 "timestamp": start + 10_000 * (k as i64 + 1)
             }));
@@ -121,8 +126,9 @@ fn generated(n: usize) -> String {
         let media = ["chat", "voice", "email"][i % 3];
         let entity_type = [2, 3, 0][i % 3];
         let mut context = json!({"media_type": media, "type": "Inbound", "status": if running { 2 } else { 3 },
-            "entity_type": entity_type, "subject": format!("Sujet nº{i} \"quoted\""), "external_id": format!("EXT{i:05}"),
-            "thread_id": format!("T{}", i % 4), "owner_id": 100 + i, "creator_app_id": 175, "timeshift": 1, "allow_children": i % 2 == 0,
+            "entity_type": entity_type, "subject": format!("Sujet nº{i} \"quoted\""),
+            "external_id": format!("EXT{i:05}"), "thread_id": format!("T{}", i % 4), "owner_id": 100 + i,
+            "creator_app_id": 175, "timeshift": 1, "allow_children": i % 2 == 0,
             "udata": {"zeta": format!("{i}"), "alpha": "", "ChatServerPort": "23874"}});
         if media == "email" {
             context["from"] = json!({"address": "jane@example.com", "personal": "Jane"});

@@ -485,7 +485,10 @@ fn counted_record(n: usize) -> String {
     let page = |i: usize| {
         json!({
             "pageNavigation": {"navigationTitle": format!("page {i} of {n}"), "pageReferenceName": format!("p{i}")},
-            "pageContent": {"contentHeader": {"id": format!("h{i}"), "innerHtml": "x".repeat(100)}, "contentSections": []},
+            "pageContent": {
+                "contentHeader": {"id": format!("h{i}"), "innerHtml": "x".repeat(100)},
+                "contentSections": []
+            },
             "timestamp": start + i as i64
         })
     };
@@ -496,7 +499,12 @@ fn counted_record(n: usize) -> String {
         "customer_id": format!("pages-{pages}-attributes-{attributes}"),
         "started_at": Millis(start).to_iso_millis(),
         "ended_at": Millis(start + 60_000).to_iso_millis(),
-        "caller_attributes": (0..attributes).map(|a| json!({"kind": kinds[a], "value": format!("v{n}-{a}"), "allocated_at": Millis(start + a as i64).to_iso_millis()})).collect::<Vec<_>>(),
+        "caller_attributes": (0..attributes)
+            .map(|a| {
+                let allocated_at = Millis(start + a as i64).to_iso_millis();
+                json!({"kind": kinds[a], "value": format!("v{n}-{a}"), "allocated_at": allocated_at})
+            })
+            .collect::<Vec<_>>(),
         "pages": (0..pages).map(page).collect::<Vec<_>>(),
     });
     format!("{record}\n")
@@ -509,13 +517,19 @@ use ixgw_core::Millis;
 async fn dump(db: &ixgw_store::Database) -> Vec<String> {
     use sqlx::{Column, Row};
     let mut out = Vec::new();
+    let per_interaction = |table: &str, order: &str| {
+        format!(
+            "SELECT i.id AS interaction, t.* FROM {table} t JOIN interactions i ON i.pk = t.interaction_pk \
+             ORDER BY i.id, t.{order}"
+        )
+    };
     let tables = [
-        ("interactions", "SELECT * FROM interactions t ORDER BY tenant, environment, id"),
-        ("interaction_services", "SELECT i.id AS interaction, t.* FROM interaction_services t JOIN interactions i ON i.pk = t.interaction_pk ORDER BY i.id, t.service_id"),
-        ("pages", "SELECT i.id AS interaction, t.* FROM pages t JOIN interactions i ON i.pk = t.interaction_pk ORDER BY i.id, t.seq"),
-        ("caller_attributes", "SELECT i.id AS interaction, t.* FROM caller_attributes t JOIN interactions i ON i.pk = t.interaction_pk ORDER BY i.id, t.seq"),
-        ("current_attributes", "SELECT i.id AS interaction, t.* FROM current_attributes t JOIN interactions i ON i.pk = t.interaction_pk ORDER BY i.id, t.kind"),
-        ("photos", "SELECT i.id AS interaction, t.* FROM photos t JOIN interactions i ON i.pk = t.interaction_pk ORDER BY i.id, t.path"),
+        ("interactions", "SELECT * FROM interactions t ORDER BY tenant, environment, id".to_string()),
+        ("interaction_services", per_interaction("interaction_services", "service_id")),
+        ("pages", per_interaction("pages", "seq")),
+        ("caller_attributes", per_interaction("caller_attributes", "seq")),
+        ("current_attributes", per_interaction("current_attributes", "kind")),
+        ("photos", per_interaction("photos", "path")),
     ];
     for (table, sql) in tables {
         macro_rules! render {
