@@ -27,7 +27,10 @@ impl Backend {
         match std::env::var("IXGW_TEST_POSTGRES_URL") {
             Ok(url) if !url.is_empty() => true,
             _ if std::env::var("IXGW_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") => {
-                panic!("IXGW_REQUIRE_POSTGRES=1 but IXGW_TEST_POSTGRES_URL is not set: start one with scripts/pg-throwaway")
+                panic!(
+                    "IXGW_REQUIRE_POSTGRES=1 but IXGW_TEST_POSTGRES_URL is not set: start one with \
+                 scripts/pg-throwaway"
+                )
             }
             _ => {
                 eprintln!("skipped: IXGW_TEST_POSTGRES_URL is not set (scripts/pg-throwaway start)");

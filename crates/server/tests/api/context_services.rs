@@ -60,14 +60,16 @@ fn error(reply: &Reply, status: u16, exception: &str) -> String {
 
 fn unknown_tenant_body(value: &str) -> Value {
     json!({
-        "message": format!("Invalid tenant specified : specified tenant in HTTP header 'ContactCenterId'='{value}' not configured. Verify configuration."),
+        "message": format!("Invalid tenant specified : specified tenant in HTTP header 'ContactCenterId'='{value}' \
+         not configured. Verify configuration."),
         "exception": "com.genesyslab.gsg.services.contextservices.exceptions.ContextServicesExceptionResource"
     })
 }
 
 fn no_tenant_body() -> Value {
     json!({
-        "message": "Invalid tenant specified : no tenant specified in multi-tenant environment. Verify configuration and 'ContactCenterId' HTTP header.",
+        "message": "Invalid tenant specified : no tenant specified in multi-tenant environment. Verify configuration \
+         and 'ContactCenterId' HTTP header.",
         "exception": "com.genesyslab.gsg.services.contextservices.exceptions.ContextServicesExceptionResource"
     })
 }

@@ -77,8 +77,10 @@ async fn context(app: &TestApp, path: &str) -> Reply {
 /// A SOAP 1.1 full flow by unique id with the demo read key.
 async fn soap_full_flow(app: &TestApp, id: &str) -> Reply {
     let envelope = format!(
-        "<e:Envelope xmlns:e=\"http://schemas.xmlsoap.org/soap/envelope/\" xmlns:s=\"http://com/jacada/interact/interactiondata/soap\">\
-         <e:Body><s:GetInteractionFullFlowByUUIDRequest><s:uniqueId>{id}</s:uniqueId></s:GetInteractionFullFlowByUUIDRequest></e:Body></e:Envelope>"
+        "<e:Envelope xmlns:e=\"http://schemas.xmlsoap.org/soap/envelope/\" \
+         xmlns:s=\"http://com/jacada/interact/interactiondata/soap\">\
+         <e:Body><s:GetInteractionFullFlowByUUIDRequest><s:uniqueId>{id}</s:uniqueId>\
+         </s:GetInteractionFullFlowByUUIDRequest></e:Body></e:Envelope>"
     );
     let headers = [
         ("Content-Type", "text/xml; charset=utf-8"),
@@ -861,7 +863,10 @@ mod retention {
 
         let out = stdout_of(&ixgw(&db.url, &["purge"], &[]));
         assert!(
-            out.starts_with("purged 4 interactions, 5 pages, 0 caller attributes, 0 photos, 0 variable sets, 0 content parts, 0 service links (last active before "),
+            out.starts_with(
+                "purged 4 interactions, 5 pages, 0 caller attributes, 0 photos, 0 variable sets, 0 \
+             content parts, 0 service links (last active before "
+            ),
             "{out}"
         );
         assert_eq!(stored_ids(&db.url, &ids).await, ["within-12-months", "revived", "fresh"]);
@@ -1012,7 +1017,8 @@ mod large_stream {
         assert_eq!(report["results"].as_array().unwrap().len(), bad);
         assert_eq!(report["results"][0]["line"].as_u64(), Some(BAD_EVERY as u64));
         eprintln!(
-            "{backend:?}: {} MB, {lines} lines in {:.1} s ({:.0} records/s); server RSS idle {} MB, peak {} MB ({} samples)",
+            "{backend:?}: {} MB, {lines} lines in {:.1} s ({:.0} records/s); server RSS idle {} MB, peak {} MB ({} \
+             samples)",
             STREAM_BYTES / (1024 * 1024),
             elapsed.as_secs_f64(),
             lines as f64 / elapsed.as_secs_f64(),

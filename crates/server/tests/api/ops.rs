@@ -300,7 +300,10 @@ mod limits {
             tokio::task::spawn_blocking(move || {
                 use std::io::Write;
                 stream
-                    .write_all(b"POST /interact/version/2/interactiondata/soap HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\nContent-Length: 1000\r\n\r\n<e:Envelope")
+                    .write_all(
+                        b"POST /interact/version/2/interactiondata/soap HTTP/1.1\r\nHost: x\r\n\
+                          Content-Type: text/xml\r\nContent-Length: 1000\r\n\r\n<e:Envelope",
+                    )
                     .unwrap();
                 let started = std::time::Instant::now();
                 (read_all(&mut stream), started.elapsed())

@@ -79,7 +79,10 @@ fn generated(n: usize) -> String {
             let mut choices = vec![json!({"id": format!("c{k}"), "choiceValue": format!("answer {i}-{k} \"q\" & <b>"),
                 "textInput": {"isMandatory": true, "maxCharacters": 80, "placeHolderText": "Type – here"}})];
             if k == 1 {
-                let option = |id: &str, label: &str| json!({"id": id, "buttonState": "NORMAL", "buttonVisible": true, "buttonLabel": label});
+                let option = |id: &str, label: &str| {
+                    json!({"id": id, "buttonState": "NORMAL",
+                           "buttonVisible": true, "buttonLabel": label})
+                };
                 let options = [option("o1", "One"), option("o2", "Two")];
                 choices.push(json!({"id": "pick", "choiceValue": "o2",
                     "selectFromList": {"isMandatory": true, "selectFromListOptions": options}}));
@@ -399,7 +402,9 @@ impl<'a> Wire<'a> {
             ("http://www.w3.org/2003/05/soap-envelope", "application/soap+xml; charset=utf-8"),
         ] {
             let body = format!(
-                "<e:Envelope xmlns:e=\"{envelope}\" xmlns:s=\"http://com/jacada/interact/interactiondata/soap\"><e:Body><s:{operation}Request>{children}</s:{operation}Request></e:Body></e:Envelope>"
+                "<e:Envelope xmlns:e=\"{envelope}\" \
+                 xmlns:s=\"http://com/jacada/interact/interactiondata/soap\"><e:Body>\
+                 <s:{operation}Request>{children}</s:{operation}Request></e:Body></e:Envelope>"
             );
             self.same(&format!("SOAP {content_type} {operation} {members:?}"), |app| {
                 app.client
@@ -694,7 +699,10 @@ async fn serve(
         _ => {}
     }
     let declared = if fault == Fault::ShortBody { body.len() / 2 } else { body.len() };
-    let head = format!("HTTP/1.1 {status} X\r\nContent-Type: {content_type}\r\nContent-Length: {declared}\r\n{extra}Connection: close\r\n\r\n");
+    let head = format!(
+        "HTTP/1.1 {status} X\r\nContent-Type: {content_type}\r\nContent-Length: \
+     {declared}\r\n{extra}Connection: close\r\n\r\n"
+    );
     let sent = if matches!(fault, Fault::CutShort | Fault::ShortBody) { body.len() / 2 } else { body.len() };
     let _ = conn.write_all(head.as_bytes()).await;
     let _ = conn.write_all(&body[..sent]).await;

@@ -152,7 +152,8 @@ async fn sigterm_under_load_fails_no_request_in_flight() {
     assert!(failed.is_empty(), "{} in-flight requests failed: {:?}", failed.len(), &failed[..failed.len().min(5)]);
     assert!(shutdown >= Duration::from_millis(1000), "the uploads were waited for ({shutdown:?})");
     eprintln!(
-        "SIGTERM: 4 uploads in flight completed; {} reads answered, 0 in flight failed; {} sent in the instant before the signal closed unread, {} sent after it refused; exit {shutdown:?} after the signal",
+        "SIGTERM: 4 uploads in flight completed; {} reads answered, 0 in flight failed; {} sent in the instant before \
+         the signal closed unread, {} sent after it refused; exit {shutdown:?} after the signal",
         total.ok,
         unread.len(),
         total.after_stop
@@ -319,7 +320,8 @@ fn check_outage(what: &str, samples: &[Sample], at: &OutageTimes) {
         "full service 1 s after the return: {settled:?}"
     );
     eprintln!(
-        "outage ({what}): {} answers while down, all 503 (median {median:?}, p99 {p99:?}, slowest {slowest:?}); first 200 {back_in} ms after the store was back; no restart",
+        "outage ({what}): {} answers while down, all 503 (median {median:?}, p99 {p99:?}, slowest {slowest:?}); first \
+         200 {back_in} ms after the store was back; no restart",
         during.len()
     );
 }

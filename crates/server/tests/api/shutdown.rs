@@ -139,7 +139,8 @@ async fn five_runs(connections: Connections) {
     for n in 1..=runs {
         let run = run(connections, drain_secs).await;
         eprintln!(
-            "SIGTERM drain ({connections:?}, {drain_secs} s), run {n}: {} answered, {} of them after /readyz failed, {} failed; /readyz {} {:?} after the signal; exit {:?} after it",
+            "SIGTERM drain ({connections:?}, {drain_secs} s), run {n}: {} answered, {} of them after /readyz failed, \
+             {} failed; /readyz {} {:?} after the signal; exit {:?} after it",
             run.answered,
             run.answered_after_unready,
             run.failed.len(),

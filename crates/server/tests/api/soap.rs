@@ -137,11 +137,18 @@ async fn post_as(app: &TestApp, v: V, credentials: &[(&str, &str)], body: &str) 
 
 /// An envelope of version `v` around `payload`, with the given envelope prefix.
 fn envelope(v: V, prefix: &str, payload: &str) -> String {
-    format!("<{prefix}:Envelope xmlns:{prefix}=\"{}\"><{prefix}:Header/><{prefix}:Body>{payload}</{prefix}:Body></{prefix}:Envelope>", v.env())
+    format!(
+        "<{prefix}:Envelope \
+     xmlns:{prefix}=\"{}\"><{prefix}:Header/><{prefix}:Body>{payload}</{prefix}:Body></{prefix}:Envelope>",
+        v.env()
+    )
 }
 
 fn by_uuid(id: &str) -> String {
-    format!("<t:GetInteractionFullFlowByUUIDRequest xmlns:t=\"{TNS}\"><t:uniqueId>{id}</t:uniqueId></t:GetInteractionFullFlowByUUIDRequest>")
+    format!(
+        "<t:GetInteractionFullFlowByUUIDRequest \
+     xmlns:t=\"{TNS}\"><t:uniqueId>{id}</t:uniqueId></t:GetInteractionFullFlowByUUIDRequest>"
+    )
 }
 
 // --- canonical form -----------------------------------------------------------------------------
@@ -534,27 +541,36 @@ async fn every_prefix_layout_and_declaration_real_clients_use() {
             ),
             // A BOM, a comment, an empty Header written out in full.
             format!(
-                "\u{feff}<!-- hello --><e:Envelope xmlns:e=\"{}\"><e:Header></e:Header><e:Body>{}</e:Body></e:Envelope>",
+                "\u{feff}<!-- hello --><e:Envelope \
+                 xmlns:e=\"{}\"><e:Header></e:Header><e:Body>{}</e:Body></e:Envelope>",
                 v.env(),
                 by_uuid("040100713")
             ),
             // SOAP::Lite: rpc/encoded leftovers and unqualified children.
             format!(
                 "<soap:Envelope xmlns:soap=\"{}\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" \
-                 xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\" xmlns:soapenc=\"http://schemas.xmlsoap.org/soap/encoding/\" \
+                 xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\" \
+                  xmlns:soapenc=\"http://schemas.xmlsoap.org/soap/encoding/\" \
                  soap:encodingStyle=\"http://schemas.xmlsoap.org/soap/encoding/\"><soap:Body>\
-                 <GetInteractionFullFlowByUUIDRequest xmlns=\"{TNS}\"><uniqueId xmlns=\"\" xsi:type=\"xsd:string\">040100713</uniqueId>\
-                 <widerSearch xmlns=\"\" xsi:type=\"xsd:boolean\">0</widerSearch></GetInteractionFullFlowByUUIDRequest></soap:Body></soap:Envelope>",
+                 <GetInteractionFullFlowByUUIDRequest xmlns=\"{TNS}\"><uniqueId xmlns=\"\" \
+                  xsi:type=\"xsd:string\">040100713</uniqueId>\
+                 <widerSearch xmlns=\"\" \
+                  xsi:type=\"xsd:boolean\">0</widerSearch></GetInteractionFullFlowByUUIDRequest>\
+                 </soap:Body></soap:Envelope>",
                 v.env()
             ),
         ];
         // What SOAP::Lite->service(WSDL) sends, captured: an rpc wrapper named after the operation.
         let soap_lite = format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><soap:Envelope soap:encodingStyle=\"http://schemas.xmlsoap.org/soap/encoding/\" \
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><soap:Envelope \
+             soap:encodingStyle=\"http://schemas.xmlsoap.org/soap/encoding/\" \
              xmlns:agent=\"{AGENT}\" xmlns:soap=\"{}\" xmlns:soap12=\"http://schemas.xmlsoap.org/wsdl/soap12/\" \
-             xmlns:soapenc=\"http://schemas.xmlsoap.org/soap/encoding/\" xmlns:tns=\"{TNS}\" xmlns:wsdl=\"http://schemas.xmlsoap.org/wsdl/\" \
-             xmlns:xs=\"http://www.w3.org/2001/XMLSchema\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"><soap:Body>\
-             <tns:GetInteractionFullFlowByUUID><uniqueId xsi:type=\"xs:string\">040100713</uniqueId></tns:GetInteractionFullFlowByUUID>\
+             xmlns:soapenc=\"http://schemas.xmlsoap.org/soap/encoding/\" xmlns:tns=\"{TNS}\" \
+              xmlns:wsdl=\"http://schemas.xmlsoap.org/wsdl/\" \
+             xmlns:xs=\"http://www.w3.org/2001/XMLSchema\" \
+              xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"><soap:Body>\
+             <tns:GetInteractionFullFlowByUUID><uniqueId \
+              xsi:type=\"xs:string\">040100713</uniqueId></tns:GetInteractionFullFlowByUUID>\
              </soap:Body></soap:Envelope>",
             v.env()
         );
@@ -655,16 +671,20 @@ async fn credentials_headers_username_token_and_tenancy() {
     let body = |v: V, header: &str| {
         format!(
             "<s:Envelope xmlns:s=\"{}\"><s:Header>{header}</s:Header><s:Body>\
-             <t:GetInteractionFullFlowByCallerAttributeRequest xmlns:t=\"{TNS}\"><t:callerAttribute>history1</t:callerAttribute>\
+             <t:GetInteractionFullFlowByCallerAttributeRequest \
+              xmlns:t=\"{TNS}\"><t:callerAttribute>history1</t:callerAttribute>\
              </t:GetInteractionFullFlowByCallerAttributeRequest></s:Body></s:Envelope>",
             v.env()
         )
     };
     let token = |user: &str, password: &str, must: &str| {
         format!(
-            "<wsse:Security xmlns:wsse=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd\" {must}>\
+            "<wsse:Security \
+             xmlns:wsse=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd\" {must}>\
              <wsse:UsernameToken><wsse:Username>{user}</wsse:Username>\
-             <wsse:Password Type=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordText\">{password}</wsse:Password>\
+             <wsse:Password \
+             Type=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordText\">\
+             {password}</wsse:Password>\
              </wsse:UsernameToken></wsse:Security>"
         )
     };
@@ -880,7 +900,8 @@ async fn version_mismatch_and_must_understand() {
         let ns = v.env();
         let header = |attributes: &str| {
             format!(
-                "<s:Envelope xmlns:s=\"{ns}\"><s:Header><h:Trace xmlns:h=\"urn:tracing\" {attributes}>1</h:Trace></s:Header>\
+                "<s:Envelope xmlns:s=\"{ns}\"><s:Header><h:Trace xmlns:h=\"urn:tracing\" \
+                 {attributes}>1</h:Trace></s:Header>\
                  <s:Body>{}</s:Body></s:Envelope>",
                 by_uuid("040100713")
             )

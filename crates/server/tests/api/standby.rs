@@ -102,7 +102,10 @@ async fn reads_are_served_by_a_real_hot_standby_and_by_the_primary_while_it_is_d
     let on_primary_grew = (primary_after.0 - primary_before.0, primary_after.1 - primary_before.1);
     assert_eq!(on_standby_grew, (30, 0), "(history reads, key lookups) on the standby");
     assert_eq!(on_primary_grew, (0, 30), "(history reads, key lookups) on the primary");
-    eprintln!("standby: 30 reads: 30 history queries on the standby and none on the primary; 30 key lookups on the primary and none on the standby");
+    eprintln!(
+        "standby: 30 reads: 30 history queries on the standby and none on the primary; 30 key lookups on the \
+     primary and none on the standby"
+    );
 
     // Writes on the primary (a standby refuses them); what a client sees after a write: the
     // record is read from the standby once replayed there.
@@ -149,7 +152,10 @@ async fn reads_are_served_by_a_real_hot_standby_and_by_the_primary_while_it_is_d
         .await
         .unwrap();
     assert_eq!(in_primary, 5, "written on the primary");
-    eprintln!("standby: read-after-write, time until a record written through the gateway is read back through it (404s before): {lags:?}");
+    eprintln!(
+        "standby: read-after-write, time until a record written through the gateway is read back through it \
+     (404s before): {lags:?}"
+    );
 
     // The standby stops: reads go to the primary, no 5xx, one warning.
     let offset = server.log_text().len();
@@ -183,6 +189,7 @@ async fn reads_are_served_by_a_real_hot_standby_and_by_the_primary_while_it_is_d
     let grew = statements(&on_standby).await.0 - before;
     assert_eq!(grew, 30, "the reads are on the standby again");
     eprintln!(
-        "standby back: reads on it again {back_after:?} after the restart began (pg_ctl start took {started_in:?}; 30 of 30 reads then ran there)"
+        "standby back: reads on it again {back_after:?} after the restart began (pg_ctl start took {started_in:?}; 30 \
+         of 30 reads then ran there)"
     );
 }
