@@ -31,9 +31,19 @@ fn assert_one_line_error(out: &Output, needle: &str) {
     assert!(!err.contains("panicked") && !err.contains("backtrace"), "{err}");
 }
 
-const GOOD_1: &str = r#"{"tenant":"12345678","id":"g1","started_at":"2026-10-01T09:33:10Z","pages":[{"pageNavigation":{"navigationTitle":"One"},"pageContent":{"contentSections":[]},"timestamp":1790847190000}]}"#;
-const GOOD_2: &str = r#"{"tenant":"12345678","id":"g2","started_at":"2026-10-02T09:33:10Z","caller_attributes":[{"kind":"dtmf","value":"1","allocated_at":"2026-10-02T09:33:11Z"}]}"#;
-const BAD: &str = r#"{"tenant":"12345678","id":"b1","started_at":"2026-10-01T09:33:10Z","pages":[{"pageNavigation":{"navigationTitel":"typo"},"pageContent":{"contentSections":[]},"timestamp":1}]}"#;
+const GOOD_1: &str = concat!(
+    r#"{"tenant":"12345678","id":"g1","started_at":"2026-10-01T09:33:10Z","#,
+    r#""pages":[{"pageNavigation":{"navigationTitle":"One"},"pageContent":{"contentSections":[]},"#,
+    r#""timestamp":1790847190000}]}"#
+);
+const GOOD_2: &str = concat!(
+    r#"{"tenant":"12345678","id":"g2","started_at":"2026-10-02T09:33:10Z","caller_attributes":[{"kind":"dtmf","#,
+    r#""value":"1","allocated_at":"2026-10-02T09:33:11Z"}]}"#
+);
+const BAD: &str = concat!(
+    r#"{"tenant":"12345678","id":"b1","started_at":"2026-10-01T09:33:10Z","#,
+    r#""pages":[{"pageNavigation":{"navigationTitel":"typo"},"pageContent":{"contentSections":[]},"timestamp":1}]}"#
+);
 
 #[test]
 fn help_explains_every_command() {

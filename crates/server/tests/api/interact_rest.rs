@@ -16,7 +16,10 @@ const TENANT: &str = "12345678";
 const KEY: &str = "demo-application-key";
 const JSON: &str = "application/json;charset=UTF-8";
 const TEXT: &str = "text/plain;charset=UTF-8";
-const UNAUTHORIZED: &str = r#"{"code":"0x7000000","message":"Request is unauthorized, missing or wrong credentials","moreInfoUrl":"http://support.uniphore.com"}"#;
+const UNAUTHORIZED: &str = concat!(
+    r#"{"code":"0x7000000","message":"Request is unauthorized, missing or wrong credentials","#,
+    r#""moreInfoUrl":"http://support.uniphore.com"}"#
+);
 
 // --- requests ------------------------------------------------------------------------------------
 

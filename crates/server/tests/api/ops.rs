@@ -98,7 +98,12 @@ async fn every_surface_labels_its_answers_with_the_vendor_operation(backend: Bac
 
     let by_uuid = |ns: &str| {
         format!(
-            r#"<e:Envelope xmlns:e="{ns}" xmlns:s="http://com/jacada/interact/interactiondata/soap"><e:Body><s:GetInteractionFullFlowByUUIDRequest><s:uniqueId>040100713</s:uniqueId></s:GetInteractionFullFlowByUUIDRequest></e:Body></e:Envelope>"#
+            concat!(
+                r#"<e:Envelope xmlns:e="{ns}" xmlns:s="http://com/jacada/interact/interactiondata/soap"><e:Body>"#,
+                r#"<s:GetInteractionFullFlowByUUIDRequest><s:uniqueId>040100713</s:uniqueId>"#,
+                r#"</s:GetInteractionFullFlowByUUIDRequest></e:Body></e:Envelope>"#
+            ),
+            ns = ns
         )
     };
     let soap = |content_type: &'static str, body: String, id: String| {
@@ -164,15 +169,27 @@ async fn every_surface_labels_its_answers_with_the_vendor_operation(backend: Bac
     let text = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
     for line in [
         r#"ixgw_requests_total{operation="fullFlow",soap_version="",status="200",surface="interact-rest"} 1"#,
-        r#"ixgw_requests_total{operation="fullFlow/byCallerAttribute",soap_version="",status="200",surface="interact-rest"} 1"#,
+        concat!(
+            r#"ixgw_requests_total{operation="fullFlow/byCallerAttribute",soap_version="",status="200","#,
+            r#"surface="interact-rest"} 1"#
+        ),
         r#"ixgw_requests_total{operation="fullFlow",soap_version="",status="401",surface="interact-rest"} 1"#,
         r#"ixgw_requests_total{operation="variableSet",soap_version="",status="200",surface="interact-rest"} 1"#,
-        r#"ixgw_requests_total{operation="GetInteractionFullFlowByUUID",soap_version="1.1",status="200",surface="interact-soap"} 1"#,
-        r#"ixgw_requests_total{operation="GetInteractionFullFlowByUUID",soap_version="1.2",status="200",surface="interact-soap"} 1"#,
+        concat!(
+            r#"ixgw_requests_total{operation="GetInteractionFullFlowByUUID",soap_version="1.1",status="200","#,
+            r#"surface="interact-soap"} 1"#
+        ),
+        concat!(
+            r#"ixgw_requests_total{operation="GetInteractionFullFlowByUUID",soap_version="1.2",status="200","#,
+            r#"surface="interact-soap"} 1"#
+        ),
         r#"ixgw_requests_total{operation="unknown",soap_version="1.2",status="400",surface="interact-soap"} 1"#,
         r#"ixgw_requests_total{operation="interaction",soap_version="",status="200",surface="context-services"} 1"#,
         r#"ixgw_requests_total{operation="interaction",soap_version="",status="404",surface="context-services"} 1"#,
-        r#"ixgw_requests_total{operation="customerInteractions",soap_version="",status="200",surface="context-services"} 1"#,
+        concat!(
+            r#"ixgw_requests_total{operation="customerInteractions",soap_version="",status="200","#,
+            r#"surface="context-services"} 1"#
+        ),
         r#"ixgw_requests_total{operation="plain_text",soap_version="",status="200",surface="context-services"} 1"#,
         r#"ixgw_requests_total{operation="postInteractions",soap_version="",status="422",surface="ingest"} 1"#,
         r#"ixgw_requests_total{operation="eraseInteraction",soap_version="",status="404",surface="ingest"} 1"#,
@@ -266,7 +283,10 @@ mod limits {
             .unwrap();
         assert_eq!(r.status(), 413);
         let soap = format!(
-            r#"<e:Envelope xmlns:e="http://schemas.xmlsoap.org/soap/envelope/"><e:Body><x>{}</x></e:Body></e:Envelope>"#,
+            concat!(
+                r#"<e:Envelope xmlns:e="http://schemas.xmlsoap.org/soap/envelope/"><e:Body><x>{}</x></e:Body>"#,
+                r#"</e:Envelope>"#
+            ),
             "y".repeat(4096)
         );
         let r = app.client.post(app.url(SOAP_PATH)).header("Content-Type", "text/xml").body(soap).send().await.unwrap();

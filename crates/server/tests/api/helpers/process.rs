@@ -9,7 +9,11 @@ pub const TENANT: &str = "12345678";
 pub const DEMO_KEY: &str = "demo-application-key";
 pub const FULL_FLOW: &str = "/interact/agent/version/2/account/12345678/interactiondata/040100713/fullFlow";
 pub const SOAP_URL: &str = "/interact/version/2/interactiondata/soap";
-pub const SOAP_BY_UUID: &str = r#"<e:Envelope xmlns:e="http://schemas.xmlsoap.org/soap/envelope/" xmlns:s="http://com/jacada/interact/interactiondata/soap"><e:Body><s:GetInteractionFullFlowByUUIDRequest><s:uniqueId>040100713</s:uniqueId></s:GetInteractionFullFlowByUUIDRequest></e:Body></e:Envelope>"#;
+pub const SOAP_BY_UUID: &str = concat!(
+    r#"<e:Envelope xmlns:e="http://schemas.xmlsoap.org/soap/envelope/" "#,
+    r#"xmlns:s="http://com/jacada/interact/interactiondata/soap"><e:Body><s:GetInteractionFullFlowByUUIDRequest>"#,
+    r#"<s:uniqueId>040100713</s:uniqueId></s:GetInteractionFullFlowByUUIDRequest></e:Body></e:Envelope>"#
+);
 
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
