@@ -123,10 +123,9 @@ async fn readyz(service: web::Data<HistoryService>, drain: web::Data<Drain>) -> 
         Ok(()) => HttpResponse::Ok().content_type("text/plain; charset=utf-8").body("ready"),
         Err(e) => {
             tracing::warn!(error = %e, "not ready");
-            HttpResponse::ServiceUnavailable()
-                .insert_header(("Retry-After", "1"))
-                .content_type("text/plain; charset=utf-8")
-                .body("store unavailable")
+            let mut response = HttpResponse::ServiceUnavailable();
+            ixgw_web::vendor::retry_later(&mut response);
+            response.content_type("text/plain; charset=utf-8").body("store unavailable")
         }
     }
 }

@@ -5,7 +5,7 @@
 //! authentication → payload members → the core's query → reply or fault.
 
 use crate::envelope::{read_envelope, EnvelopeError, SoapVersion};
-use crate::fault::{self, CredentialsCode, Fault, NotFoundAnswer};
+use crate::fault::{CredentialsCode, Failed, Fault, NotFoundAnswer};
 use crate::reader::{self, clip, Limits};
 use crate::reply::{self, Frame};
 use crate::request::{self, Operation, Request};
@@ -16,6 +16,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use ixgw_core::{Credentials, HistoryError, HistoryService, Principal, Scope, StoreError};
+use ixgw_web::vendor::UNAUTHENTICATED_REASON;
 use ixgw_web::{header as header_text, RequestLabel};
 
 /// What the SOAP face keeps for its handlers.
@@ -186,12 +187,10 @@ impl Exchange {
                 match &fault {
                     Fault::Credentials(reason) => {
                         if let Ok(value) = HeaderValue::from_str(reason.reason()) {
-                            response.insert_header(("Unauthenticated-Reason", value));
+                            response.insert_header((UNAUTHENTICATED_REASON, value));
                         }
                     }
-                    Fault::Unavailable => {
-                        response.insert_header((header::RETRY_AFTER, "1"));
-                    }
+                    Fault::Unavailable => ixgw_web::vendor::retry_later(&mut response),
                     // The rest of an oversized body is not read: close rather than drain it.
                     Fault::TooLarge(_) => {
                         response.force_close();
@@ -225,9 +224,10 @@ async fn authenticate(
     let who = service
         .authenticate_account(tenant.unwrap_or_default(), tenant, credentials, Scope::Read)
         .await
-        .map_err(|e| {
-            ixgw_web::log_failure(req, &e);
-            fault::from_history_error(&e, NotFoundAnswer::Fault, SoapVersion::V11).err().unwrap_or(Fault::Internal)
+        .map_err(|e| match Failed::of(req, &e, NotFoundAnswer::Fault) {
+            Failed::Fault(fault) => fault,
+            // Authentication finds no history: a not-found reply cannot come of it.
+            Failed::NotFoundReply(_) => Fault::Internal,
         })?;
     ixgw_web::authenticated(req, &who);
     Ok(who)
@@ -261,8 +261,5 @@ async fn query(
             service.unique_id(who, kind, &value, window).await.map(|id| reply::unique_id(frame, &id))
         }
     };
-    answer.or_else(|e| {
-        ixgw_web::log_failure(req, &e);
-        fault::from_history_error(&e, not_found, version)
-    })
+    answer.or_else(|e| Failed::of(req, &e, not_found).into_answer(version))
 }

@@ -1,5 +1,5 @@
 //! SOAP faults, per version, and the one place where the core's `HistoryError` becomes a SOAP
-//! answer (a fault, or the seed's not-found element).
+//! answer ([`Failed`]: a fault, or the seed's not-found element as a reply) and is logged.
 //!
 //! | fault | SOAP 1.1 (status, faultcode) | SOAP 1.2 (status, Code) |
 //! | --- | --- | --- |
@@ -17,11 +17,9 @@ use crate::escape::{escape_attribute, escape_text};
 use crate::reply::{self, Frame};
 use crate::request::TNS;
 use actix_web::http::StatusCode;
+use actix_web::HttpRequest;
 use ixgw_core::{AuthFailure, HistoryError};
-
-/// The seed's credentials fault.
-pub const VENDOR_CODE: &str = "0x7000000";
-pub const UNAUTHORIZED: &str = "Request is unauthorized, missing or wrong credentials";
+use ixgw_web::vendor::{UNAUTHORIZED_CODE, UNAUTHORIZED_MESSAGE};
 /// What an internal failure says (the seed's "exception"); the cause goes to the log only.
 const EXCEPTION: &str = "exception";
 
@@ -82,7 +80,7 @@ impl Fault {
 
     fn text(&self) -> String {
         match self {
-            Self::Credentials(_) => UNAUTHORIZED.to_string(),
+            Self::Credentials(_) => UNAUTHORIZED_MESSAGE.to_string(),
             Self::Client(why) | Self::NotFound(why) => why.clone(),
             Self::TooLarge(cap) => format!("the request body is larger than {cap} bytes"),
             Self::VersionMismatch(why) => why.clone(),
@@ -108,7 +106,7 @@ impl Fault {
         match version {
             SoapVersion::V11 => {
                 let code = match self {
-                    Self::Credentials(_) if credentials == CredentialsCode::Vendor => VENDOR_CODE,
+                    Self::Credentials(_) if credentials == CredentialsCode::Vendor => UNAUTHORIZED_CODE,
                     Self::Credentials(_) | Self::Client(_) | Self::NotFound(_) | Self::TooLarge(_) => "SOAP-ENV:Client",
                     Self::VersionMismatch(_) => "SOAP-ENV:VersionMismatch",
                     Self::MustUnderstand(_) => "SOAP-ENV:MustUnderstand",
@@ -204,7 +202,7 @@ fn vendor_code_element(out: &mut String) {
     out.push_str("<ns2:code xmlns:ns2=\"");
     out.push_str(TNS);
     out.push_str("\">");
-    out.push_str(VENDOR_CODE);
+    out.push_str(UNAUTHORIZED_CODE);
     out.push_str("</ns2:code>");
 }
 
@@ -217,36 +215,57 @@ pub enum NotFoundAnswer {
     Fault,
 }
 
-/// The SOAP answer to a failed query: for the not-found cases the seed's not-found element (or,
-/// by setting, a fault), else a fault. The one mapping from the core's errors to this face.
-pub fn from_history_error(
-    error: &HistoryError,
-    not_found: NotFoundAnswer,
-    version: SoapVersion,
-) -> Result<String, Fault> {
-    match error {
-        HistoryError::Unauthenticated(reason) => Err(Fault::Credentials(*reason)),
-        HistoryError::InvalidParameter(name) => Err(Fault::Client(format!("missing or invalid parameter {name}"))),
-        HistoryError::UniqueIdNotFound(_)
-        | HistoryError::AttributeNotFound(_)
-        | HistoryError::VariableSetNotFound(_) => match not_found {
-            NotFoundAnswer::Element => Ok(reply::unique_id(Frame::Envelope(version), &error.to_string())),
-            NotFoundAnswer::Fault => Err(Fault::NotFound(error.to_string())),
-        },
-        HistoryError::StoreUnavailable(_) => Err(Fault::Unavailable),
-        // Photos, Context Services and tenant selection are never asked by this face.
-        HistoryError::PhotoNotFound
-        | HistoryError::InteractionNotFound(_)
-        | HistoryError::ContentNotFound { .. }
-        | HistoryError::UnknownTenant(_)
-        | HistoryError::NoTenant
-        | HistoryError::Internal(_) => Err(Fault::Internal),
+/// What a failed query answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failed {
+    /// Nothing found, answered as the seed does: its not-found element as a *reply* (HTTP 200),
+    /// with this sentence.
+    NotFoundReply(String),
+    /// A fault.
+    Fault(Fault),
+}
+
+impl Failed {
+    /// The one mapping from the core's errors to this face, and the one place its failures are
+    /// logged (with the request's path): not-found cases answer as `not_found` says, the rest are
+    /// faults.
+    pub fn of(req: &HttpRequest, error: &HistoryError, not_found: NotFoundAnswer) -> Self {
+        ixgw_web::log_failure(req, error);
+        match error {
+            HistoryError::Unauthenticated(reason) => Self::Fault(Fault::Credentials(*reason)),
+            HistoryError::InvalidParameter(name) => {
+                Self::Fault(Fault::Client(format!("missing or invalid parameter {name}")))
+            }
+            HistoryError::UniqueIdNotFound(_)
+            | HistoryError::AttributeNotFound(_)
+            | HistoryError::VariableSetNotFound(_) => match not_found {
+                NotFoundAnswer::Element => Self::NotFoundReply(error.to_string()),
+                NotFoundAnswer::Fault => Self::Fault(Fault::NotFound(error.to_string())),
+            },
+            HistoryError::StoreUnavailable(_) => Self::Fault(Fault::Unavailable),
+            // Photos, Context Services and tenant selection are never asked by this face.
+            HistoryError::PhotoNotFound
+            | HistoryError::InteractionNotFound(_)
+            | HistoryError::ContentNotFound { .. }
+            | HistoryError::UnknownTenant(_)
+            | HistoryError::NoTenant
+            | HistoryError::Internal(_) => Self::Fault(Fault::Internal),
+        }
+    }
+
+    /// The body of the reply, or the fault.
+    pub fn into_answer(self, version: SoapVersion) -> Result<String, Fault> {
+        match self {
+            Self::NotFoundReply(text) => Ok(reply::unique_id(Frame::Envelope(version), &text)),
+            Self::Fault(fault) => Err(fault),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use actix_web::test::TestRequest;
     use ixgw_core::StoreError;
 
     #[test]
@@ -296,17 +315,19 @@ mod tests {
 
     #[test]
     fn history_errors_map_in_one_place() {
-        let element = NotFoundAnswer::Element;
-        let not_found =
-            from_history_error(&HistoryError::UniqueIdNotFound("0401".into()), element, SoapVersion::V11).unwrap();
+        let req = TestRequest::default().to_http_request();
+        let failed = |e: &HistoryError| Failed::of(&req, e, NotFoundAnswer::Element);
+        let missing = failed(&HistoryError::UniqueIdNotFound("0401".into()));
+        assert_eq!(missing, Failed::NotFoundReply("history for UUID 0401 was not found".into()));
+        let not_found = missing.into_answer(SoapVersion::V11).unwrap();
         assert!(not_found.contains("<ns2:uniqueId>history for UUID 0401 was not found</ns2:uniqueId>"));
-        let not_found =
-            from_history_error(&HistoryError::AttributeNotFound("h<1>".into()), element, SoapVersion::V11).unwrap();
+        let not_found = failed(&HistoryError::AttributeNotFound("h<1>".into())).into_answer(SoapVersion::V11).unwrap();
         assert!(not_found.contains("history for attribute h&lt;1&gt; was not found"));
         let down = HistoryError::StoreUnavailable(StoreError::Unavailable("down".into()));
-        assert_eq!(from_history_error(&down, element, SoapVersion::V11), Err(Fault::Unavailable));
+        assert_eq!(failed(&down), Failed::Fault(Fault::Unavailable));
         let broken = HistoryError::Internal(StoreError::Failed("SELECT secret".into()));
-        let xml = from_history_error(&broken, element, SoapVersion::V11)
+        let xml = failed(&broken)
+            .into_answer(SoapVersion::V11)
             .unwrap_err()
             .render(SoapVersion::V11, CredentialsCode::Vendor);
         assert!(
@@ -318,7 +339,8 @@ mod tests {
     #[test]
     fn not_found_as_a_fault_carries_the_seed_element_in_its_detail() {
         let missing = HistoryError::VariableSetNotFound("x".into());
-        let fault = from_history_error(&missing, NotFoundAnswer::Fault, SoapVersion::V11).unwrap_err();
+        let req = TestRequest::default().to_http_request();
+        let Failed::Fault(fault) = Failed::of(&req, &missing, NotFoundAnswer::Fault) else { panic!("a reply") };
         assert_eq!(fault.status(SoapVersion::V11), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(fault.status(SoapVersion::V12), StatusCode::BAD_REQUEST);
         let xml = fault.render(SoapVersion::V11, CredentialsCode::Vendor);

@@ -6,6 +6,8 @@ use actix_web::{HttpMessage, HttpRequest};
 use ixgw_core::urls::{public_base_url, RequestOrigin};
 use ixgw_core::{Credentials, HistoryError};
 
+pub mod vendor;
+
 pub const TENANT_ID: &str = "Tenant-Id";
 pub const APPLICATION_KEY: &str = "Application-Key";
 pub const ENVIRONMENT_NAME: &str = "Environment-Name";

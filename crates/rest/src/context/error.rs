@@ -95,9 +95,7 @@ pub(super) fn respond(req: &HttpRequest, failure: Failure) -> HttpResponse {
         Failure::History(HistoryError::Unauthenticated(_)) => {
             response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"ixgw\"")));
         }
-        Failure::History(HistoryError::StoreUnavailable(_)) => {
-            response.insert_header((header::RETRY_AFTER, "1"));
-        }
+        Failure::History(HistoryError::StoreUnavailable(_)) => ixgw_web::vendor::retry_later(&mut response),
         _ => {}
     }
     response.body(body)

@@ -143,7 +143,7 @@ pub(super) fn decorate(response: &mut actix_web::HttpResponseBuilder, status: St
         response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"ixgw\"")));
     }
     if status == StatusCode::SERVICE_UNAVAILABLE {
-        response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
+        ixgw_web::vendor::retry_later(response);
     }
 }
 

@@ -1,23 +1,26 @@
 //! The vendor's answers: content types, the full-flow body, and the one mapping from a core
 //! [`HistoryError`] to status, headers and body.
 
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
 use ixgw_core::store::StoredFlow;
 use ixgw_core::{HistoryError, StoreError};
+use ixgw_web::vendor::{UNAUTHENTICATED_REASON, UNAUTHORIZED_CODE, UNAUTHORIZED_MESSAGE};
 use ixgw_web::RequestLabel;
 use serde::Serialize;
+use std::sync::LazyLock;
 
 pub const JSON: &str = "application/json;charset=UTF-8";
 pub const TEXT: &str = "text/plain;charset=UTF-8";
 
-/// The 401 body of the vendor family (the seed's, without its trailing comma).
-pub const UNAUTHORIZED_BODY: &str = r#"{"code":"0x7000000","message":"Request is unauthorized, missing or wrong credentials","moreInfoUrl":"http://support.uniphore.com"}"#;
-pub const UNAUTHENTICATED_REASON: &str = "Unauthenticated-Reason";
-
-/// Seconds a client is asked to wait when the store is unreachable.
-const RETRY_AFTER_SECS: &str = "1";
+/// The 401 body of the vendor family (the seed's, without its trailing comma), of the shared
+/// vendor code and sentence.
+static UNAUTHORIZED_BODY: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        r#"{{"code":"{UNAUTHORIZED_CODE}","message":"{UNAUTHORIZED_MESSAGE}","moreInfoUrl":"http://support.uniphore.com"}}"#
+    )
+});
 
 /// The Interact REST surface's name in request logs and metrics.
 pub const SURFACE: &str = "interact-rest";
@@ -41,7 +44,7 @@ pub fn error(req: &HttpRequest, e: &HistoryError) -> HttpResponse {
         HistoryError::Unauthenticated(why) => HttpResponse::Unauthorized()
             .insert_header((UNAUTHENTICATED_REASON, why.reason()))
             .content_type(JSON)
-            .body(UNAUTHORIZED_BODY),
+            .body(UNAUTHORIZED_BODY.as_str()),
         HistoryError::InvalidParameter(_) => text(StatusCode::BAD_REQUEST, e.to_string()),
         HistoryError::UniqueIdNotFound(_)
         | HistoryError::AttributeNotFound(_)
@@ -49,9 +52,9 @@ pub fn error(req: &HttpRequest, e: &HistoryError) -> HttpResponse {
         | HistoryError::PhotoNotFound => text(StatusCode::NOT_FOUND, e.to_string()),
         HistoryError::StoreUnavailable(_) => {
             ixgw_web::log_failure(req, e);
-            let mut res = text(StatusCode::SERVICE_UNAVAILABLE, "exception");
-            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
-            res
+            let mut res = text_response(StatusCode::SERVICE_UNAVAILABLE);
+            ixgw_web::vendor::retry_later(&mut res);
+            res.body("exception")
         }
         HistoryError::Internal(_) => {
             ixgw_web::log_failure(req, e);
@@ -71,10 +74,13 @@ pub fn error(req: &HttpRequest, e: &HistoryError) -> HttpResponse {
 /// A text body. Values echoed in it (ids, attribute values) are text: `nosniff` keeps a browser
 /// from reading them as HTML.
 fn text(status: StatusCode, body: impl Into<String>) -> HttpResponse {
-    HttpResponseBuilder::new(status)
-        .content_type(TEXT)
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .body(body.into())
+    text_response(status).body(body.into())
+}
+
+fn text_response(status: StatusCode) -> HttpResponseBuilder {
+    let mut response = HttpResponseBuilder::new(status);
+    response.content_type(TEXT).insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"));
+    response
 }
 
 /// A JSON body rendered from a typed value.
@@ -122,7 +128,7 @@ mod tests {
 
     #[test]
     fn the_401_body_is_valid_json_with_the_vendors_members() {
-        let v: serde_json::Value = serde_json::from_str(UNAUTHORIZED_BODY).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&UNAUTHORIZED_BODY).unwrap();
         assert_eq!(v["code"], "0x7000000");
         assert_eq!(v["message"], "Request is unauthorized, missing or wrong credentials");
         assert_eq!(v["moreInfoUrl"], "http://support.uniphore.com");
@@ -147,7 +153,7 @@ mod tests {
         let text = Some(TEXT.to_string());
         assert_eq!(
             parts(HistoryError::Unauthenticated(AuthFailure::UnknownKey)).await,
-            (401, Some(JSON.into()), UNAUTHORIZED_BODY.into(), Some("unknown application key".into()))
+            (401, Some(JSON.into()), UNAUTHORIZED_BODY.clone(), Some("unknown application key".into()))
         );
         assert_eq!(
             parts(HistoryError::invalid("widerSearch")).await,
@@ -167,7 +173,7 @@ mod tests {
         );
         assert_eq!(parts(HistoryError::PhotoNotFound).await, (404, text.clone(), "photo was not found".into(), None));
         let down = HistoryError::from(StoreError::Unavailable("connection refused to 10.0.0.5".into()));
-        assert_eq!(parts(down).await, (503, text.clone(), "exception".into(), Some(RETRY_AFTER_SECS.into())));
+        assert_eq!(parts(down).await, (503, text.clone(), "exception".into(), Some("1".into())));
         let broken = HistoryError::from(StoreError::Failed("syntax error at SELECT".into()));
         assert_eq!(parts(broken).await, (500, text.clone(), "exception".into(), None));
         assert_eq!(parts(HistoryError::NoTenant).await, (500, text, "exception".into(), None));
