@@ -1,5 +1,5 @@
-//! The REST faces of the gateway: Interact interaction data and Genesys Context Services
-//! (and, later, the ingest API). Handlers only parse a request into a core query and render the
+//! The REST faces of the gateway: Interact interaction data, Genesys Context Services and the
+//! gateway's own ingest API. Handlers only parse a request into a core query and render the
 //! core's answer in the vendor's format; lookup, windows, tenancy and authentication are the core's.
 
 pub mod context;

@@ -6,6 +6,7 @@ use crate::shutdown::{Drain, Signals, StopPlan};
 use actix_web::dev::Server;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use ixgw_core::HistoryService;
+use ixgw_web::{Route, Verb};
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
@@ -46,10 +47,10 @@ impl Application {
                 .wrap(crate::limits::BodyIdleTimeout { idle: request_timeout })
                 .wrap(crate::telemetry::RequestLog { metrics: metrics.clone() })
                 .wrap(actix_web::middleware::from_fn(crate::shutdown::track))
-                .service(web::resource("/healthz").route(web::get().to(healthz)))
-                .service(web::resource("/metrics").route(web::get().to(metrics_text)))
-                .service(web::resource("/readyz").route(web::get().to(readyz)))
-                .service(web::resource("/openapi.json").app_data(openapi.clone()).route(web::get().to(openapi_json)))
+                .service(web::resource(HEALTHZ.path).route(HEALTHZ.to(healthz)))
+                .service(web::resource(METRICS.path).route(METRICS.to(metrics_text)))
+                .service(web::resource(READYZ.path).route(READYZ.to(readyz)))
+                .service(web::resource(OPENAPI.path).app_data(openapi.clone()).route(OPENAPI.to(openapi_json)))
                 // SOAP first: actix tries the resources in order, and every REST resource has a
                 // dynamic segment (a regular expression run on each path it is tried on), while the
                 // two SOAP paths are static (a string compare). Nothing else matches those paths.
@@ -92,6 +93,16 @@ impl Application {
         served
     }
 }
+
+/// The server's own operations; each one's operation in the metrics is its path.
+const HEALTHZ: Route = Route::new(Verb::Get, "/healthz", "/healthz");
+const READYZ: Route = Route::new(Verb::Get, "/readyz", "/readyz");
+const METRICS: Route = Route::new(Verb::Get, "/metrics", "/metrics");
+const OPENAPI: Route = Route::new(Verb::Get, "/openapi.json", "/openapi.json");
+
+/// Every operation of the server's own: mounted by `Application::build`, described by
+/// `/openapi.json`.
+pub const OPS_ROUTES: [Route; 4] = [HEALTHZ, READYZ, METRICS, OPENAPI];
 
 /// Liveness: answers as long as the process serves; touches nothing.
 async fn healthz() -> HttpResponse {

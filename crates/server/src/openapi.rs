@@ -2,28 +2,33 @@
 //! Interact interaction-data routes, the Context Services routes (at the root and under the
 //! configured base path), the ingest API and the operational endpoints. SOAP is described by its WSDL.
 //!
-//! The document is precise enough to drive schemathesis: parameters carry the patterns and bounds
-//! the faces enforce, every status a route answers is listed with its content type and headers, and
-//! the record-format bodies are described member for member (`additionalProperties: false`, as the
-//! core refuses unknown members). What JSON Schema cannot say (an end before the start, pages out of
-//! order, identifiers counted in UTF-8 bytes) is said in the descriptions. `tests/api/openapi.rs` checks
-//! that every route registered in the code is described here, and that every path here is served.
+//! The paths come from the faces' route tables (`ixgw_rest::interact::ROUTES`,
+//! `ixgw_rest::context::ROUTES`, `ixgw_rest::ingest::ROUTES`, `crate::app::OPS_ROUTES`), the same
+//! tables their `configure` mounts; this module adds what each operation answers, keyed by the
+//! operation's name. The document is precise enough to drive schemathesis: parameters carry the
+//! patterns and bounds the faces enforce, every status a route answers is listed with its content
+//! type and headers, and the record-format bodies are described member for member
+//! (`additionalProperties: false`, as the core refuses unknown members). What JSON Schema cannot say
+//! (an end before the start, pages out of order, identifiers counted in UTF-8 bytes) is said in the
+//! descriptions. `tests/api/openapi.rs` checks that every route of the tables is described here and
+//! nothing else, and that every path here is served.
 
+use ixgw_web::Route;
 use serde_json::{json, Map, Value};
 
 /// The Interact routes' prefix, as an OpenAPI path template.
-const INTERACT: &str = "/interact/agent/version/{version}/account/{accountID}";
+const INTERACT: &str = ixgw_rest::interact::BASE;
 
 /// The document for a server whose Context Services base path is `context_base` (`None`: the root
 /// only).
 pub fn document(context_base: Option<&str>) -> Value {
     let mut paths = Map::new();
-    interact_paths(&mut paths);
+    describe(&mut paths, INTERACT, &ixgw_rest::interact::ROUTES, interact_operation);
     for mount in std::iter::once("").chain(context_base) {
-        context_paths(&mut paths, mount);
+        describe(&mut paths, mount, &ixgw_rest::context::ROUTES, |route| context_operation(mount, route));
     }
-    ingest_paths(&mut paths);
-    ops_paths(&mut paths);
+    describe(&mut paths, "", &ixgw_rest::ingest::ROUTES, ingest_operation);
+    describe(&mut paths, "", &crate::app::OPS_ROUTES, ops_operation);
     json!({
         "openapi": "3.0.3",
         "info": {
@@ -40,6 +45,22 @@ pub fn document(context_base: Option<&str>) -> Value {
         "paths": paths,
         "components": components(),
     })
+}
+
+/// Adds the description of each of `routes`, under `prefix`, to `paths`. A route without one is
+/// left out (and `tests/openapi.rs` fails).
+fn describe(
+    paths: &mut Map<String, Value>,
+    prefix: &str,
+    routes: &[Route],
+    mut operation: impl FnMut(&Route) -> Option<Value>,
+) {
+    for route in routes {
+        if let Some(described) = operation(route) {
+            let item = paths.entry(format!("{prefix}{}", route.path)).or_insert_with(|| json!({}));
+            item[route.method.openapi()] = described;
+        }
+    }
 }
 
 fn r(name: &str) -> Value {
@@ -86,7 +107,7 @@ fn interact_get(operation_id: &str, label: &str, summary: &str, params: Vec<Valu
     interact_errors(&mut responses);
     let mut parameters = vec![p("Version"), p("AccountId"), p("EnvironmentName")];
     parameters.extend(params);
-    json!({"get": {
+    json!({
         "operationId": operation_id,
         "x-ixgw-operation": label,
         "tags": ["Interact"],
@@ -94,73 +115,63 @@ fn interact_get(operation_id: &str, label: &str, summary: &str, params: Vec<Valu
         "security": interact_security(),
         "parameters": parameters,
         "responses": responses,
-    }})
+    })
 }
 
 fn json_ok(description: &str, schema: Value) -> Value {
     json!({"description": description, "content": {"application/json": {"schema": schema}}})
 }
 
-fn interact_paths(paths: &mut Map<String, Value>) {
-    let id = || path_param("id", "The interaction's unique id.", text_segment());
-    let attribute = || {
+/// What an Interact operation answers: `fullFlow`, `summary` and `variableSet`, each by unique id
+/// and `/byCallerAttribute`, `uniqueId`, `photo`.
+fn interact_operation(route: &Route) -> Option<Value> {
+    let (name, by_attribute) = match route.operation.split_once('/') {
+        None => (route.operation, false),
+        Some((name, "byCallerAttribute")) => (name, true),
+        Some(_) => return None,
+    };
+    let target = if by_attribute {
         path_param(
             "id",
             "A caller-attribute value (dtmf, dnid, callReturnNumber, callerId or historySearchId).",
             text_segment(),
         )
+    } else {
+        path_param("id", "The interaction's unique id.", text_segment())
     };
-    let flow = json!({
-        "description": "The full flow: one object per completed page, in navigation order. An interaction that exists but has no completed page answers 200 with an EMPTY body (the vendor's \"EMPTY\"), or [] when interact.empty_flow_as_array is set.",
-        "content": {"application/json": {"schema": {"type": "array", "items": r("Page")}}}
-    });
-    let summary = json_ok(
-        "The pages with user input, and only what the user entered or selected.",
-        json!({"type": "array", "items": r("SummaryPage")}),
-    );
-    let variables = json_ok("One user variable set.", r("VariableSet"));
-    for (by_attribute, suffix) in [(false, ""), (true, "/byCallerAttribute")] {
-        let target = if by_attribute { attribute() } else { id() };
-        let (id_op, how) =
-            if by_attribute { ("ByCallerAttribute", "by caller attribute") } else { ("ByUniqueId", "by unique id") };
-        let label = |name: &str| format!("{name}{suffix}");
-        paths.insert(
-            format!("{INTERACT}/interactiondata/{{id}}/fullFlow{suffix}"),
-            interact_get(
-                &format!("fullFlow{id_op}"),
-                &label("fullFlow"),
-                &format!("Full flow of an interaction, {how}"),
-                vec![target.clone(), p("WiderSearch")],
-                flow.clone(),
+    let (id_op, how) =
+        if by_attribute { ("ByCallerAttribute", "by caller attribute") } else { ("ByUniqueId", "by unique id") };
+    let get = |operation_id: String, summary: String, params: Vec<Value>, ok: Value| {
+        Some(interact_get(&operation_id, route.operation, &summary, params, ok))
+    };
+    match name {
+        "fullFlow" => get(
+            format!("fullFlow{id_op}"),
+            format!("Full flow of an interaction, {how}"),
+            vec![target, p("WiderSearch")],
+            json!({
+                "description": "The full flow: one object per completed page, in navigation order. An interaction that exists but has no completed page answers 200 with an EMPTY body (the vendor's \"EMPTY\"), or [] when interact.empty_flow_as_array is set.",
+                "content": {"application/json": {"schema": {"type": "array", "items": r("Page")}}}
+            }),
+        ),
+        "summary" => get(
+            format!("summary{id_op}"),
+            format!("Input-only summary of an interaction, {how}"),
+            vec![target, p("WiderSearch")],
+            json_ok(
+                "The pages with user input, and only what the user entered or selected.",
+                json!({"type": "array", "items": r("SummaryPage")}),
             ),
-        );
-        paths.insert(
-            format!("{INTERACT}/interactiondata/{{id}}/summary{suffix}"),
-            interact_get(
-                &format!("summary{id_op}"),
-                &label("summary"),
-                &format!("Input-only summary of an interaction, {how}"),
-                vec![target.clone(), p("WiderSearch")],
-                summary.clone(),
-            ),
-        );
-        paths.insert(
-            format!("{INTERACT}/interactiondata/{{id}}/variableSet/{{set}}{suffix}"),
-            interact_get(
-                &format!("variableSet{id_op}"),
-                &label("variableSet"),
-                &format!("One user variable set of an interaction, {how}"),
-                vec![target, path_param("set", "The variable set's name.", text_segment()), p("WiderSearch")],
-                variables.clone(),
-            ),
-        );
-    }
-    paths.insert(
-        format!("{INTERACT}/uniqueId/{{kind}}/{{value}}"),
-        interact_get(
-            "uniqueId",
-            "uniqueId",
-            "The unique id of the newest interaction a caller attribute was allocated to",
+        ),
+        "variableSet" => get(
+            format!("variableSet{id_op}"),
+            format!("One user variable set of an interaction, {how}"),
+            vec![target, path_param("set", "The variable set's name.", text_segment()), p("WiderSearch")],
+            json_ok("One user variable set.", r("VariableSet")),
+        ),
+        "uniqueId" if !by_attribute => get(
+            "uniqueId".into(),
+            "The unique id of the newest interaction a caller attribute was allocated to".into(),
             vec![
                 path_param("kind", "dtmf → dtmf, callReturn → callReturnNumber, clickToCall → callerId, historySearchId → historySearchId.", json!({"type": "string", "enum": ["dtmf", "callReturn", "clickToCall", "historySearchId"]})),
                 path_param("value", "The attribute's value.", text_segment()),
@@ -168,13 +179,9 @@ fn interact_paths(paths: &mut Map<String, Value>) {
             ],
             json_ok("The unique id.", json!({"type": "object", "required": ["uniqueId"], "additionalProperties": false, "properties": {"uniqueId": {"type": "string"}}})),
         ),
-    );
-    paths.insert(
-        format!("{INTERACT}/photo/{{uid}}/{{imgPath}}"),
-        interact_get(
-            "photo",
-            "photo",
-            "The bytes of an uploaded photo",
+        "photo" if !by_attribute => get(
+            "photo".into(),
+            "The bytes of an uploaded photo".into(),
             vec![
                 path_param("uid", "The interaction's unique id.", text_segment()),
                 path_param(
@@ -186,7 +193,8 @@ fn interact_paths(paths: &mut Map<String, Value>) {
             ],
             json!({"description": "The photo, with its stored MIME type.", "content": {"image/*": {"schema": {"type": "string", "format": "binary"}}, "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}),
         ),
-    );
+        _ => None,
+    }
 }
 
 fn context_security() -> Value {
@@ -208,7 +216,7 @@ fn context_get(mount: &str, operation_id: &str, label: &str, summary: &str, para
     let operation_id = if mount.is_empty() { operation_id.to_string() } else { format!("{operation_id}AtBasePath") };
     let mut parameters = vec![p("ContactCenterId"), p("EnvironmentName"), p("GroupId")];
     parameters.extend(params);
-    json!({"get": {
+    json!({
         "operationId": operation_id,
         "x-ixgw-operation": label,
         "tags": ["Context Services"],
@@ -216,10 +224,12 @@ fn context_get(mount: &str, operation_id: &str, label: &str, summary: &str, para
         "security": context_security(),
         "parameters": parameters,
         "responses": responses,
-    }})
+    })
 }
 
-fn context_paths(paths: &mut Map<String, Value>, mount: &str) {
+/// What a Context Services operation answers, mounted at `mount`: the two lists, one interaction,
+/// and its three content parts (named by their path segment).
+fn context_operation(mount: &str, route: &Route) -> Option<Value> {
     let list_params = || {
         vec![
             json!({"name": "media_type", "in": "query", "required": false, "description": "Only interactions of this media type.", "schema": {"type": "string", "minLength": 1}}),
@@ -229,80 +239,62 @@ fn context_paths(paths: &mut Map<String, Value>, mount: &str) {
             json!({"name": "limit", "in": "query", "required": false, "description": "One page of at most this many; a `Link: <…>; rel=\"next\"` header carries the URL of the next page (its opaque `cursor` parameter is only ever taken from such a link).", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}),
         ]
     };
-    let list = json!({
-        "description": "The interactions, newest start first; [] when there are none. Without `limit` the whole list.",
-        "headers": {"Link": {"description": "With `limit`, when more follow: `<URL of the next page>; rel=\"next\"`.", "required": false, "schema": {"type": "string"}}},
-        "content": {"application/json": {"schema": {"type": "array", "items": r("ContextInteraction")}}}
-    });
+    let list = || {
+        json!({
+            "description": "The interactions, newest start first; [] when there are none. Without `limit` the whole list.",
+            "headers": {"Link": {"description": "With `limit`, when more follow: `<URL of the next page>; rel=\"next\"`.", "required": false, "schema": {"type": "string"}}},
+            "content": {"application/json": {"schema": {"type": "array", "items": r("ContextInteraction")}}}
+        })
+    };
     let interaction_id = || path_param("interaction_id", "The interaction's id.", text_segment());
-    paths.insert(
-        format!("{mount}/customers/{{customer_id}}/interactions"),
-        context_get(
-            mount,
-            "customerInteractions",
+    let get = |operation_id: &str, summary: &str, params: Vec<Value>, ok: Value| {
+        Some(context_get(mount, operation_id, route.operation, summary, params, ok))
+    };
+    let any = json!({"schema": {"type": "string", "format": "binary"}});
+    let content = |summary: &str, content: Value| {
+        let operation_id = format!(
+            "interaction{}",
+            route.operation.split('_').map(|w| format!("{}{}", w[..1].to_uppercase(), &w[1..])).collect::<String>()
+        );
+        get(&operation_id, summary, vec![interaction_id()], json!({"description": summary, "content": content}))
+    };
+    match route.operation {
+        "customerInteractions" => get(
             "customerInteractions",
             "A customer's interactions",
-            {
-                let mut v = vec![path_param("customer_id", "The customer's id.", text_segment())];
-                v.extend(list_params());
-                v
-            },
-            list.clone(),
+            [vec![path_param("customer_id", "The customer's id.", text_segment())], list_params()].concat(),
+            list(),
         ),
-    );
-    paths.insert(
-        format!("{mount}/services/{{service_id}}/interactions"),
-        context_get(
-            mount,
-            "serviceInteractions",
+        "serviceInteractions" => get(
             "serviceInteractions",
             "The interactions linked to a service",
-            {
-                let mut v = vec![path_param(
+            [
+                vec![path_param(
                     "service_id",
                     "The service's id, a 64-bit integer.",
                     json!({"type": "integer", "format": "int64"}),
-                )];
-                v.extend(list_params());
-                v
-            },
-            list,
+                )],
+                list_params(),
+            ]
+            .concat(),
+            list(),
         ),
-    );
-    paths.insert(
-        format!("{mount}/interactions/{{interaction_id}}"),
-        context_get(
-            mount,
-            "interaction",
+        "interaction" => get(
             "interaction",
             "One interaction",
             vec![interaction_id()],
             json_ok("The interaction resource.", r("ContextInteraction")),
         ),
-    );
-    let any = json!({"schema": {"type": "string", "format": "binary"}});
-    for (part, summary, content) in [
-        ("plain_text", "The interaction's plain text", json!({"text/plain": {"schema": {"type": "string"}}})),
-        (
-            "structured_text",
+        "plain_text" => content("The interaction's plain text", json!({"text/plain": {"schema": {"type": "string"}}})),
+        "structured_text" => content(
             "The interaction's structured text, with its stored MIME type (text/plain if none)",
             json!({"*/*": any}),
         ),
-        (
-            "binary_content",
+        "binary_content" => content(
             "The interaction's binary content, with its stored MIME type (application/octet-stream if none)",
             json!({"*/*": any}),
         ),
-    ] {
-        let ok = json!({"description": summary, "content": content});
-        let op = format!(
-            "interaction{}",
-            part.split('_').map(|w| format!("{}{}", w[..1].to_uppercase(), &w[1..])).collect::<String>()
-        );
-        paths.insert(
-            format!("{mount}/interactions/{{interaction_id}}/{part}"),
-            context_get(mount, &op, part, summary, vec![interaction_id()], ok),
-        );
+        _ => None,
     }
 }
 
@@ -312,7 +304,6 @@ fn ingest_security() -> Value {
 
 /// One ingest operation; `text` is its summary and description.
 fn ingest_op(
-    method: &str,
     operation_id: &str,
     (summary, description): (&str, &str),
     params: Vec<Value>,
@@ -347,18 +338,16 @@ fn ingest_op(
     if let Some(body) = body {
         operation["requestBody"] = body;
     }
-    let mut item = Map::new();
-    item.insert(method.to_string(), operation);
-    Value::Object(item)
+    operation
 }
 
-fn ingest_paths(paths: &mut Map<String, Value>) {
+/// What an ingest operation answers.
+fn ingest_operation(route: &Route) -> Option<Value> {
     let id = || path_param("id", "The interaction's id (in the key's tenant and environment).", text_segment());
     let report = |d: &str| json_ok(d, r("ImportReport"));
-    paths.insert(
-        "/v1/interactions".into(),
-        ingest_op(
-            "post",
+    let json_body = |schema: Value| json!({"required": true, "content": {"application/json": {"schema": schema}}});
+    Some(match route.operation {
+        "postInteractions" => ingest_op(
             "postInteractions",
             ("Store records: one, a JSON array, or NDJSON", "Each record is validated and stored whole, replacing one with the same id; the answer lists the rejected ones. Besides what the schema says, a record is rejected (422) when its ended_at is before its started_at, its pages are out of order (a timestamp older than the previous page's), two photos share a path, an identifier is longer than 256 bytes of UTF-8, or it names another tenant or environment than the key's (tenant / environment, optional, must then be the key's own). No body size limit applies to this route: records stream."),
             vec![],
@@ -373,12 +362,7 @@ fn ingest_paths(paths: &mut Map<String, Value>) {
             ],
             &["415"],
         ),
-    );
-    let json_body = |schema: Value| json!({"required": true, "content": {"application/json": {"schema": schema}}});
-    paths.insert(
-        "/v1/interactions/{id}/pages".into(),
-        ingest_op(
-            "post",
+        "appendPage" => ingest_op(
             "appendPage",
             (
                 "Append a completed page (live feed)",
@@ -392,11 +376,7 @@ fn ingest_paths(paths: &mut Map<String, Value>) {
             ],
             &["404", "409", "413", "415", "422"],
         ),
-    );
-    paths.insert(
-        "/v1/interactions/{id}/caller-attributes".into(),
-        ingest_op(
-            "post",
+        "allocateCallerAttribute" => ingest_op(
             "allocateCallerAttribute",
             (
                 "Record a caller-attribute allocation (live feed)",
@@ -416,11 +396,7 @@ fn ingest_paths(paths: &mut Map<String, Value>) {
             ],
             &["404", "409", "413", "415", "422"],
         ),
-    );
-    paths.insert(
-        "/v1/interactions/{id}/end".into(),
-        ingest_op(
-            "put",
+        "endInteraction" => ingest_op(
             "endInteraction",
             ("Mark an interaction completed (live feed)", "An empty body (no bytes) or an object without ended_at (`{}`) means now. The end must not be before the start (409, path ended_at)."),
             vec![id()],
@@ -431,11 +407,7 @@ fn ingest_paths(paths: &mut Map<String, Value>) {
             vec![("200", json_ok("The interaction's end.", json!({"type": "object", "required": ["interaction_id", "ended_at"], "additionalProperties": false, "properties": {"interaction_id": {"type": "string"}, "ended_at": r("DateTime")}})))],
             &["404", "409", "413", "415", "422"],
         ),
-    );
-    paths.insert(
-        "/v1/interactions/{id}".into(),
-        ingest_op(
-            "delete",
+        "eraseInteraction" => ingest_op(
             "eraseInteraction",
             ("Erase an interaction and everything it holds", "Pages, caller attributes, content, variable sets, photos and service links go with it."),
             vec![id()],
@@ -443,11 +415,7 @@ fn ingest_paths(paths: &mut Map<String, Value>) {
             vec![("200", json_ok("What was removed.", json!({"type": "object", "required": ["interaction_id", "removed"], "additionalProperties": false, "properties": {"interaction_id": {"type": "string"}, "removed": r("Erased")}})))],
             &["404"],
         ),
-    );
-    paths.insert(
-        "/v1/customers/{customer_id}".into(),
-        ingest_op(
-            "delete",
+        "eraseCustomer" => ingest_op(
             "eraseCustomer",
             ("Erase every interaction of a customer", "200 with zero counts when nothing was held: erasure requests can be repeated safely."),
             vec![path_param("customer_id", "The customer's id.", text_segment())],
@@ -455,38 +423,34 @@ fn ingest_paths(paths: &mut Map<String, Value>) {
             vec![("200", json_ok("What was removed.", json!({"type": "object", "required": ["customer_id", "removed"], "additionalProperties": false, "properties": {"customer_id": {"type": "string"}, "removed": r("Erased")}})))],
             &[],
         ),
-    );
+        _ => return None,
+    })
 }
 
-fn ops_paths(paths: &mut Map<String, Value>) {
+/// What an operation of the server's own answers (its operation in the metrics is its path).
+fn ops_operation(route: &Route) -> Option<Value> {
     let text = |d: &str| json!({"description": d, "content": {"text/plain": {"schema": {"type": "string"}}}});
-    // Their operation in the metrics is their path.
-    let mut op = |path: &str, id: &str, summary: &str, responses: Value| {
-        let operation = json!({"operationId": id, "x-ixgw-operation": path, "tags": ["Operations"], "summary": summary, "security": [], "responses": responses});
-        paths.insert(path.into(), json!({ "get": operation }));
+    let (id, summary, responses) = match route.path {
+        "/healthz" => ("healthz", "Liveness: 200 as long as the process serves; touches nothing", json!({"200": text("ok")})),
+        "/readyz" => (
+            "readyz",
+            "Readiness: 200 when the store answers, 503 otherwise",
+            json!({
+                "200": text("ready"),
+                "503": {"description": "The store does not answer.", "headers": {"Retry-After": {"required": true, "schema": {"type": "integer"}}}, "content": {"text/plain": {"schema": {"type": "string"}}}}
+            }),
+        ),
+        "/metrics" => (
+            "metrics",
+            "Prometheus text: requests by surface, operation, status and SOAP version; latency histograms; faults; store pool",
+            json!({"200": text("The Prometheus text exposition (version 0.0.4).")}),
+        ),
+        "/openapi.json" => ("openapi", "This document", json!({"200": json_ok("OpenAPI 3.0", json!({"type": "object"}))})),
+        _ => return None,
     };
-    op(
-        "/healthz",
-        "healthz",
-        "Liveness: 200 as long as the process serves; touches nothing",
-        json!({"200": text("ok")}),
-    );
-    op(
-        "/readyz",
-        "readyz",
-        "Readiness: 200 when the store answers, 503 otherwise",
-        json!({
-            "200": text("ready"),
-            "503": {"description": "The store does not answer.", "headers": {"Retry-After": {"required": true, "schema": {"type": "integer"}}}, "content": {"text/plain": {"schema": {"type": "string"}}}}
-        }),
-    );
-    op(
-        "/metrics",
-        "metrics",
-        "Prometheus text: requests by surface, operation, status and SOAP version; latency histograms; faults; store pool",
-        json!({"200": text("The Prometheus text exposition (version 0.0.4).")}),
-    );
-    op("/openapi.json", "openapi", "This document", json!({"200": json_ok("OpenAPI 3.0", json!({"type": "object"}))}));
+    Some(
+        json!({"operationId": id, "x-ixgw-operation": route.operation, "tags": ["Operations"], "summary": summary, "security": [], "responses": responses}),
+    )
 }
 
 fn error_response(description: &str, content_type: &str, schema: Value, headers: Value) -> Value {

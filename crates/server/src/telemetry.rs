@@ -121,10 +121,7 @@ impl Metrics {
 /// explode the metric's cardinality).
 fn fallback_label(req: &actix_web::HttpRequest) -> RequestLabel {
     let path = req.path();
-    let surface = match path {
-        "/healthz" | "/readyz" | "/metrics" | "/openapi.json" => "ops",
-        _ => "other",
-    };
+    let surface = if crate::app::OPS_ROUTES.iter().any(|route| route.path == path) { "ops" } else { "other" };
     let operation =
         req.match_pattern()
             .unwrap_or_else(|| if surface == "ops" { path.to_string() } else { "unmatched".to_string() });

@@ -1,12 +1,16 @@
 //! HTTP plumbing that the REST and SOAP faces share, so that neither re-implements it: reading
-//! credentials from headers, the public base URL, and logging failures without leaking them.
+//! credentials from headers, the public base URL, logging failures without leaking them, request
+//! labels, route tables ([`routes`]) and the vendor's wire words ([`vendor`]).
 
 use actix_web::http::header::HeaderMap;
 use actix_web::{HttpMessage, HttpRequest};
 use ixgw_core::urls::{public_base_url, RequestOrigin};
 use ixgw_core::{Credentials, HistoryError};
 
+pub mod routes;
 pub mod vendor;
+
+pub use routes::{Route, Verb};
 
 pub const TENANT_ID: &str = "Tenant-Id";
 pub const APPLICATION_KEY: &str = "Application-Key";

@@ -67,14 +67,11 @@ pub(super) async fn content(
     req: HttpRequest,
     service: Data<HistoryService>,
     settings: Data<RestSettings>,
-    path: Path<(String, String)>,
+    interaction_id: Path<String>,
+    part: Data<ContentPart>,
 ) -> HttpResponse {
+    let part = *part.into_inner();
     let result = async {
-        let (interaction_id, segment) = path.into_inner();
-        let part = [ContentPart::PlainText, ContentPart::StructuredText, ContentPart::BinaryContent]
-            .into_iter()
-            .find(|p| p.path_segment() == segment)
-            .ok_or_else(|| Failure::bad("part", &segment, "is not plain_text, structured_text or binary_content"))?;
         let who = principal(&req, &service, &settings).await?;
         let blob = service.content(&who, &interaction_id, part).await?;
         let content_type = match part {
@@ -89,8 +86,7 @@ pub(super) async fn content(
             .insert_header((header::CONTENT_SECURITY_POLICY, "default-src 'none'; sandbox"))
             .body(blob.data))
     };
-    let part = req.match_info().get("part").unwrap_or("content").to_string();
-    answer(&req, &part, result.await)
+    answer(&req, part.path_segment(), result.await)
 }
 
 /// The stored MIME type if it can be a `Content-Type`, else `fallback`.

@@ -15,6 +15,27 @@ mod params;
 use crate::RestSettings;
 use actix_web::web;
 use handlers::Mount;
+use ixgw_core::store::ContentPart;
+use ixgw_web::routes::{Route, Verb};
+
+const CUSTOMER_INTERACTIONS: Route = get("/customers/{customer_id}/interactions", "customerInteractions");
+const SERVICE_INTERACTIONS: Route = get("/services/{service_id}/interactions", "serviceInteractions");
+const INTERACTION: Route = get("/interactions/{interaction_id}", "interaction");
+/// The content routes, one per part; the operation is the part's path segment.
+const CONTENT: [(Route, ContentPart); 3] = [
+    (get("/interactions/{interaction_id}/plain_text", "plain_text"), ContentPart::PlainText),
+    (get("/interactions/{interaction_id}/structured_text", "structured_text"), ContentPart::StructuredText),
+    (get("/interactions/{interaction_id}/binary_content", "binary_content"), ContentPart::BinaryContent),
+];
+
+/// Every operation of this face, under each mount (the root and the base path): mounted by
+/// [`configure`], described by the server's `/openapi.json`.
+pub const ROUTES: [Route; 6] =
+    [CUSTOMER_INTERACTIONS, SERVICE_INTERACTIONS, INTERACTION, CONTENT[0].0, CONTENT[1].0, CONTENT[2].0];
+
+const fn get(path: &'static str, operation: &'static str) -> Route {
+    Route::new(Verb::Get, path, operation)
+}
 
 /// Mounts the routes at the root and under the configured base path. Needs
 /// `web::Data<HistoryService>` and `web::Data<RestSettings>`.
@@ -30,20 +51,17 @@ pub fn configure(cfg: &mut web::ServiceConfig, settings: &RestSettings) {
 
 fn mount_at(cfg: &mut web::ServiceConfig, mount: String) {
     let data = web::Data::new(Mount(mount.clone()));
-    let resource = |path: &str| {
-        web::resource(format!("{mount}{path}"))
+    let resource = |route: &Route| {
+        web::resource(format!("{mount}{}", route.path))
             .app_data(data.clone())
             .default_service(web::to(error::method_not_allowed))
     };
-    cfg.service(
-        resource("/customers/{customer_id}/interactions").route(web::get().to(handlers::customer_interactions)),
-    )
-    .service(resource("/services/{service_id}/interactions").route(web::get().to(handlers::service_interactions)))
-    .service(resource("/interactions/{interaction_id}").route(web::get().to(handlers::interaction)))
-    .service(
-        resource("/interactions/{interaction_id}/{part:plain_text|structured_text|binary_content}")
-            .route(web::get().to(handlers::content)),
-    );
+    cfg.service(resource(&CUSTOMER_INTERACTIONS).route(CUSTOMER_INTERACTIONS.to(handlers::customer_interactions)))
+        .service(resource(&SERVICE_INTERACTIONS).route(SERVICE_INTERACTIONS.to(handlers::service_interactions)))
+        .service(resource(&INTERACTION).route(INTERACTION.to(handlers::interaction)));
+    for (route, part) in CONTENT {
+        cfg.service(resource(&route).app_data(web::Data::new(part)).route(route.to(handlers::content)));
+    }
 }
 
 /// Checks the Context Services settings; the server calls it at start-up and refuses to start on

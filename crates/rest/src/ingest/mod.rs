@@ -15,39 +15,35 @@ mod reply;
 
 use actix_web::{web, HttpRequest};
 use ixgw_core::{HistoryService, Principal, Scope};
+use ixgw_web::routes::{Route, Verb};
 use reply::Failure;
 
+const POST_INTERACTIONS: Route = Route::new(Verb::Post, "/v1/interactions", "postInteractions");
+const ERASE_INTERACTION: Route = Route::new(Verb::Delete, "/v1/interactions/{id}", "eraseInteraction");
+const APPEND_PAGE: Route = Route::new(Verb::Post, "/v1/interactions/{id}/pages", "appendPage");
+const ALLOCATE_ATTRIBUTE: Route =
+    Route::new(Verb::Post, "/v1/interactions/{id}/caller-attributes", "allocateCallerAttribute");
+const END_INTERACTION: Route = Route::new(Verb::Put, "/v1/interactions/{id}/end", "endInteraction");
+const ERASE_CUSTOMER: Route = Route::new(Verb::Delete, "/v1/customers/{customer_id}", "eraseCustomer");
+
+/// Every operation of the ingest API: mounted by [`configure`], described by the server's
+/// `/openapi.json`.
+pub const ROUTES: [Route; 6] =
+    [POST_INTERACTIONS, ERASE_INTERACTION, APPEND_PAGE, ALLOCATE_ATTRIBUTE, END_INTERACTION, ERASE_CUSTOMER];
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/v1/interactions")
-            .route(web::post().to(batch::post_interactions))
-            .default_service(web::to(|| reply::method_not_allowed("POST"))),
-    )
-    .service(
-        web::resource("/v1/interactions/{id}")
-            .route(web::delete().to(erase::interaction))
-            .default_service(web::to(|| reply::method_not_allowed("DELETE"))),
-    )
-    .service(
-        web::resource("/v1/interactions/{id}/pages")
-            .route(web::post().to(live::append_page))
-            .default_service(web::to(|| reply::method_not_allowed("POST"))),
-    )
-    .service(
-        web::resource("/v1/interactions/{id}/caller-attributes")
-            .route(web::post().to(live::allocate_attribute))
-            .default_service(web::to(|| reply::method_not_allowed("POST"))),
-    )
-    .service(
-        web::resource("/v1/interactions/{id}/end")
-            .route(web::put().to(live::end))
-            .default_service(web::to(|| reply::method_not_allowed("PUT"))),
-    )
-    .service(
-        web::resource("/v1/customers/{customer_id}")
-            .route(web::delete().to(erase::customer))
-            .default_service(web::to(|| reply::method_not_allowed("DELETE"))),
-    );
+    cfg.service(resource(&POST_INTERACTIONS).route(POST_INTERACTIONS.to(batch::post_interactions)))
+        .service(resource(&ERASE_INTERACTION).route(ERASE_INTERACTION.to(erase::interaction)))
+        .service(resource(&APPEND_PAGE).route(APPEND_PAGE.to(live::append_page)))
+        .service(resource(&ALLOCATE_ATTRIBUTE).route(ALLOCATE_ATTRIBUTE.to(live::allocate_attribute)))
+        .service(resource(&END_INTERACTION).route(END_INTERACTION.to(live::end)))
+        .service(resource(&ERASE_CUSTOMER).route(ERASE_CUSTOMER.to(erase::customer)));
+}
+
+/// The resource of `route`'s path: any other method is a 405 naming `route`'s.
+fn resource(route: &Route) -> actix_web::Resource {
+    let allowed = route.method.as_str();
+    web::resource(route.path).default_service(web::to(move || reply::method_not_allowed(allowed)))
 }
 
 /// The caller, by key alone, with the write scope.

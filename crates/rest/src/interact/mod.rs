@@ -12,34 +12,58 @@ mod reply;
 mod request;
 
 use actix_web::web;
+use ixgw_web::routes::{Route, Verb};
 
 /// The prefix of every Interact interaction-data route.
 pub const BASE: &str = "/interact/agent/version/{version}/account/{accountID}";
+
+const FULL_FLOW: Route = get("/interactiondata/{id}/fullFlow", "fullFlow");
+const FULL_FLOW_BY_ATTRIBUTE: Route =
+    get("/interactiondata/{id}/fullFlow/byCallerAttribute", "fullFlow/byCallerAttribute");
+const SUMMARY: Route = get("/interactiondata/{id}/summary", "summary");
+const SUMMARY_BY_ATTRIBUTE: Route = get("/interactiondata/{id}/summary/byCallerAttribute", "summary/byCallerAttribute");
+const VARIABLE_SET: Route = get("/interactiondata/{id}/variableSet/{set}", "variableSet");
+const VARIABLE_SET_BY_ATTRIBUTE: Route =
+    get("/interactiondata/{id}/variableSet/{set}/byCallerAttribute", "variableSet/byCallerAttribute");
+const UNIQUE_ID: Route = get("/uniqueId/{kind}/{value}", "uniqueId");
+const PHOTO: Route = get("/photo/{uid}/{imgPath}", "photo");
+
+/// Every operation of this face, under [`BASE`]: mounted by [`configure`], described by the
+/// server's `/openapi.json`.
+pub const ROUTES: [Route; 8] = [
+    FULL_FLOW,
+    FULL_FLOW_BY_ATTRIBUTE,
+    SUMMARY,
+    SUMMARY_BY_ATTRIBUTE,
+    VARIABLE_SET,
+    VARIABLE_SET_BY_ATTRIBUTE,
+    UNIQUE_ID,
+    PHOTO,
+];
+
+const fn get(path: &'static str, operation: &'static str) -> Route {
+    Route::new(Verb::Get, path, operation)
+}
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     use flow::{full_flow, summary, unique_id, variable_set, BY_ATTRIBUTE, BY_ID};
     cfg.service(
         web::scope(BASE)
-            .service(web::resource("/interactiondata/{id}/fullFlow").route(web::get().to(full_flow::<BY_ID>)))
+            .service(web::resource(FULL_FLOW.path).route(FULL_FLOW.to(full_flow::<BY_ID>)))
             .service(
-                web::resource("/interactiondata/{id}/fullFlow/byCallerAttribute")
-                    .route(web::get().to(full_flow::<BY_ATTRIBUTE>)),
+                web::resource(FULL_FLOW_BY_ATTRIBUTE.path).route(FULL_FLOW_BY_ATTRIBUTE.to(full_flow::<BY_ATTRIBUTE>)),
             )
-            .service(web::resource("/interactiondata/{id}/summary").route(web::get().to(summary::<BY_ID>)))
+            .service(web::resource(SUMMARY.path).route(SUMMARY.to(summary::<BY_ID>)))
+            .service(web::resource(SUMMARY_BY_ATTRIBUTE.path).route(SUMMARY_BY_ATTRIBUTE.to(summary::<BY_ATTRIBUTE>)))
+            .service(web::resource(VARIABLE_SET.path).route(VARIABLE_SET.to(variable_set::<BY_ID>)))
             .service(
-                web::resource("/interactiondata/{id}/summary/byCallerAttribute")
-                    .route(web::get().to(summary::<BY_ATTRIBUTE>)),
+                web::resource(VARIABLE_SET_BY_ATTRIBUTE.path)
+                    .route(VARIABLE_SET_BY_ATTRIBUTE.to(variable_set::<BY_ATTRIBUTE>)),
             )
-            .service(
-                web::resource("/interactiondata/{id}/variableSet/{set}").route(web::get().to(variable_set::<BY_ID>)),
-            )
-            .service(
-                web::resource("/interactiondata/{id}/variableSet/{set}/byCallerAttribute")
-                    .route(web::get().to(variable_set::<BY_ATTRIBUTE>)),
-            )
-            .service(web::resource("/uniqueId/{kind}/{value}").route(web::get().to(unique_id)))
-            .service(web::resource("/photo/{uid}/{imgPath}").route(web::get().to(photo::photo)))
-            // A photo URL without its uid or path, or with the path not encoded into one segment.
+            .service(web::resource(UNIQUE_ID.path).route(UNIQUE_ID.to(unique_id)))
+            .service(web::resource(PHOTO.path).route(PHOTO.to(photo::photo)))
+            // A photo URL without its uid or path, or with the path not encoded into one segment:
+            // not an operation (a 400), so not in the table.
             .service(web::resource(["/photo", "/photo/{rest:.*}"]).route(web::get().to(photo::incomplete))),
     );
 }
