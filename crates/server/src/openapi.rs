@@ -48,7 +48,7 @@ pub fn document(context_base: Option<&str>) -> Value {
 }
 
 /// Adds the description of each of `routes`, under `prefix`, to `paths`. A route without one is
-/// left out (and `tests/openapi.rs` fails).
+/// left out (and `tests/api/openapi.rs` fails).
 fn describe(
     paths: &mut Map<String, Value>,
     prefix: &str,
