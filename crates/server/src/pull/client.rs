@@ -227,7 +227,11 @@ impl SourceClient {
         let content_type = header(CONTENT_TYPE).map(str::to_string);
         let link = header(LINK).map(str::to_string);
         let retry_after = header(RETRY_AFTER).and_then(parse_retry_after);
-        let reason = response.headers().get("Unauthenticated-Reason").and_then(|v| v.to_str().ok()).map(str::to_string);
+        let reason = response
+            .headers()
+            .get(ixgw_web::vendor::UNAUTHENTICATED_REASON)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let body = response
             .bytes()
             .await
