@@ -3,7 +3,7 @@
 
 use crate::sql::{for_sqlite, ChildInserts, Sql, SQL};
 use crate::sqlite_reads::ReadConnections;
-use crate::{classify, Lookup, PoolSettings};
+use crate::{classify, PoolSettings};
 use async_trait::async_trait;
 use ixgw_core::attributes::current_allocations;
 use ixgw_core::ordered::OrderedStrings;
@@ -43,7 +43,7 @@ pub struct PostgresStore {
     /// configured; `split` makes it a store of its own. Keys, tenants, writes and erasure always
     /// use `pool`, the primary.
     pub(crate) replica: Option<sqlx::PgPool>,
-    sql: &'static Sql,
+    pub(crate) sql: &'static Sql,
     inserts: &'static ChildInserts,
 }
 
@@ -92,20 +92,6 @@ impl SqliteStore {
             .run(&self.pool)
             .await
             .map_err(|e| StoreError::Failed(format!("SQLite migration failed: {e}")))
-    }
-
-    pub async fn explain(&self, lookup: Lookup) -> StoreResult<String> {
-        let query = match lookup {
-            Lookup::FlowById => "EXPLAIN QUERY PLAN SELECT i.id, p.body FROM interactions i LEFT JOIN pages p ON p.interaction_pk = i.pk WHERE i.tenant = ?1 AND i.environment = ?2 AND i.id = ?3 AND i.last_activity >= ?4 ORDER BY p.seq",
-            // The lookup of the two steps of sqlite_reads (the flow by key after it is a primary-key read).
-            Lookup::FlowByCallerAttribute => "EXPLAIN QUERY PLAN SELECT i.pk, i.id, a.allocated_at, i.started_at FROM current_attributes a JOIN interactions i ON i.pk = a.interaction_pk WHERE a.tenant = ?1 AND a.environment = ?2 AND a.value = ?3 AND i.last_activity >= ?4 ORDER BY a.allocated_at DESC",
-            Lookup::UniqueIdByAttribute => "EXPLAIN QUERY PLAN SELECT i.id FROM current_attributes a JOIN interactions i ON i.pk = a.interaction_pk WHERE a.tenant = ?1 AND a.environment = ?2 AND a.value = ?3 AND a.kind = ?5 AND i.last_activity >= ?4 ORDER BY a.allocated_at DESC, i.started_at DESC, i.id DESC LIMIT 1",
-            Lookup::ContextByCustomer => "EXPLAIN QUERY PLAN SELECT i.id FROM interactions i WHERE i.tenant = ?1 AND i.environment = ?2 AND i.customer_id = ?3 ORDER BY i.started_at DESC, i.id DESC LIMIT 100",
-            Lookup::ContextByService => "EXPLAIN QUERY PLAN SELECT i.id FROM interaction_services s JOIN interactions i ON i.pk = s.interaction_pk WHERE s.tenant = ?1 AND s.environment = ?2 AND s.service_id = ?3 ORDER BY s.started_at DESC, s.interaction_id DESC LIMIT 100",
-            Lookup::KeyByDigest => "EXPLAIN QUERY PLAN SELECT k.key_id FROM api_keys k WHERE k.digest = ?1",
-        };
-        let rows = sqlx::query(query).fetch_all(&self.pool).await.map_err(classify)?;
-        Ok(rows.iter().map(|r| r.get::<String, _>(3)).collect::<Vec<_>>().join("\n"))
     }
 }
 
@@ -158,42 +144,31 @@ impl PostgresStore {
             other => StoreError::Failed(format!("PostgreSQL migration failed: {other}")),
         })
     }
-
-    pub async fn explain(&self, lookup: Lookup) -> StoreResult<String> {
-        let (query, value_is_int) = match lookup {
-            Lookup::FlowById => ("EXPLAIN SELECT i.id, p.body FROM interactions i LEFT JOIN pages p ON p.interaction_pk = i.pk WHERE i.tenant = $1 AND i.environment = $2 AND i.id = $3 AND i.last_activity >= 0 ORDER BY p.seq", false),
-            Lookup::FlowByCallerAttribute => ("EXPLAIN SELECT i.id, p.body FROM interactions i LEFT JOIN pages p ON p.interaction_pk = i.pk WHERE i.pk = (SELECT w.pk FROM (SELECT i.pk, i.id FROM current_attributes a JOIN interactions i ON i.pk = a.interaction_pk WHERE a.tenant = $1 AND a.environment = $2 AND a.value = $3 AND i.last_activity >= 0 ORDER BY a.allocated_at DESC, i.started_at DESC, i.id DESC LIMIT 1) w) ORDER BY p.seq", false),
-            Lookup::UniqueIdByAttribute => ("EXPLAIN SELECT i.id FROM current_attributes a JOIN interactions i ON i.pk = a.interaction_pk WHERE a.tenant = $1 AND a.environment = $2 AND a.value = $3 AND a.kind = 'dtmf' AND i.last_activity >= 0 ORDER BY a.allocated_at DESC, i.started_at DESC, i.id DESC LIMIT 1", false),
-            Lookup::ContextByCustomer => ("EXPLAIN SELECT i.id FROM interactions i WHERE i.tenant = $1 AND i.environment = $2 AND i.customer_id = $3 ORDER BY i.started_at DESC, i.id DESC LIMIT 100", false),
-            Lookup::ContextByService => ("EXPLAIN SELECT i.id FROM interaction_services s JOIN interactions i ON i.pk = s.interaction_pk WHERE s.tenant = $1 AND s.environment = $2 AND s.service_id = $3 ORDER BY s.started_at DESC, s.interaction_id DESC LIMIT 100", true),
-            Lookup::KeyByDigest => ("EXPLAIN SELECT k.key_id FROM api_keys k WHERE k.digest = $1", false),
-        };
-        // Planning with sequential scans off shows which index a lookup *can* use, independent of
-        // how small the test tables are.
-        let mut tx = self.pool.begin().await.map_err(classify)?;
-        sqlx::query("SET LOCAL enable_seqscan = off").execute(&mut *tx).await.map_err(classify)?;
-        let q = sqlx::query(query);
-        let q = if lookup == Lookup::KeyByDigest {
-            q.bind(vec![0u8; 32])
-        } else if value_is_int {
-            q.bind("t").bind("e").bind(1i64)
-        } else {
-            q.bind("t").bind("e").bind("v")
-        };
-        let rows = q.fetch_all(&mut *tx).await.map_err(classify)?;
-        Ok(rows.iter().map(|r| r.get::<String, _>(0)).collect::<Vec<_>>().join("\n"))
-    }
 }
 
 /// The (start, id) every row of a list page sorts before: the cursor, or `(to + 1, "")` (every id
 /// is at least `""`, so this keeps exactly the starts up to `to`), whichever is smaller; neither:
 /// past every real start.
-pub(crate) fn list_bound(query: &ListQuery) -> (i64, String) {
+fn list_bound(query: &ListQuery) -> (i64, String) {
     let to = (query.to.map_or(i64::MAX, |t| t.0.saturating_add(1)), "");
     match &query.after {
         Some(c) if (c.started_at.0, c.interaction_id.as_str()) < to => (c.started_at.0, c.interaction_id.clone()),
         _ => (to.0, String::new()),
     }
+}
+
+/// The values a list query binds after its subject (`$4`–`$9` of `sql::list_filters!`): media type,
+/// status, lowest start, the (start, id) every row sorts before, limit.
+pub(crate) fn list_binds(query: &ListQuery) -> (Option<&str>, Option<i64>, i64, i64, String, i64) {
+    let (before_started, before_id) = list_bound(query);
+    (
+        query.media_type.as_deref(),
+        query.status.map(i64::from),
+        query.from.map_or(i64::MIN, |m| m.0),
+        before_started,
+        before_id,
+        i64::from(query.limit),
+    )
 }
 
 /// Rows of the tenants queries, folded into tenants with their environments.
@@ -937,14 +912,14 @@ impl HistoryReads for PostgresStore {
                 sqlx::query(self.sql.context_by_service).bind(at.tenant).bind(at.environment).bind(*service)
             }
         };
-        let (before_started, before_id) = list_bound(query);
+        let (media_type, status, from, before_started, before_id, limit) = list_binds(query);
         let rows = q
-            .bind(query.media_type.clone())
-            .bind(query.status.map(i64::from))
-            .bind(query.from.map_or(i64::MIN, |m| m.0))
+            .bind(media_type)
+            .bind(status)
+            .bind(from)
             .bind(before_started)
             .bind(before_id)
-            .bind(i64::from(query.limit))
+            .bind(limit)
             .fetch_all(self.reads())
             .await
             .map_err(classify)?;

@@ -10,11 +10,13 @@ mod delegate;
 mod backends;
 mod export;
 pub mod health;
+mod plans;
 pub mod replica;
 mod sql;
 mod sqlite_reads;
 
 pub use backends::{PostgresStore, SqliteStore};
+pub use plans::Lookup;
 
 use ixgw_core::{HistoryStore, StoreError};
 use std::sync::Arc;
@@ -167,28 +169,6 @@ impl Database {
             }
         }
     }
-}
-
-/// The lookups whose plans are checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lookup {
-    FlowById,
-    FlowByCallerAttribute,
-    UniqueIdByAttribute,
-    ContextByCustomer,
-    ContextByService,
-    KeyByDigest,
-}
-
-impl Lookup {
-    pub const ALL: [Lookup; 6] = [
-        Self::FlowById,
-        Self::FlowByCallerAttribute,
-        Self::UniqueIdByAttribute,
-        Self::ContextByCustomer,
-        Self::ContextByService,
-        Self::KeyByDigest,
-    ];
 }
 
 fn is_postgres(url: &str) -> bool {

@@ -11,7 +11,7 @@
 //! one across an `.await`, so a server opens about as many as it has worker threads, and more only
 //! when more threads read at the same instant.
 
-use crate::backends::{list_bound, variable_set_named, SqliteStore};
+use crate::backends::{list_binds, variable_set_named, SqliteStore};
 use async_trait::async_trait;
 use ixgw_core::attributes::{precedence, Candidate};
 use ixgw_core::ordered::OrderedStrings;
@@ -185,18 +185,9 @@ impl HistoryReads for SqliteStore {
             ListSubject::Customer(customer) => (self.sql.context_by_customer, customer),
             ListSubject::Service(service) => (self.sql.context_by_service, service),
         };
-        let (before_started, before_id) = list_bound(query);
-        let params = params![
-            at.tenant,
-            at.environment,
-            subject,
-            query.media_type.as_deref(),
-            query.status.map(i64::from),
-            query.from.map_or(i64::MIN, |m| m.0),
-            before_started,
-            before_id,
-            i64::from(query.limit),
-        ];
+        let (media_type, status, from, before_started, before_id, limit) = list_binds(query);
+        let params =
+            params![at.tenant, at.environment, subject, media_type, status, from, before_started, before_id, limit];
         self.reads.with(|conn| conn.prepare_cached(sql)?.query_map(params, context_row)?.collect())
     }
 

@@ -527,6 +527,7 @@ async fn lookups_are_served_by_indexes(backend: Backend) {
     let f = fixture(backend).await;
     for lookup in Lookup::ALL {
         let plan = f.db.explain(lookup).await.unwrap();
+        let list = matches!(lookup, Lookup::ContextByCustomer | Lookup::ContextByService);
         match backend {
             Backend::Sqlite => {
                 for line in plan.lines() {
@@ -535,13 +536,23 @@ async fn lookups_are_served_by_indexes(backend: Backend) {
                     assert!(!full_scan, "{lookup:?} scans a table:\n{plan}");
                 }
                 assert!(plan.contains("INDEX"), "{lookup:?}:\n{plan}");
-                if lookup == Lookup::FlowByCallerAttribute {
+                // Only the unique-id lookup sorts, and only the matches of one value on their ties.
+                if lookup != Lookup::UniqueIdByAttribute {
                     assert!(!plan.contains("TEMP B-TREE"), "{lookup:?} sorts on every lookup:\n{plan}");
+                }
+                if list {
+                    assert!(plan.contains(")<(?,?)"), "{lookup:?} does not seek to the cursor:\n{plan}");
                 }
             }
             Backend::Postgres => {
                 assert!(!plan.contains("Seq Scan"), "{lookup:?} scans a table:\n{plan}");
                 assert!(plan.contains("Index"), "{lookup:?}:\n{plan}");
+                if list {
+                    assert!(!plan.contains("Sort"), "{lookup:?} sorts on every page:\n{plan}");
+                    // Both pages (the first, and a filtered one after a cursor) seek to their bound.
+                    let seeks = plan.lines().filter(|l| l.contains("Index Cond") && l.contains(") < ROW(")).count();
+                    assert_eq!(seeks, 2, "{lookup:?} does not seek to the cursor:\n{plan}");
+                }
             }
         }
         eprintln!("{backend:?} {lookup:?}:\n{plan}\n");
