@@ -5,9 +5,9 @@
 //! The read is one snapshot (a transaction; REPEATABLE READ on PostgreSQL), on the primary: a
 //! merge must see the latest write, never a replica's lagging copy.
 
-use crate::backends::{PostgresStore, SqliteStore};
 use crate::sql::for_sqlite;
 use crate::{classify, Database};
+use crate::{PostgresStore, SqliteStore};
 use ixgw_core::page::Page;
 use ixgw_core::record::{
     Base64Bytes, CallerAttribute, CallerAttributeKind, Content, Context, InteractionRecord, Photo, VariableSets,

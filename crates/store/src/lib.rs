@@ -1,22 +1,29 @@
 //! SQLite and PostgreSQL implementations of the core's [`HistoryStore`], through sqlx.
 //!
-//! The SQL is written once (`sql.rs`) and the Rust once (`history_store!` below, expanded per
-//! backend); each backend has its own migrations (`migrations/sqlite`, `migrations/postgres`).
+//! The SQL is written once (`sql.rs`) and the Rust once (`history_store!` in `history_store.rs`,
+//! expanded per backend; the conversions between rows and the domain's values in `rows.rs`). Each
+//! backend has its connections (`sqlite.rs`, `postgres.rs`), its read routes (`sqlite_reads.rs`,
+//! rusqlite on the request's thread; `postgres.rs`, sqlx) and its migrations (`migrations/sqlite`,
+//! `migrations/postgres`); `plans.rs` explains their lookups.
 //! Around them: failing fast while a database is down (`health`), and the read routes on a hot
 //! standby (`replica`).
 
 #[macro_use]
 mod delegate;
-mod backends;
 mod export;
 pub mod health;
+mod history_store;
 mod plans;
+mod postgres;
 pub mod replica;
+mod rows;
 mod sql;
+mod sqlite;
 mod sqlite_reads;
 
-pub use backends::{PostgresStore, SqliteStore};
 pub use plans::Lookup;
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
 
 use ixgw_core::{HistoryStore, StoreError};
 use std::sync::Arc;

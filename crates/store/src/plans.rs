@@ -2,7 +2,7 @@
 //! proves them index-bound. Each backend explains the statements of `sql.rs` its read routes run,
 //! word for word, bound to the values a request binds.
 
-use crate::backends::list_binds;
+use crate::rows::list_binds;
 use crate::sql::Sql;
 use crate::{classify, PostgresStore, SqliteStore};
 use ixgw_core::store::{ListCursor, ListQuery, ListSubject};

@@ -11,7 +11,8 @@
 //! one across an `.await`, so a server opens about as many as it has worker threads, and more only
 //! when more threads read at the same instant.
 
-use crate::backends::{list_binds, variable_set_named, SqliteStore};
+use crate::rows::{list_binds, variable_set_named};
+use crate::SqliteStore;
 use async_trait::async_trait;
 use ixgw_core::attributes::{precedence, Candidate};
 use ixgw_core::ordered::OrderedStrings;
