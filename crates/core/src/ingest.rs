@@ -1,5 +1,5 @@
-//! Reading records from a byte stream, and storing them one by one: the single path that
-//! `ixgw import`, the demo loader and the ingest API all use.
+//! Reading records from a byte stream, and storing them in batches (each record whole or absent):
+//! the single path that `ixgw import`, the demo loader and the ingest API all use.
 //!
 //! The input may be a JSON array of records, NDJSON (one record a line), or concatenated JSON
 //! objects (a single pretty-printed record, say). [`RecordSplitter`] is fed chunks of any size and

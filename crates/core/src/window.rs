@@ -14,14 +14,6 @@ pub enum SearchWindow {
 }
 
 impl SearchWindow {
-    pub fn from_wider_search(wider: bool) -> Self {
-        if wider {
-            Self::Wider
-        } else {
-            Self::Recent
-        }
-    }
-
     /// Parses the `widerSearch` parameter: absent, `true` or `false` (any case); anything else is
     /// refused so that a typo never silently narrows a search.
     pub fn from_param(value: Option<&str>) -> Option<Self> {
