@@ -3,7 +3,7 @@
 //! parses to the same record (the stored form is rendered from the typed model).
 #![no_main]
 
-use ixgw_core::record::InteractionRecord;
+use ixgw_core::model::record::InteractionRecord;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|text: &str| {

@@ -5,11 +5,11 @@
 //! cannot be forgotten by a caller, and every lookup is meant to be served by an index.
 
 use crate::error::StoreResult;
-use crate::ordered::OrderedStrings;
-use crate::page::Page;
-use crate::record::{CallerAttribute, CallerAttributeKind, InteractionRecord};
-use crate::tenancy::{KeyDigest, KeyInfo, Scope, StoredKey, Tenant};
-use crate::time::Millis;
+use crate::model::ordered::OrderedStrings;
+use crate::model::page::Page;
+use crate::model::record::{CallerAttribute, CallerAttributeKind, InteractionRecord};
+use crate::model::tenancy::{KeyDigest, KeyInfo, Scope, StoredKey, Tenant};
+use crate::model::time::Millis;
 use async_trait::async_trait;
 
 /// The tenant and environment a query or write is bound to.

@@ -6,9 +6,9 @@ use crate::{
 };
 use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand};
-use ixgw_core::retention::Retention;
+use ixgw_core::model::tenancy::NewKey;
+use ixgw_core::rules::retention::Retention;
 use ixgw_core::store::KeyRecord;
-use ixgw_core::tenancy::NewKey;
 use ixgw_core::{Millis, Scope, StoreError};
 use ixgw_store::PoolSettings;
 use std::net::SocketAddr;

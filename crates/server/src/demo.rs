@@ -3,7 +3,7 @@
 
 use crate::import::{import_stream, ImportReport};
 use chrono::{TimeZone, Utc};
-use ixgw_core::tenancy::NewKey;
+use ixgw_core::model::tenancy::NewKey;
 use ixgw_core::{HistoryService, Millis, Scope, StoreError};
 
 pub const DEMO_TENANT: &str = "12345678";

@@ -1,7 +1,7 @@
 //! Retention inside the server: the purge `ixgw purge` runs, and the daily one `serve` runs when
 //! `retention.daily_purge` is set. Both go through the core's `HistoryService::purge`.
 
-use ixgw_core::retention::Retention;
+use ixgw_core::rules::retention::Retention;
 use ixgw_core::store::Erased;
 use ixgw_core::{HistoryService, Millis, StoreError};
 use std::time::Duration;

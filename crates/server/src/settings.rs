@@ -2,7 +2,7 @@
 //! (the environment wins). Every setting is documented in `config/ixgw.example.toml`, which a test
 //! keeps in step with this file.
 
-use ixgw_core::retention::Retention;
+use ixgw_core::rules::retention::Retention;
 use ixgw_rest::RestSettings;
 use ixgw_soap::SoapSettings;
 use serde::{Deserialize, Serialize};

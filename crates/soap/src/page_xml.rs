@@ -74,7 +74,7 @@ macro_rules! member {
     };
 }
 
-/// The model's objects (`ixgw_core::page`), member by member.
+/// The model's objects (`ixgw_core::model::page`), member by member.
 static PAGE: &[Member] = &[
     member!("pageNavigation", true, Value::Object(NAVIGATION)),
     member!("pageContent", true, Value::Object(CONTENT)),

@@ -10,9 +10,9 @@ use crate::envelope::SoapVersion;
 use crate::escape::escape_text;
 use crate::page_xml::{write_page, NotAPage};
 use crate::request::{Operation, AGENT_NS, TNS};
-use ixgw_core::ordered::OrderedStrings;
+use ixgw_core::model::ordered::OrderedStrings;
+use ixgw_core::resources::summary::SummaryPage;
 use ixgw_core::store::StoredFlow;
-use ixgw_core::summary::SummaryPage;
 use ixgw_core::Millis;
 use std::fmt::Display;
 
@@ -183,7 +183,7 @@ pub fn unique_id(frame: Frame, text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ixgw_core::page::{
+    use ixgw_core::model::page::{
         Button, Choice, ChoiceKind, HtmlBlock, Page, Section, SelectFromList, TextInput, UploadImageList,
     };
 
@@ -498,7 +498,9 @@ mod tests {
                 }),
                 _ => ChoiceKind::UploadImageList(UploadImageList {
                     is_mandatory: self.yes().then(|| self.yes()),
-                    images: (0..self.next(3)).map(|_| ixgw_core::page::Image { image_path: self.text() }).collect(),
+                    images: (0..self.next(3))
+                        .map(|_| ixgw_core::model::page::Image { image_path: self.text() })
+                        .collect(),
                 }),
             };
             Choice { id: self.text(), choice_value: self.text(), kind }
@@ -506,13 +508,13 @@ mod tests {
         fn page(&mut self) -> Page {
             let block = |r: &mut Rng| HtmlBlock { id: r.text(), inner_html: r.text() };
             Page {
-                page_navigation: ixgw_core::page::PageNavigation {
+                page_navigation: ixgw_core::model::page::PageNavigation {
                     navigation_title: self.text(),
                     page_reference_name: self.opt_text(),
                     navigation_left: self.yes().then(|| self.button()),
                     navigation_right: self.yes().then(|| self.button()),
                 },
-                page_content: ixgw_core::page::PageContent {
+                page_content: ixgw_core::model::page::PageContent {
                     content_header: self.yes().then(|| block(self)),
                     content_sections: (0..self.next(3))
                         .map(|_| Section {

@@ -9,7 +9,7 @@
 //! out of scope can change what is read (the failure modes of lessons.md #4).
 
 use crate::reader::Element;
-use ixgw_core::record::CallerAttributeKind;
+use ixgw_core::model::record::CallerAttributeKind;
 use ixgw_core::{FlowTarget, SearchWindow};
 
 pub const TNS: &str = "http://com/jacada/interact/interactiondata/soap";

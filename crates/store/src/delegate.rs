@@ -36,14 +36,14 @@ macro_rules! delegate_history_store {
                 $write!(self, s => s.add_environment(account_id, environment))
             }
 
-            async fn tenants(&self) -> ixgw_core::StoreResult<Vec<ixgw_core::tenancy::Tenant>> {
+            async fn tenants(&self) -> ixgw_core::StoreResult<Vec<ixgw_core::model::tenancy::Tenant>> {
                 $write!(self, s => s.tenants())
             }
 
             async fn tenant(
                 &self,
                 account_id_or_name: &str,
-            ) -> ixgw_core::StoreResult<Option<ixgw_core::tenancy::Tenant>> {
+            ) -> ixgw_core::StoreResult<Option<ixgw_core::model::tenancy::Tenant>> {
                 $write!(self, s => s.tenant(account_id_or_name))
             }
 
@@ -51,7 +51,7 @@ macro_rules! delegate_history_store {
                 $write!(self, s => s.create_key(key))
             }
 
-            async fn keys(&self) -> ixgw_core::StoreResult<Vec<ixgw_core::tenancy::KeyInfo>> {
+            async fn keys(&self) -> ixgw_core::StoreResult<Vec<ixgw_core::model::tenancy::KeyInfo>> {
                 $write!(self, s => s.keys())
             }
 
@@ -61,14 +61,14 @@ macro_rules! delegate_history_store {
 
             async fn key_by_digest(
                 &self,
-                digest: &ixgw_core::tenancy::KeyDigest,
-            ) -> ixgw_core::StoreResult<Option<ixgw_core::tenancy::StoredKey>> {
+                digest: &ixgw_core::model::tenancy::KeyDigest,
+            ) -> ixgw_core::StoreResult<Option<ixgw_core::model::tenancy::StoredKey>> {
                 $write!(self, s => s.key_by_digest(digest))
             }
 
             async fn put_interactions(
                 &self,
-                batch: &[(ixgw_core::Partition<'_>, &ixgw_core::record::InteractionRecord)],
+                batch: &[(ixgw_core::Partition<'_>, &ixgw_core::model::record::InteractionRecord)],
             ) -> ixgw_core::StoreResult<Vec<ixgw_core::StoreResult<()>>> {
                 $write!(self, s => s.put_interactions(batch))
             }
@@ -77,7 +77,7 @@ macro_rules! delegate_history_store {
                 &self,
                 at: ixgw_core::Partition<'_>,
                 interaction_id: &str,
-                page: &ixgw_core::page::Page,
+                page: &ixgw_core::model::page::Page,
             ) -> ixgw_core::StoreResult<Result<ixgw_core::store::PageAppended, ixgw_core::store::LiveRefusal>> {
                 $write!(self, s => s.append_page(at, interaction_id, page))
             }
@@ -86,7 +86,7 @@ macro_rules! delegate_history_store {
                 &self,
                 at: ixgw_core::Partition<'_>,
                 interaction_id: &str,
-                attribute: &ixgw_core::record::CallerAttribute,
+                attribute: &ixgw_core::model::record::CallerAttribute,
             ) -> ixgw_core::StoreResult<
                 Result<ixgw_core::store::AttributeAllocated, ixgw_core::store::LiveRefusal>,
             > {
@@ -134,7 +134,7 @@ macro_rules! delegate_history_store {
             async fn unique_id_for(
                 &self,
                 at: ixgw_core::Partition<'_>,
-                kind: ixgw_core::record::CallerAttributeKind,
+                kind: ixgw_core::model::record::CallerAttributeKind,
                 value: &str,
                 cutoff: ixgw_core::Millis,
             ) -> ixgw_core::StoreResult<Option<String>> {
@@ -145,7 +145,7 @@ macro_rules! delegate_history_store {
                 &self,
                 interaction: &ixgw_core::store::Resolved,
                 name: &str,
-            ) -> ixgw_core::StoreResult<Option<ixgw_core::ordered::OrderedStrings>> {
+            ) -> ixgw_core::StoreResult<Option<ixgw_core::model::ordered::OrderedStrings>> {
                 $read!(self, s => s.variable_set(interaction, name))
             }
 

@@ -8,11 +8,11 @@
 use crate::sql::for_sqlite;
 use crate::{classify, Database};
 use crate::{PostgresStore, SqliteStore};
-use ixgw_core::page::Page;
-use ixgw_core::record::{
+use ixgw_core::model::page::Page;
+use ixgw_core::model::record::{
     Base64Bytes, CallerAttribute, CallerAttributeKind, Content, Context, InteractionRecord, Photo, VariableSets,
 };
-use ixgw_core::time::IsoDate;
+use ixgw_core::model::time::IsoDate;
 use ixgw_core::{Millis, Partition, StoreError, StoreResult};
 use std::sync::LazyLock;
 

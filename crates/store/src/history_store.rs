@@ -5,12 +5,12 @@ use crate::classify;
 use crate::rows::{count_variable_sets, fold_tenants, parse_scope, row_parts, ChildRows, RowParts};
 use crate::{PostgresStore, SqliteStore};
 use async_trait::async_trait;
-use ixgw_core::page::Page;
-use ixgw_core::record::{CallerAttribute, InteractionRecord};
+use ixgw_core::model::page::Page;
+use ixgw_core::model::record::{CallerAttribute, InteractionRecord};
+use ixgw_core::model::tenancy::{KeyDigest, KeyInfo, StoredKey, Tenant};
 use ixgw_core::store::{
     AttributeAllocated, EraseTarget, Erased, HistoryStore, KeyRecord, LiveRefusal, PageAppended, Partition,
 };
-use ixgw_core::tenancy::{KeyDigest, KeyInfo, StoredKey, Tenant};
 use ixgw_core::{Millis, StoreError, StoreResult};
 use sqlx::Row;
 

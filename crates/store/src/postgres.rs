@@ -5,8 +5,8 @@ use crate::rows::{context_row, list_binds, variable_set_named};
 use crate::sql::{ChildInserts, Sql, SQL};
 use crate::{classify, PoolSettings};
 use async_trait::async_trait;
-use ixgw_core::ordered::OrderedStrings;
-use ixgw_core::record::CallerAttributeKind;
+use ixgw_core::model::ordered::OrderedStrings;
+use ixgw_core::model::record::CallerAttributeKind;
 use ixgw_core::store::{
     ContentBlob, ContentPart, ContextRow, FlowTarget, HistoryReads, ListQuery, ListSubject, Partition, Resolved,
     StoredFlow, StoredPhoto,

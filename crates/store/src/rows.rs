@@ -2,11 +2,11 @@
 //! list binds, and how the rows read back become tenants, Context Services rows, scopes and
 //! variable sets. Shared by both backends.
 
-use ixgw_core::attributes::current_allocations;
-use ixgw_core::ordered::OrderedStrings;
-use ixgw_core::record::InteractionRecord;
+use ixgw_core::model::ordered::OrderedStrings;
+use ixgw_core::model::record::InteractionRecord;
+use ixgw_core::model::tenancy::{Environment, Scope, Tenant};
+use ixgw_core::rules::attributes::current_allocations;
 use ixgw_core::store::{ContextRow, ListQuery, Partition};
-use ixgw_core::tenancy::{Environment, Scope, Tenant};
 use ixgw_core::{Millis, StoreError, StoreResult};
 use sqlx::Row;
 

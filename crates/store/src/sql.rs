@@ -106,7 +106,7 @@ macro_rules! list_filters {
     };
 }
 
-/// The winning interaction for a caller-attribute value (see `ixgw_core::attributes`):
+/// The winning interaction for a caller-attribute value (see `ixgw_core::rules::attributes`):
 /// `$1` tenant, `$2` environment, `$3` value, `$4` cutoff.
 macro_rules! attribute_winner {
     () => {

@@ -14,9 +14,9 @@
 use crate::rows::{list_binds, variable_set_named};
 use crate::SqliteStore;
 use async_trait::async_trait;
-use ixgw_core::attributes::{precedence, Candidate};
-use ixgw_core::ordered::OrderedStrings;
-use ixgw_core::record::CallerAttributeKind;
+use ixgw_core::model::ordered::OrderedStrings;
+use ixgw_core::model::record::CallerAttributeKind;
+use ixgw_core::rules::attributes::{precedence, Candidate};
 use ixgw_core::store::{
     ContentBlob, ContentPart, ContextRow, FlowTarget, HistoryReads, ListQuery, ListSubject, Partition, Resolved,
     StoredFlow, StoredPhoto,

@@ -1,12 +1,12 @@
 //! The store contract: the same tests against SQLite and PostgreSQL (`sqlite::…`, `postgres::…`).
 
-use ixgw_core::attributes::{self, Candidate};
-use ixgw_core::record::{CallerAttribute, CallerAttributeKind, InteractionRecord};
+use ixgw_core::model::record::{CallerAttribute, CallerAttributeKind, InteractionRecord};
+use ixgw_core::model::tenancy::NewKey;
+use ixgw_core::rules::attributes::{self, Candidate};
 use ixgw_core::store::{
     AttributeAllocated, ContentPart, EraseTarget, Erased, FlowTarget, KeyRecord, ListCursor, ListQuery, ListSubject,
     LiveRefusal, PageAppended, Partition,
 };
-use ixgw_core::tenancy::NewKey;
 use ixgw_core::{HistoryStore, Millis, Scope, StoreError};
 use ixgw_store::{Database, Lookup, PoolSettings};
 use ixgw_testkit::{store_tests, Backend, TestDatabase};
@@ -246,10 +246,10 @@ async fn a_batch_stores_what_storing_one_by_one_stores(backend: Backend) {
 async fn a_refused_record_costs_only_itself_and_the_last_of_one_key_wins(backend: Backend) {
     let f = fixture(backend).await;
     let mut bad = interaction("bad", 1_000, 2);
-    let photo = ixgw_core::record::Photo {
+    let photo = ixgw_core::model::record::Photo {
         path: "/dup".into(),
         mime: "image/png".into(),
-        data: ixgw_core::record::Base64Bytes(vec![1]),
+        data: ixgw_core::model::record::Base64Bytes(vec![1]),
     };
     bad.photos = vec![photo.clone(), photo];
     let ghost = Partition { tenant: "nobody", environment: "production" };
@@ -274,10 +274,10 @@ async fn a_failed_replacement_leaves_the_old_version_whole(backend: Backend) {
     // Two photos with one path: the types allow it, the validation (skipped here) and the
     // table's key do not. The failure comes after pages were already written in the transaction.
     let mut bad = interaction("atomic", 1_000, 5);
-    let photo = ixgw_core::record::Photo {
+    let photo = ixgw_core::model::record::Photo {
         path: "/dup".into(),
         mime: "image/png".into(),
-        data: ixgw_core::record::Base64Bytes(vec![1]),
+        data: ixgw_core::model::record::Base64Bytes(vec![1]),
     };
     bad.photos = vec![photo.clone(), photo];
     assert!(bad.validate().is_err());
@@ -569,7 +569,7 @@ async fn live_feed_appends_allocates_and_ends_in_one_transaction_each(backend: B
         )
         .await
         .unwrap();
-    let pages = |p: serde_json::Value| serde_json::from_value::<ixgw_core::page::Page>(p).unwrap();
+    let pages = |p: serde_json::Value| serde_json::from_value::<ixgw_core::model::page::Page>(p).unwrap();
     let flow_len = |cutoff: i64| {
         let store = f.store.clone();
         async move { store.flow(PROD, FlowTarget::UniqueId("live"), Millis(cutoff)).await.unwrap().map(|fl| fl.len()) }
@@ -599,7 +599,7 @@ async fn live_feed_appends_allocates_and_ends_in_one_transaction_each(backend: B
     let allocation = |value: &str, ms: i64| CallerAttribute {
         kind: CallerAttributeKind::Dtmf,
         value: value.into(),
-        allocated_at: ixgw_core::time::IsoDate(Millis(ms)),
+        allocated_at: ixgw_core::model::time::IsoDate(Millis(ms)),
     };
     let steps = [
         (allocation("111", start + 500), Ok(AttributeAllocated { added: true, current: true })),

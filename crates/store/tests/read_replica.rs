@@ -2,9 +2,9 @@
 //! Two separate PostgreSQL databases stand in for a primary and its standby, so that where each
 //! answer came from shows.
 
-use ixgw_core::record::InteractionRecord;
+use ixgw_core::model::record::InteractionRecord;
+use ixgw_core::model::tenancy::NewKey;
 use ixgw_core::store::{FlowTarget, KeyRecord, ListQuery, ListSubject, Partition};
-use ixgw_core::tenancy::NewKey;
 use ixgw_core::{Millis, Scope};
 use ixgw_store::{Database, PoolSettings};
 use ixgw_testkit::Backend;

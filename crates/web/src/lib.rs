@@ -4,7 +4,7 @@
 
 use actix_web::http::header::HeaderMap;
 use actix_web::{HttpMessage, HttpRequest};
-use ixgw_core::urls::{public_base_url, RequestOrigin};
+use ixgw_core::rules::urls::{public_base_url, RequestOrigin};
 use ixgw_core::{Credentials, HistoryError};
 
 pub mod routes;
@@ -29,7 +29,7 @@ pub fn credentials(headers: &HeaderMap) -> Credentials<'_> {
     Credentials { key: header(headers, APPLICATION_KEY).or(bearer), environment: header(headers, ENVIRONMENT_NAME) }
 }
 
-/// The base URL clients reach this gateway at (see `ixgw_core::urls`).
+/// The base URL clients reach this gateway at (see `ixgw_core::rules::urls`).
 pub fn base_url(req: &HttpRequest, configured: Option<&str>) -> String {
     let headers = req.headers();
     let scheme = req.connection_info().scheme().to_string();

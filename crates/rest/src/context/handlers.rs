@@ -10,7 +10,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::web::{Bytes, Data, Path};
 use actix_web::{HttpRequest, HttpResponse};
 use futures_util::stream::{self, Stream, StreamExt};
-use ixgw_core::context_services::write_resource;
+use ixgw_core::resources::context_services::write_resource;
 use ixgw_core::store::{ContentPart, ContextRow, ListCursor, ListSubject};
 use ixgw_core::{HistoryError, HistoryService, Principal};
 use ixgw_web::RequestLabel;

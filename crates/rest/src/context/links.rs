@@ -4,7 +4,7 @@
 //! request came in on (the root, or the configured base path).
 
 use super::params::COMPONENT;
-use ixgw_core::context_services::ContentUrls;
+use ixgw_core::resources::context_services::ContentUrls;
 use ixgw_core::store::{ContentPart, ContextRow, ListSubject};
 use percent_encoding::utf8_percent_encode;
 

@@ -3,7 +3,7 @@
 //!
 //! Every route is served at the root (UCS 8.0/8.1: `http://ucshost:8080/interactions/…`) and under
 //! the configured base path (CS 8.5: `/genesys/1/cs`). The handlers parse, ask the core's
-//! `HistoryService` and render with `ixgw_core::context_services::write_resource`; tenancy,
+//! `HistoryService` and render with `ixgw_core::resources::context_services::write_resource`; tenancy,
 //! authentication, lookups and the resource's shape are the core's.
 
 mod access;

@@ -5,10 +5,10 @@
 use super::reply::{self, check_media_type, Failure};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use ixgw_core::page::Page;
-use ixgw_core::record::{parse_strict, CallerAttribute, RecordError};
-use ixgw_core::time::IsoDate;
-use ixgw_core::writes::WriteError;
+use ixgw_core::model::page::Page;
+use ixgw_core::model::record::{parse_strict, CallerAttribute, RecordError};
+use ixgw_core::model::time::IsoDate;
+use ixgw_core::service::writes::WriteError;
 use ixgw_core::{HistoryService, Principal};
 use serde::{Deserialize, Serialize};
 

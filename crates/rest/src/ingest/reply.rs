@@ -4,8 +4,8 @@
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
-use ixgw_core::record::RecordError;
-use ixgw_core::writes::WriteError;
+use ixgw_core::model::record::RecordError;
+use ixgw_core::service::writes::WriteError;
 use ixgw_core::{AuthFailure, HistoryError};
 use ixgw_web::RequestLabel;
 use serde::Serialize;

@@ -3,8 +3,8 @@
 use super::{reply, request};
 use crate::RestSettings;
 use actix_web::{web, HttpRequest, HttpResponse};
-use ixgw_core::ordered::OrderedStrings;
-use ixgw_core::record::CallerAttributeKind;
+use ixgw_core::model::ordered::OrderedStrings;
+use ixgw_core::model::record::CallerAttributeKind;
 use ixgw_core::{FlowTarget, HistoryError, HistoryService};
 use serde::Serialize;
 

@@ -4,8 +4,8 @@
 //! before anything is fetched, so a typo stops the pull at once with its file and line.
 
 use anyhow::{anyhow, bail};
-use ixgw_core::record::{CallerAttribute, CallerAttributeKind};
-use ixgw_core::time::IsoDate;
+use ixgw_core::model::record::{CallerAttribute, CallerAttributeKind};
+use ixgw_core::model::time::IsoDate;
 use ixgw_core::Millis;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;

@@ -5,9 +5,9 @@
 //! as stored, so that pulling the Interact flow and the Context Services resource of one
 //! interaction, in either order, stores the whole of it.
 
-use ixgw_core::page::Page;
-use ixgw_core::record::{CallerAttribute, Content, Context, InteractionRecord, Photo, VariableSets};
-use ixgw_core::time::IsoDate;
+use ixgw_core::model::page::Page;
+use ixgw_core::model::record::{CallerAttribute, Content, Context, InteractionRecord, Photo, VariableSets};
+use ixgw_core::model::time::IsoDate;
 use ixgw_core::{Millis, Partition};
 
 /// What the Interact pull brings.
@@ -137,7 +137,7 @@ pub fn derived_start(record: &InteractionRecord) -> Option<IsoDate> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ixgw_core::record::CallerAttributeKind;
+    use ixgw_core::model::record::CallerAttributeKind;
 
     const AT: Partition<'static> = Partition { tenant: "t", environment: "production" };
 

@@ -26,7 +26,7 @@ use client::{Answer, Failure};
 use futures_util::stream::{self, StreamExt};
 use indicatif::{ProgressBar, ProgressStyle};
 use ixgw_core::ingest::{Frame, ImportSession, Outcome};
-use ixgw_core::record::{parse_strict, InteractionRecord};
+use ixgw_core::model::record::{parse_strict, InteractionRecord};
 use ixgw_core::{HistoryService, Millis, Partition, StoreError};
 use ixgw_store::Database;
 use merge::{merge, Part, Start};

@@ -3,7 +3,7 @@
 //! retention, and the key scopes that bound all of it.
 
 use crate::helpers::*;
-use ixgw_core::record::InteractionRecord;
+use ixgw_core::model::record::InteractionRecord;
 use ixgw_core::Millis;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};

@@ -6,7 +6,7 @@
 //! regenerate them with `UPDATE_GOLDEN=1 cargo test -p ixgw --test interact_rest` and review the diff.
 
 use crate::helpers::*;
-use ixgw_core::record::InteractionRecord;
+use ixgw_core::model::record::InteractionRecord;
 use ixgw_core::Millis;
 use serde_json::json;
 use std::path::PathBuf;

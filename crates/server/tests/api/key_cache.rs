@@ -2,8 +2,8 @@
 //! fails; without the cache it fails at once.
 
 use crate::helpers::*;
+use ixgw_core::model::tenancy::NewKey;
 use ixgw_core::store::KeyRecord;
-use ixgw_core::tenancy::NewKey;
 use ixgw_core::{AuthFailure, Credentials, HistoryError, HistoryService, Millis, Scope};
 use std::time::{Duration, Instant};
 

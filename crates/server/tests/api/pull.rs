@@ -10,7 +10,7 @@ use ixgw::pull::{
     pull_context_services, pull_interact, ContextServicesPull, InteractPull, PullOptions, PullReport, RetryPolicy,
     Source, Target,
 };
-use ixgw_core::record::InteractionRecord;
+use ixgw_core::model::record::InteractionRecord;
 use ixgw_core::{Millis, Partition};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
@@ -65,7 +65,7 @@ fn png() -> Vec<u8> {
 /// names that does not exist), caller attributes shared between interactions and re-allocated,
 /// variable sets, Context Services fields, content parts with and without MIME types, service links.
 fn generated(n: usize) -> String {
-    let b64 = |b: &[u8]| serde_json::to_value(ixgw_core::record::Base64Bytes(b.to_vec())).unwrap();
+    let b64 = |b: &[u8]| serde_json::to_value(ixgw_core::model::record::Base64Bytes(b.to_vec())).unwrap();
     let now = demo_now().0;
     let iso = |ms: i64| Millis(ms).to_iso_millis();
     let png = b64(&png());
@@ -825,7 +825,7 @@ async fn the_binary_killed_mid_pull_resumes_and_keeps_its_key_to_itself() {
         let out = child.wait_with_output().unwrap();
         (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
     };
-    let key_id = ixgw_core::tenancy::NewKey::from_text(PRODUCTION.key.into()).key_id;
+    let key_id = ixgw_core::model::tenancy::NewKey::from_text(PRODUCTION.key.into()).key_id;
     assert_eq!(existing(PRODUCTION.key), (Some(0), format!("{key_id}\n")), "the id is printed, not the key");
     let (code, again) = existing(PRODUCTION.key);
     assert!(code == Some(1) && again.contains("stored already") && !again.contains(PRODUCTION.key), "{again}");

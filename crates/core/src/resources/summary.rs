@@ -1,7 +1,7 @@
 //! The Interaction Summary (sibling method): only the pages with user input, and within them only
 //! what the user entered or selected. Key names are the gateway's (the vendor's are not public).
 
-use crate::page::{ChoiceKind, HtmlBlock, Page};
+use crate::model::page::{ChoiceKind, HtmlBlock, Page};
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

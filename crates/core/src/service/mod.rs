@@ -1,19 +1,23 @@
 //! The one query service every protocol face calls: authentication, tenancy, windows and lookups
-//! live here and nowhere else.
+//! live here and nowhere else. Its writes besides whole records are in `writes`; the short memory
+//! of keys and tenants that spares a read its extra round trips is `key_cache`.
+
+pub mod key_cache;
+pub mod writes;
 
 use crate::error::{AuthFailure, HistoryError, StoreError};
-use crate::key_cache::{KeyCache, TenantCache};
-use crate::ordered::OrderedStrings;
-use crate::page::Page;
-use crate::record::{CallerAttributeKind, InteractionRecord, RecordError};
+use crate::model::ordered::OrderedStrings;
+use crate::model::page::Page;
+use crate::model::record::{CallerAttributeKind, InteractionRecord, RecordError};
+use crate::model::tenancy::{KeyDigest, Principal, Scope, Tenant};
+use crate::model::time::Millis;
+use crate::resources::summary::{summarize, SummaryPage};
+use crate::rules::window::SearchWindow;
+use crate::service::key_cache::{KeyCache, TenantCache};
 use crate::store::{
     ContentBlob, ContentPart, ContextRow, FlowTarget, HistoryStore, ListQuery, ListSubject, Partition, StoredFlow,
     StoredPhoto,
 };
-use crate::summary::{summarize, SummaryPage};
-use crate::tenancy::{KeyDigest, Principal, Scope, Tenant};
-use crate::time::Millis;
-use crate::window::SearchWindow;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use std::time::Duration;

@@ -8,8 +8,8 @@
 //!
 //! The stores implement the same rule in SQL over indexes; the contract tests hold them to it.
 
-use crate::record::{CallerAttribute, CallerAttributeKind};
-use crate::time::Millis;
+use crate::model::record::{CallerAttribute, CallerAttributeKind};
+use crate::model::time::Millis;
 use std::cmp::Ordering;
 
 /// The allocations that count: one per kind, the latest.
@@ -67,7 +67,7 @@ pub fn matching_allocation(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::time::IsoDate;
+    use crate::model::time::IsoDate;
 
     fn alloc(kind: CallerAttributeKind, value: &str, at: i64) -> CallerAttribute {
         CallerAttribute { kind, value: value.into(), allocated_at: IsoDate(Millis(at)) }

@@ -1,10 +1,10 @@
 //! The Genesys Context Services interaction resource, in the seed's member order.
 
 use crate::error::HistoryError;
-use crate::ordered::OrderedStrings;
-use crate::record::{Context, EmailAddress};
+use crate::model::ordered::OrderedStrings;
+use crate::model::record::{Context, EmailAddress};
+use crate::model::time::Millis;
 use crate::store::ContextRow;
-use crate::time::Millis;
 use serde::Serialize;
 
 /// Absolute URLs of the content sub-resources an interaction has.
@@ -85,7 +85,7 @@ struct Resource<'a> {
     sent_date: Option<String>,
 }
 
-fn date(d: Option<crate::time::IsoDate>) -> Option<String> {
+fn date(d: Option<crate::model::time::IsoDate>) -> Option<String> {
     d.map(|d| d.0.to_iso_millis())
 }
 

@@ -1,7 +1,7 @@
 //! The Interact search window: the past 3 calendar months, or 12 with `widerSearch=true`,
 //! measured on an interaction's last activity.
 
-use crate::time::Millis;
+use crate::model::time::Millis;
 use chrono::{DateTime, Months, Utc};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

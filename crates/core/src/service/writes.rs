@@ -3,13 +3,13 @@
 //! bound to the caller's partition, like every read.
 
 use crate::error::{HistoryError, StoreError};
-use crate::page::Page;
-use crate::record::{CallerAttribute, RecordError};
-use crate::retention::Retention;
+use crate::model::page::Page;
+use crate::model::record::{CallerAttribute, RecordError};
+use crate::model::tenancy::Principal;
+use crate::model::time::Millis;
+use crate::rules::retention::Retention;
 use crate::service::{can_be_stored, partition, HistoryService};
 use crate::store::{AttributeAllocated, EraseTarget, Erased, LiveRefusal, PageAppended};
-use crate::tenancy::Principal;
-use crate::time::Millis;
 
 /// Interactions removed per purge transaction: short transactions, so that readers and writers
 /// are never held up for long, however much a purge removes.

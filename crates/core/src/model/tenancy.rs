@@ -132,7 +132,7 @@ pub struct KeyInfo {
     pub tenant: String,
     pub environment: String,
     pub scope: Scope,
-    pub created_at: crate::time::Millis,
+    pub created_at: crate::model::time::Millis,
     pub revoked: bool,
 }
 

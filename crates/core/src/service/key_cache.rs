@@ -13,7 +13,7 @@
 //! key's tag is a guess at 128 random bits; the digest is still what the store is asked by, and
 //! compared in constant time, before anything is remembered.
 
-use crate::tenancy::{StoredKey, Tenant};
+use crate::model::tenancy::{StoredKey, Tenant};
 use siphasher::sip128::SipHasher24;
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -109,7 +109,7 @@ impl<K: Hash + Eq, V: Clone> TtlCache<K, V> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tenancy::{KeyDigest, Scope};
+    use crate::model::tenancy::{KeyDigest, Scope};
 
     fn key(text: &str) -> StoredKey {
         StoredKey {

@@ -1,7 +1,7 @@
 //! Retention: how long history is kept. The store never needs to hold more than the vendor API can
 //! return (12 calendar months, `widerSearch=true`), so that is the default.
 
-use crate::time::Millis;
+use crate::model::time::Millis;
 use chrono::{DateTime, Days, Months, Utc};
 use std::fmt;
 use std::str::FromStr;
@@ -63,7 +63,7 @@ impl fmt::Display for Retention {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::window::SearchWindow;
+    use crate::rules::window::SearchWindow;
     use chrono::TimeZone;
 
     #[test]

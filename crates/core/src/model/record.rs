@@ -2,9 +2,9 @@
 //! (spec `records.md`). Parsing is strict: unknown members, bad dates, bad base64, unknown attribute
 //! kinds and pages out of order are refused with the JSON path of the offending member.
 
-use crate::ordered::OrderedStrings;
-use crate::page::Page;
-use crate::time::{IsoDate, Millis};
+use crate::model::ordered::OrderedStrings;
+use crate::model::page::Page;
+use crate::model::time::{IsoDate, Millis};
 use base64::Engine;
 use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::BTreeMap;
