@@ -127,19 +127,6 @@ versions() {
     *) echo "1.1 1.2" ;;
   esac
 }
-label() {
-  case "$1" in
-    zeep) echo "Python zeep" ;;
-    php) echo "PHP SoapClient" ;;
-    wsimport) echo "Java JAX-WS RI (wsimport)" ;;
-    axis) echo "Java Axis 1.4 (WSDL2Java)" ;;
-    gsoap) echo "C++ gSOAP" ;;
-    soap-lite) echo "Perl SOAP::Lite" ;;
-    wsdl2perl) echo "Perl SOAP::WSDL (wsdl2perl)" ;;
-    node-soap) echo "Node soap" ;;
-    strong-soap) echo "Node strong-soap" ;;
-  esac
-}
 
 cases="found empty not-found bad bad-standard not-found-standard"
 results="$out/results.tsv"

@@ -168,6 +168,13 @@ pub struct ListQuery {
     pub limit: u32,
 }
 
+impl ListQuery {
+    /// The first page of `subject`'s list, no filter: the vendor's own request.
+    pub fn first_page(subject: ListSubject, limit: u32) -> Self {
+        Self { subject, media_type: None, status: None, from: None, to: None, after: None, limit }
+    }
+}
+
 /// A new application key, as stored.
 #[derive(Debug, Clone)]
 pub struct KeyRecord<'a> {

@@ -187,6 +187,19 @@ mod tests {
         Button, Choice, ChoiceKind, HtmlBlock, Page, Section, SelectFromList, TextInput, UploadImageList,
     };
 
+    /// The optional button members that `textInput` and `selectFromList` start with (each type
+    /// repeats a button's fields).
+    macro_rules! button_members {
+        ($writer:expr, $b:expr) => {{
+            $writer.opt_text("id", $b.id.as_deref());
+            $writer.opt_text("buttonState", $b.button_state.as_deref());
+            $writer.opt_plain("buttonVisible", $b.button_visible);
+            $writer.opt_text("buttonLabel", $b.button_label.as_deref());
+            $writer.opt_text("buttonAction", $b.button_action.as_deref());
+            $writer.opt_text("buttonImageName", $b.button_image_name.as_deref());
+        }};
+    }
+
     /// The typed model's own walk, in docs/PAGE-MODEL.md order: what `page_xml` must agree with.
     impl Payload {
         fn opt_plain(&mut self, name: &str, value: Option<impl std::fmt::Display>) {
@@ -270,35 +283,9 @@ mod tests {
             self.close("sectionChoices");
         }
 
-        /// The optional button members that `textInput` and `selectFromList` start with.
-        #[allow(clippy::too_many_arguments)]
-        fn button_members(
-            &mut self,
-            id: Option<&str>,
-            state: Option<&str>,
-            visible: Option<bool>,
-            label: Option<&str>,
-            action: Option<&str>,
-            image: Option<&str>,
-        ) {
-            self.opt_text("id", id);
-            self.opt_text("buttonState", state);
-            self.opt_plain("buttonVisible", visible);
-            self.opt_text("buttonLabel", label);
-            self.opt_text("buttonAction", action);
-            self.opt_text("buttonImageName", image);
-        }
-
         fn text_input(&mut self, name: &str, t: &TextInput) {
             self.open(name);
-            self.button_members(
-                t.id.as_deref(),
-                t.button_state.as_deref(),
-                t.button_visible,
-                t.button_label.as_deref(),
-                t.button_action.as_deref(),
-                t.button_image_name.as_deref(),
-            );
+            button_members!(self, t);
             self.opt_plain("isMandatory", t.is_mandatory);
             self.opt_plain("maxCharacters", t.max_characters);
             self.opt_plain("numberOfLines", t.number_of_lines);
@@ -314,14 +301,7 @@ mod tests {
 
         fn select_from_list(&mut self, name: &str, s: &SelectFromList) {
             self.open(name);
-            self.button_members(
-                s.id.as_deref(),
-                s.button_state.as_deref(),
-                s.button_visible,
-                s.button_label.as_deref(),
-                s.button_action.as_deref(),
-                s.button_image_name.as_deref(),
-            );
+            button_members!(self, s);
             self.opt_plain("isMandatory", s.is_mandatory);
             for option in &s.select_from_list_options {
                 self.button("selectFromListOptions", option);

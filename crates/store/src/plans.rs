@@ -61,8 +61,7 @@ fn statements(lookup: Lookup, sql: &'static Sql, attribute_flow: AttributeFlow) 
         values
     };
     let lists = |sql: &'static str, subject: ListSubject, subject_value: fn() -> Value| {
-        let first =
-            ListQuery { subject, media_type: None, status: None, from: None, to: None, after: None, limit: 101 };
+        let first = ListQuery::first_page(subject, 101);
         let filtered = ListQuery {
             media_type: Some("chat".into()),
             status: Some(3),

@@ -58,19 +58,9 @@ fn interaction(id: &str, start: i64, pages: usize) -> InteractionRecord {
 
 /// Every row of every table, in a stable order: what "the store is identical" means.
 async fn dump(db: &Database) -> Vec<String> {
-    let tables = [
-        ("tenants", "account_id"),
-        ("environments", "tenant, name"),
-        ("api_keys", "key_id"),
-        ("interactions", "pk"),
-        ("interaction_services", "interaction_pk, service_id"),
-        ("pages", "interaction_pk, seq"),
-        ("caller_attributes", "interaction_pk, seq"),
-        ("current_attributes", "interaction_pk, kind"),
-        ("photos", "interaction_pk, path"),
-    ];
+    let keys = [("tenants", "account_id"), ("environments", "tenant, name"), ("api_keys", "key_id")];
     let mut out = Vec::new();
-    for (table, order) in tables {
+    for (table, order) in keys.into_iter().chain(ixgw_testkit::HISTORY_TABLES) {
         let sql = format!("SELECT * FROM {table} ORDER BY {order}");
         let rows = match db {
             Database::Sqlite(s) => sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -89,31 +79,31 @@ async fn dump(db: &Database) -> Vec<String> {
     out
 }
 
+/// A row as `v1|v2|…`: each cell the first of integer, text, bytes or boolean (PostgreSQL's; as 0/1,
+/// how SQLite stores it) that decodes.
+macro_rules! render_row {
+    ($row:expr) => {{
+        let row = $row;
+        (0..row.len())
+            .map(|i| {
+                row.try_get::<Option<i64>, _>(i)
+                    .map(|v| format!("{v:?}"))
+                    .or_else(|_| row.try_get::<Option<String>, _>(i).map(|v| format!("{v:?}")))
+                    .or_else(|_| row.try_get::<Option<Vec<u8>>, _>(i).map(|v| format!("{v:?}")))
+                    .or_else(|_| row.try_get::<Option<bool>, _>(i).map(|v| format!("{:?}", v.map(i64::from))))
+                    .unwrap()
+            })
+            .collect::<Vec<_>>()
+            .join("|")
+    }};
+}
+
 fn render_sqlite(row: &sqlx::sqlite::SqliteRow) -> String {
-    (0..row.len())
-        .map(|i| {
-            row.try_get::<Option<i64>, _>(i)
-                .map(|v| format!("{v:?}"))
-                .or_else(|_| row.try_get::<Option<String>, _>(i).map(|v| format!("{v:?}")))
-                .or_else(|_| row.try_get::<Option<Vec<u8>>, _>(i).map(|v| format!("{v:?}")))
-                .unwrap()
-        })
-        .collect::<Vec<_>>()
-        .join("|")
+    render_row!(row)
 }
 
 fn render_pg(row: &sqlx::postgres::PgRow) -> String {
-    (0..row.len())
-        .map(|i| {
-            row.try_get::<Option<i64>, _>(i)
-                .map(|v| format!("{v:?}"))
-                .or_else(|_| row.try_get::<Option<String>, _>(i).map(|v| format!("{v:?}")))
-                .or_else(|_| row.try_get::<Option<Vec<u8>>, _>(i).map(|v| format!("{v:?}")))
-                .or_else(|_| row.try_get::<Option<bool>, _>(i).map(|v| format!("{:?}", v.map(i64::from))))
-                .unwrap()
-        })
-        .collect::<Vec<_>>()
-        .join("|")
+    render_row!(row)
 }
 
 /// A small deterministic generator, so the randomized agreement test is the same on every run.
@@ -206,15 +196,7 @@ async fn storing_twice_leaves_the_store_identical_and_replaces_whole(backend: Ba
     assert!(f.store.photo(PROD, "r1", "/p/1").await.unwrap().is_none(), "old photos must go");
     let row = f.store.context_interaction(PROD, "r1").await.unwrap().unwrap();
     assert!(!row.has_plain_text && row.context_json.is_none() && row.customer_id.is_none());
-    let services = ListQuery {
-        subject: ListSubject::Service(1),
-        media_type: None,
-        status: None,
-        from: None,
-        to: None,
-        after: None,
-        limit: 10,
-    };
+    let services = ListQuery::first_page(ListSubject::Service(1), 10);
     assert!(f.store.context_list(PROD, &services).await.unwrap().is_empty(), "old service links must go");
 }
 
@@ -481,15 +463,7 @@ async fn context_lists_page_through_everything_newest_first(backend: Backend) {
         let ids: Vec<_> = f.store.context_list(PROD, &q).await.unwrap().into_iter().map(|r| r.interaction_id).collect();
         assert_eq!(ids, expected, "from {from:?} to {to:?} after {after:?}");
     }
-    let none = ListQuery {
-        subject: ListSubject::Customer("cust".into()),
-        media_type: None,
-        status: None,
-        from: None,
-        to: None,
-        after: None,
-        limit: 10,
-    };
+    let none = ListQuery::first_page(ListSubject::Customer("cust".into()), 10);
     assert!(f.store.context_list(STAGING, &none).await.unwrap().is_empty());
 }
 
@@ -725,15 +699,7 @@ async fn erasure_removes_everything_and_says_what(backend: Backend) {
     for id in ["r2", "r5"] {
         assert!(f.store.context_interaction(PROD, id).await.unwrap().is_none(), "{id}");
     }
-    let c1 = ListQuery {
-        subject: ListSubject::Customer("c1".into()),
-        media_type: None,
-        status: None,
-        from: None,
-        to: None,
-        after: None,
-        limit: 10,
-    };
+    let c1 = ListQuery::first_page(ListSubject::Customer("c1".into()), 10);
     assert!(f.store.context_list(PROD, &c1).await.unwrap().is_empty());
     assert_eq!(f.store.context_list(STAGING, &c1).await.unwrap().len(), 1);
     let other = Partition { tenant: "99999999", environment: "production" };

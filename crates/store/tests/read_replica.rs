@@ -58,15 +58,7 @@ async fn reads_go_to_the_replica_keys_and_writes_to_the_primary() {
     let flow = |id| store.flow(AT, FlowTarget::UniqueId(id), Millis(0));
     assert_eq!(flow("a").await.unwrap().map(|f| f.len()), Some(1), "the flow is read from the replica");
     assert!(flow("b").await.unwrap().is_none(), "not replicated yet: not on the read side");
-    let list = ListQuery {
-        subject: ListSubject::Customer("c".into()),
-        media_type: None,
-        status: None,
-        from: None,
-        to: None,
-        after: None,
-        limit: 10,
-    };
+    let list = ListQuery::first_page(ListSubject::Customer("c".into()), 10);
     assert_eq!(store.context_list(AT, &list).await.unwrap().len(), 1, "Context Services read the replica");
     assert!(store.context_interaction(AT, "b").await.unwrap().is_none());
 

@@ -8,6 +8,17 @@
 
 use sqlx::Connection;
 
+/// The history tables, each with the columns that order its rows: what a test compares when it says
+/// "the store is identical" (the key tables come before them where a test counts those too).
+pub const HISTORY_TABLES: [(&str, &str); 6] = [
+    ("interactions", "pk"),
+    ("interaction_services", "interaction_pk, service_id"),
+    ("pages", "interaction_pk, seq"),
+    ("caller_attributes", "interaction_pk, seq"),
+    ("current_attributes", "interaction_pk, kind"),
+    ("photos", "interaction_pk, path"),
+];
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,

@@ -125,16 +125,8 @@ fn titles(reply: &Reply) -> Vec<String> {
 /// Every row of every table: what "the store is identical" means.
 async fn dump(db: &ixgw_store::Database) -> Vec<String> {
     use sqlx::Row;
-    let tables = [
-        ("interactions", "pk"),
-        ("interaction_services", "interaction_pk, service_id"),
-        ("pages", "interaction_pk, seq"),
-        ("caller_attributes", "interaction_pk, seq"),
-        ("current_attributes", "interaction_pk, kind"),
-        ("photos", "interaction_pk, path"),
-    ];
     let mut out = Vec::new();
-    for (table, order) in tables {
+    for (table, order) in ixgw_testkit::HISTORY_TABLES {
         let sql = sqlx::AssertSqlSafe(format!("SELECT * FROM {table} ORDER BY {order}"));
         macro_rules! render {
             ($rows:expr) => {
