@@ -6,7 +6,7 @@ use crate::shutdown::{Drain, Signals, StopPlan};
 use actix_web::dev::Server;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use ixgw_core::HistoryService;
-use ixgw_web::{Route, Verb};
+use ixgw_web::Route;
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
@@ -95,10 +95,10 @@ impl Application {
 }
 
 /// The server's own operations; each one's operation in the metrics is its path.
-const HEALTHZ: Route = Route::new(Verb::Get, "/healthz", "/healthz");
-const READYZ: Route = Route::new(Verb::Get, "/readyz", "/readyz");
-const METRICS: Route = Route::new(Verb::Get, "/metrics", "/metrics");
-const OPENAPI: Route = Route::new(Verb::Get, "/openapi.json", "/openapi.json");
+const HEALTHZ: Route = Route::get("/healthz", "/healthz");
+const READYZ: Route = Route::get("/readyz", "/readyz");
+const METRICS: Route = Route::get("/metrics", "/metrics");
+const OPENAPI: Route = Route::get("/openapi.json", "/openapi.json");
 
 /// Every operation of the server's own: mounted by `Application::build`, described by
 /// `/openapi.json`.

@@ -56,6 +56,11 @@ impl Route {
         Self { method, path, operation }
     }
 
+    /// A `GET` operation: every read route of the faces.
+    pub const fn get(path: &'static str, operation: &'static str) -> Self {
+        Self::new(Verb::Get, path, operation)
+    }
+
     /// The actix route of this method to `handler`, for `web::resource(path)`.
     pub fn to<F, Args>(&self, handler: F) -> actix_web::Route
     where

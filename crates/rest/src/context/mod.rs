@@ -16,26 +16,22 @@ use crate::RestSettings;
 use actix_web::web;
 use handlers::Mount;
 use ixgw_core::store::ContentPart;
-use ixgw_web::routes::{Route, Verb};
+use ixgw_web::routes::Route;
 
-const CUSTOMER_INTERACTIONS: Route = get("/customers/{customer_id}/interactions", "customerInteractions");
-const SERVICE_INTERACTIONS: Route = get("/services/{service_id}/interactions", "serviceInteractions");
-const INTERACTION: Route = get("/interactions/{interaction_id}", "interaction");
+const CUSTOMER_INTERACTIONS: Route = Route::get("/customers/{customer_id}/interactions", "customerInteractions");
+const SERVICE_INTERACTIONS: Route = Route::get("/services/{service_id}/interactions", "serviceInteractions");
+const INTERACTION: Route = Route::get("/interactions/{interaction_id}", "interaction");
 /// The content routes, one per part; the operation is the part's path segment.
 const CONTENT: [(Route, ContentPart); 3] = [
-    (get("/interactions/{interaction_id}/plain_text", "plain_text"), ContentPart::PlainText),
-    (get("/interactions/{interaction_id}/structured_text", "structured_text"), ContentPart::StructuredText),
-    (get("/interactions/{interaction_id}/binary_content", "binary_content"), ContentPart::BinaryContent),
+    (Route::get("/interactions/{interaction_id}/plain_text", "plain_text"), ContentPart::PlainText),
+    (Route::get("/interactions/{interaction_id}/structured_text", "structured_text"), ContentPart::StructuredText),
+    (Route::get("/interactions/{interaction_id}/binary_content", "binary_content"), ContentPart::BinaryContent),
 ];
 
 /// Every operation of this face, under each mount (the root and the base path): mounted by
 /// [`configure`], described by the server's `/openapi.json`.
 pub const ROUTES: [Route; 6] =
     [CUSTOMER_INTERACTIONS, SERVICE_INTERACTIONS, INTERACTION, CONTENT[0].0, CONTENT[1].0, CONTENT[2].0];
-
-const fn get(path: &'static str, operation: &'static str) -> Route {
-    Route::new(Verb::Get, path, operation)
-}
 
 /// Mounts the routes at the root and under the configured base path. Needs
 /// `web::Data<HistoryService>` and `web::Data<RestSettings>`.

@@ -12,21 +12,22 @@ mod reply;
 mod request;
 
 use actix_web::web;
-use ixgw_web::routes::{Route, Verb};
+use ixgw_web::routes::Route;
 
 /// The prefix of every Interact interaction-data route.
 pub const BASE: &str = "/interact/agent/version/{version}/account/{accountID}";
 
-const FULL_FLOW: Route = get("/interactiondata/{id}/fullFlow", "fullFlow");
+const FULL_FLOW: Route = Route::get("/interactiondata/{id}/fullFlow", "fullFlow");
 const FULL_FLOW_BY_ATTRIBUTE: Route =
-    get("/interactiondata/{id}/fullFlow/byCallerAttribute", "fullFlow/byCallerAttribute");
-const SUMMARY: Route = get("/interactiondata/{id}/summary", "summary");
-const SUMMARY_BY_ATTRIBUTE: Route = get("/interactiondata/{id}/summary/byCallerAttribute", "summary/byCallerAttribute");
-const VARIABLE_SET: Route = get("/interactiondata/{id}/variableSet/{set}", "variableSet");
+    Route::get("/interactiondata/{id}/fullFlow/byCallerAttribute", "fullFlow/byCallerAttribute");
+const SUMMARY: Route = Route::get("/interactiondata/{id}/summary", "summary");
+const SUMMARY_BY_ATTRIBUTE: Route =
+    Route::get("/interactiondata/{id}/summary/byCallerAttribute", "summary/byCallerAttribute");
+const VARIABLE_SET: Route = Route::get("/interactiondata/{id}/variableSet/{set}", "variableSet");
 const VARIABLE_SET_BY_ATTRIBUTE: Route =
-    get("/interactiondata/{id}/variableSet/{set}/byCallerAttribute", "variableSet/byCallerAttribute");
-const UNIQUE_ID: Route = get("/uniqueId/{kind}/{value}", "uniqueId");
-const PHOTO: Route = get("/photo/{uid}/{imgPath}", "photo");
+    Route::get("/interactiondata/{id}/variableSet/{set}/byCallerAttribute", "variableSet/byCallerAttribute");
+const UNIQUE_ID: Route = Route::get("/uniqueId/{kind}/{value}", "uniqueId");
+const PHOTO: Route = Route::get("/photo/{uid}/{imgPath}", "photo");
 
 /// Every operation of this face, under [`BASE`]: mounted by [`configure`], described by the
 /// server's `/openapi.json`.
@@ -40,10 +41,6 @@ pub const ROUTES: [Route; 8] = [
     UNIQUE_ID,
     PHOTO,
 ];
-
-const fn get(path: &'static str, operation: &'static str) -> Route {
-    Route::new(Verb::Get, path, operation)
-}
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     use flow::{full_flow, summary, unique_id, variable_set, BY_ATTRIBUTE, BY_ID};
