@@ -20,13 +20,21 @@ pub struct Application {
 
 impl Application {
     /// Binds `listener` and prepares the server over `service`.
-    pub fn build(settings: &Settings, service: HistoryService, listener: TcpListener) -> std::io::Result<Self> {
+    pub fn build(
+        settings: &Settings,
+        service: HistoryService,
+        listener: TcpListener,
+        cutover: Option<Arc<crate::cutover::Cutover>>,
+    ) -> std::io::Result<Self> {
         let port = listener.local_addr()?.port();
         let rest = settings.rest();
         let soap = settings.soap();
         let json_limit = settings.server.max_body_bytes;
         let request_timeout = Duration::from_secs(settings.server.request_timeout_secs);
         let metrics = crate::telemetry::Metrics::new();
+        if let Some(cutover) = &cutover {
+            cutover.metrics().collectors().into_iter().for_each(|c| metrics.register(c));
+        }
         let metrics_data = web::Data::from(metrics.clone());
         let openapi = web::Data::new(crate::openapi::document(Some(&settings.context_services.base_path)).to_string());
         let service = web::Data::new(service);
@@ -44,6 +52,8 @@ impl Application {
                 .app_data(soap_data.clone())
                 .app_data(web::PayloadConfig::new(json_limit))
                 .app_data(metrics_data.clone())
+                // Inside the request log, which then logs and measures what the client got.
+                .wrap(crate::cutover::CutoverLayer(cutover.clone()))
                 .wrap(crate::limits::BodyIdleTimeout { idle: request_timeout })
                 .wrap(crate::telemetry::RequestLog { metrics: metrics.clone() })
                 .wrap(actix_web::middleware::from_fn(crate::shutdown::track))

@@ -51,6 +51,36 @@ pub enum Command {
     /// Copy history from a running Interact or Context Services server into this gateway's store.
     #[command(subcommand)]
     Pull(crate::pull::PullCommand),
+    /// What the cutover's shadow mode compared (docs/MIGRATION.md).
+    #[command(subcommand)]
+    Shadow(ShadowCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ShadowCommand {
+    /// Per operation the counts of each outcome (same, differ, missing, upstream_failed), then each
+    /// differing sample kept: the request (no key) and a unified diff of the vendor's and the
+    /// gateway's bodies.
+    Report {
+        /// Only what was compared this long ago or since: 30m, 24h, 7d (default: everything kept).
+        #[arg(long, value_name = "DURATION", value_parser = parse_since)]
+        since: Option<chrono::Duration>,
+    },
+}
+
+/// `30s`, `30m`, `24h`, `7d`.
+fn parse_since(text: &str) -> Result<chrono::Duration, String> {
+    let invalid = || format!("`{text}` is not a duration such as 30m, 24h or 7d");
+    let unit_at = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(invalid)?;
+    let amount: i64 = text[..unit_at].parse().map_err(|_| invalid())?;
+    let duration = match &text[unit_at..] {
+        "s" => chrono::Duration::try_seconds(amount),
+        "m" | "min" => chrono::Duration::try_minutes(amount),
+        "h" => chrono::Duration::try_hours(amount),
+        "d" => chrono::Duration::try_days(amount),
+        _ => None,
+    };
+    duration.ok_or_else(invalid)
 }
 
 #[derive(Args, Debug)]
@@ -151,6 +181,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(if report.rejected > 0 { 1 } else { 0 })
         }
         Command::Pull(command) => crate::pull::run_command(&settings, database_flag, command).await,
+        Command::Shadow(ShadowCommand::Report { since }) => {
+            let db = open_database(&settings, database_flag, true).await?;
+            let since = since.map_or(0, |d| chrono::Utc::now().timestamp_millis() - d.num_milliseconds());
+            let (counts, samples) = db.shadow_report(since).await?;
+            db.close().await;
+            print!("{}", crate::cutover::report::render(&counts, &samples));
+            Ok(0)
+        }
         Command::Purge(args) => {
             let retention = match args.older_than {
                 Some(text) => text.parse::<Retention>().map_err(anyhow::Error::msg)?,

@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod cutover;
 pub mod demo;
 pub mod import;
 pub mod limits;
@@ -98,7 +99,8 @@ pub struct Started {
 /// What `ixgw serve` does between reading its settings and serving, and how the tests start the
 /// gateway: opens (and migrates) the database; builds the service as shipped ([`service`]: answering
 /// at once while a database is down) with keys remembered for `server.key_cache_ms`; loads the demo;
-/// binds `address`; starts the daily purge; builds the application.
+/// binds `address`; starts the daily purge and the cutover's workers (`[upstream]`); builds the
+/// application.
 pub async fn start(settings: &Settings, address: SocketAddr, options: Start<'_>) -> anyhow::Result<Started> {
     let database = open_database(settings, options.database_url, options.migrate).await?;
     let store = guarded_store(&database, settings);
@@ -122,6 +124,15 @@ pub async fn start(settings: &Settings, address: SocketAddr, options: Start<'_>)
         let period = settings.retention().map_err(anyhow::Error::msg)?;
         tokio::spawn(retention::run_periodically(service.clone(), period, retention::DAY));
     }
-    let app = Application::build(settings, service.clone(), listener)?;
+    let cutover = cutover::Cutover::start(
+        &settings.upstream,
+        &settings.context_services.base_path,
+        settings.server.public_url.as_deref(),
+        settings.server.max_body_bytes.max(settings.soap.max_body_bytes),
+        &service,
+        &database,
+    )
+    .map_err(anyhow::Error::msg)?;
+    let app = Application::build(settings, service.clone(), listener, cutover)?;
     Ok(Started { database, service, address, app })
 }

@@ -18,6 +18,7 @@ pub struct Settings {
     pub context_services: ContextServicesSettings,
     pub retention: RetentionSettings,
     pub log: LogSettings,
+    pub upstream: UpstreamSettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -152,6 +153,41 @@ impl Default for LogSettings {
     }
 }
 
+/// The vendor's servers during a cutover (`crate::cutover`, `docs/MIGRATION.md`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UpstreamSettings {
+    /// The vendor's Interact base URL, before `/interact/...` (REST and SOAP).
+    pub interact: Option<String>,
+    /// The vendor's Context Services base URL, before `/customers/...` and `/interactions/...`.
+    pub context_services: Option<String>,
+    /// `off`, `shadow` (the vendor answers, the store is compared) or `fallback` (the store
+    /// answers, the vendor fills what it lacks).
+    pub mode: String,
+    /// How long a request to the vendor may take, its answer included.
+    pub timeout_ms: u64,
+    /// The largest vendor answer passed on; a larger one counts as the vendor failing.
+    pub max_answer_bytes: usize,
+    /// Comparisons (shadow) or copies (fallback) waiting at most; more are dropped and counted.
+    pub queue: usize,
+    /// Differing samples kept per operation for `ixgw shadow report`.
+    pub samples_per_operation: usize,
+}
+
+impl Default for UpstreamSettings {
+    fn default() -> Self {
+        Self {
+            interact: None,
+            context_services: None,
+            mode: "off".into(),
+            timeout_ms: 2000,
+            max_answer_bytes: 32 * 1024 * 1024,
+            queue: 1024,
+            samples_per_operation: 1000,
+        }
+    }
+}
+
 /// The embedded default database.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/ixgw.db";
 
@@ -196,6 +232,7 @@ impl Settings {
             return Err("context_services.base_path must start with `/` and not end with one".into());
         }
         self.retention()?;
+        crate::cutover::Mode::parse(&self.upstream.mode)?;
         Ok(())
     }
 
@@ -317,6 +354,8 @@ mod tests {
         all.database.url = Some(String::new());
         all.database.read_url = Some(String::new());
         all.context_services.default_tenant = Some(String::new());
+        all.upstream.interact = Some(String::new());
+        all.upstream.context_services = Some(String::new());
         let table = toml::Table::try_from(all).unwrap();
         for (section, keys) in &table {
             assert!(text.contains(&format!("[{section}]")), "section [{section}] missing from the example");

@@ -96,6 +96,11 @@ impl Metrics {
         Arc::new(Self { registry, requests, latency, faults })
     }
 
+    /// Adds a collector of another module (the cutover's counters) to `/metrics`.
+    pub fn register(&self, collector: Box<dyn prometheus::core::Collector>) {
+        self.registry.register(collector).expect("metric registered once");
+    }
+
     fn observe(&self, label: &RequestLabel, status: u16, seconds: f64) {
         let status = status.to_string();
         self.requests

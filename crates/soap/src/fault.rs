@@ -231,6 +231,7 @@ impl Failed {
     /// faults.
     pub fn of(req: &HttpRequest, error: &HistoryError, not_found: NotFoundAnswer) -> Self {
         ixgw_web::log_failure(req, error);
+        ixgw_web::note_miss(req, error);
         match error {
             HistoryError::Unauthenticated(reason) => Self::Fault(Fault::Credentials(*reason)),
             HistoryError::InvalidParameter(name) => {

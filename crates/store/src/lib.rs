@@ -17,11 +17,13 @@ mod plans;
 mod postgres;
 pub mod replica;
 mod rows;
+mod shadow;
 mod sql;
 mod sqlite;
 mod sqlite_reads;
 
 pub use plans::Lookup;
+pub use shadow::{ShadowCount, ShadowSample};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 

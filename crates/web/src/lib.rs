@@ -66,21 +66,59 @@ pub struct RequestLabel {
     pub fault: Option<String>,
 }
 
-/// The tenant a request was authenticated for (see [`authenticated`]).
+/// The tenant and environment a request was authenticated for (see [`authenticated`]).
 #[derive(Debug, Clone)]
-struct AuthenticatedTenant(String);
+struct AuthenticatedTenant {
+    tenant: String,
+    environment: String,
+}
 
 /// Remembers the tenant `who` belongs to, for the request's label. Faces call it where they
 /// authenticate; a request that never authenticated is logged without a tenant.
 pub fn authenticated(req: &HttpRequest, who: &ixgw_core::Principal) {
-    req.extensions_mut().insert(AuthenticatedTenant(who.tenant.clone()));
+    req.extensions_mut()
+        .insert(AuthenticatedTenant { tenant: who.tenant.clone(), environment: who.environment.clone() });
+}
+
+/// What an authenticated request looked for and the store does not hold: the cutover's fallback
+/// asks the vendor for it and copies it (`ixgw::cutover`). Faces note it with [`note_miss`] where
+/// they turn a core error into their answer.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Miss {
+    pub tenant: String,
+    pub environment: String,
+    pub lookup: Lookup,
+}
+
+/// The interaction a missed request named.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Lookup {
+    /// An Interact unique id (REST or SOAP).
+    UniqueId(String),
+    /// An Interact caller-attribute value (REST or SOAP, `byCallerAttribute` and `uniqueId`).
+    CallerAttribute(String),
+    /// A Context Services interaction id.
+    ContextInteraction(String),
+}
+
+/// Notes on the request that `error` is a miss of an interaction (see [`Miss`]); other errors,
+/// and requests that never authenticated, note nothing.
+pub fn note_miss(req: &HttpRequest, error: &HistoryError) {
+    let lookup = match error {
+        HistoryError::UniqueIdNotFound(id) => Lookup::UniqueId(id.clone()),
+        HistoryError::AttributeNotFound(value) => Lookup::CallerAttribute(value.clone()),
+        HistoryError::InteractionNotFound(id) => Lookup::ContextInteraction(id.clone()),
+        _ => return,
+    };
+    let Some(who) = req.extensions().get::<AuthenticatedTenant>().cloned() else { return };
+    req.extensions_mut().insert(Miss { tenant: who.tenant, environment: who.environment, lookup });
 }
 
 /// Attaches `label` to a response (read by the server's request log and metrics). A label without
 /// a tenant gets the one the request was [`authenticated`] for, if any.
 pub fn label(req: &HttpRequest, response: &mut actix_web::HttpResponse, mut label: RequestLabel) {
     if label.tenant.is_none() {
-        label.tenant = req.extensions().get::<AuthenticatedTenant>().map(|t| t.0.clone());
+        label.tenant = req.extensions().get::<AuthenticatedTenant>().map(|t| t.tenant.clone());
     }
     response.extensions_mut().insert(label);
 }
@@ -105,5 +143,30 @@ mod tests {
         authenticated(&req, &who);
         label(&req, &mut res, RequestLabel { surface: "s", operation: "op".into(), ..Default::default() });
         assert_eq!(res.extensions().get::<RequestLabel>().unwrap().tenant.as_deref(), Some("12345678"));
+    }
+
+    #[test]
+    fn misses_are_noted_for_authenticated_lookups_of_an_interaction_only() {
+        let req = TestRequest::default().to_http_request();
+        note_miss(&req, &HistoryError::UniqueIdNotFound("x".into()));
+        assert_eq!(req.extensions().get::<Miss>(), None, "not authenticated");
+        let who = ixgw_core::Principal {
+            tenant: "12345678".into(),
+            environment: "staging".into(),
+            scope: ixgw_core::Scope::Read,
+            key_id: "k_1".into(),
+        };
+        authenticated(&req, &who);
+        note_miss(&req, &HistoryError::VariableSetNotFound("s".into()));
+        assert_eq!(req.extensions().get::<Miss>(), None, "the interaction was found");
+        for (error, lookup) in [
+            (HistoryError::UniqueIdNotFound("a".into()), Lookup::UniqueId("a".into())),
+            (HistoryError::AttributeNotFound("4567".into()), Lookup::CallerAttribute("4567".into())),
+            (HistoryError::InteractionNotFound("c".into()), Lookup::ContextInteraction("c".into())),
+        ] {
+            note_miss(&req, &error);
+            let miss = req.extensions().get::<Miss>().cloned().unwrap();
+            assert_eq!(miss, Miss { tenant: "12345678".into(), environment: "staging".into(), lookup });
+        }
     }
 }

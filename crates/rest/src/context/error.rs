@@ -71,6 +71,7 @@ pub(super) fn respond(req: &HttpRequest, failure: Failure) -> HttpResponse {
     let (status, message, exception) = match &failure {
         Failure::History(error) => {
             ixgw_web::log_failure(req, error);
+            ixgw_web::note_miss(req, error);
             history(error)
         }
         Failure::BadParameter { name, value, expected } => (

@@ -40,6 +40,7 @@ pub fn answer(req: &HttpRequest, operation: &str, outcome: Result<HttpResponse, 
 
 /// The one place where a core error becomes the vendor's response.
 pub fn error(req: &HttpRequest, e: &HistoryError) -> HttpResponse {
+    ixgw_web::note_miss(req, e);
     match e {
         HistoryError::Unauthenticated(why) => HttpResponse::Unauthorized()
             .insert_header((UNAUTHENTICATED_REASON, why.reason()))

@@ -3,7 +3,7 @@
 //! `structured_text`, `binary_content`), and stores them so that the Context Services face answers
 //! them again as the source did.
 
-use super::client::{Answer, Failure, SourceClient};
+use ixgw_upstream::{Answer, Failure, SourceClient};
 use super::inputs::{read_list, CUSTOMER_COLUMNS, INTERACTION_COLUMNS, SERVICE_COLUMNS};
 use super::merge::{ContextPart, Part};
 use super::{json_text, not_yet_stored, run_jobs, segment, Job, Ledger, PullOptions, PullReport, Target};
@@ -192,6 +192,12 @@ pub async fn pull_context_services(
 struct Resources {
     client: SourceClient,
     page_size: u32,
+}
+
+/// The Context Services part of one interaction from `client` (credentials in it): its resource
+/// and content parts, as the pull fetches each.
+pub(super) async fn fetch_one(client: SourceClient, id: &str) -> Result<Part, Failure> {
+    Resources { client, page_size: 0 }.fetch(id.to_string(), Vec::new()).await
 }
 
 /// A list entry: only its id is needed (the resource is fetched by id).

@@ -3,7 +3,7 @@
 //! caller attributes and dates from the files the platform exported (the API cannot give them
 //! back by id).
 
-use super::client::{Answer, Failure, SourceClient};
+use ixgw_upstream::{Answer, Failure, SourceClient};
 use super::inputs::{read_attributes, read_list, ListEntry, UNIQUE_ID_COLUMNS};
 use super::merge::{InteractPart, Part};
 use super::{json_body, not_yet_stored, run_jobs, segment, Job, Ledger, PullOptions, PullReport, Target};
@@ -108,6 +108,24 @@ pub async fn pull_interact(
         ));
     }
     ledger.finish(started, &source.client.counters)
+}
+
+/// The Interact part of one interaction from `client` (credentials in it), the way the pull
+/// fetches each id: full flow (12-month window), summary check, photos; no variable sets.
+pub(super) async fn fetch_one(
+    client: SourceClient,
+    tenant: &str,
+    id: &str,
+    attributes: Option<Vec<CallerAttribute>>,
+) -> Result<Part, Failure> {
+    let flows = Flows {
+        client,
+        prefix: format!("/interact/agent/version/2/account/{}", segment(tenant)),
+        variable_sets: Vec::new(),
+        misses: Misses::default(),
+    };
+    let entry = ListEntry { id: id.to_string(), started_at: None, ended_at: None };
+    flows.fetch(id.to_string(), Work { entry, attributes }).await
 }
 
 /// `{"voice":{"data":{…}}}`.

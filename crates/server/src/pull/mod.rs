@@ -9,20 +9,21 @@
 //! skips it. What cannot be pulled is written, with the reason, to the failures file.
 
 mod checkpoint;
-mod client;
 mod command;
 mod context;
+mod fill;
 mod inputs;
 mod interact;
 mod merge;
 
-pub use client::RetryPolicy;
+pub use ixgw_upstream::RetryPolicy;
 pub use command::{run as run_command, PullCommand};
 pub use context::{pull_context_services, ContextServicesPull};
+pub use fill::{fill, FillSource, Filled};
 pub use interact::{pull_interact, InteractPull};
 
 use checkpoint::{Checkpoint, Failures};
-use client::{Answer, Failure};
+use ixgw_upstream::{Answer, Failure, SourceClient};
 use futures_util::stream::{self, StreamExt};
 use indicatif::{ProgressBar, ProgressStyle};
 use ixgw_core::ingest::{Frame, ImportSession, Outcome};
@@ -83,17 +84,20 @@ pub struct Source {
 
 impl Source {
     /// The client of this source; `tenant` is the header that names the tenant there.
-    fn client(&self, tenant: (&'static str, String), options: &PullOptions) -> anyhow::Result<client::SourceClient> {
+    fn client(&self, tenant: (&'static str, String), options: &PullOptions) -> anyhow::Result<SourceClient> {
+        let scheme_ok = self.from.starts_with("http://") || self.from.starts_with("https://");
+        anyhow::ensure!(scheme_ok, "--from must be an http:// or https:// URL");
         let mut headers = vec![tenant];
         headers.extend(self.key.clone().map(|k| ("application-key", k)));
         headers.extend(self.environment.clone().map(|e| ("environment-name", e)));
-        client::SourceClient::new(client::ClientSettings {
+        SourceClient::new(ixgw_upstream::ClientSettings {
             base_url: self.from.clone(),
             headers,
             timeout: options.timeout,
             policy: options.retry,
             requests_per_second: options.requests_per_second,
         })
+        .map_err(anyhow::Error::msg)
     }
 }
 
@@ -224,7 +228,7 @@ impl Ledger {
     }
 
     /// Writes the failures file and the final counts.
-    fn finish(mut self, started: Instant, counters: &client::Counters) -> anyhow::Result<PullReport> {
+    fn finish(mut self, started: Instant, counters: &ixgw_upstream::Counters) -> anyhow::Result<PullReport> {
         self.bar.finish_and_clear();
         self.report.elapsed = started.elapsed();
         self.report.requests = counters.requests.load(std::sync::atomic::Ordering::Relaxed);

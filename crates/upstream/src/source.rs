@@ -1,7 +1,8 @@
-//! Requests to the source server: its credentials on every request (never in a message), a rate
+//! Reads of one source server: its credentials on every request (never in a message), a rate
 //! limit shared by every request, a timeout, and retries with backoff for what is worth another
 //! try — a 5xx, a 429 (after its `Retry-After`), a network failure or timeout, an answer cut short.
 
+use crate::describe;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, LINK, RETRY_AFTER};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -125,6 +126,8 @@ pub struct SourceClient {
     http: reqwest::Client,
     /// `scheme://host[:port][/path]`, no trailing slash.
     base: String,
+    /// Sent with every request; values marked sensitive (never printed by the HTTP stack).
+    headers: HeaderMap,
     policy: RetryPolicy,
     limit: Option<RateLimit>,
     pub counters: Counters,
@@ -141,33 +144,34 @@ pub struct ClientSettings {
 }
 
 impl SourceClient {
-    pub fn new(settings: ClientSettings) -> anyhow::Result<Self> {
+    /// A client with an HTTP client of its own (`ixgw pull`).
+    pub fn new(settings: ClientSettings) -> Result<Self, String> {
+        let http = crate::http_client(settings.timeout, concat!("ixgw-pull/", env!("CARGO_PKG_VERSION")))?;
+        Self::with_http(http, settings)
+    }
+
+    /// A client over a shared HTTP client (its timeout is the shared one's).
+    pub fn with_http(http: reqwest::Client, settings: ClientSettings) -> Result<Self, String> {
         let base = settings.base_url.trim_end_matches('/').to_string();
         let scheme_ok = base.starts_with("http://") || base.starts_with("https://");
-        anyhow::ensure!(scheme_ok, "--from must be an http:// or https:// URL");
+        if !scheme_ok {
+            return Err("the source must be an http:// or https:// URL".into());
+        }
         let mut headers = HeaderMap::new();
         for (name, value) in settings.headers {
             let mut value = HeaderValue::from_str(&value)
-                .map_err(|_| anyhow::anyhow!("the value for the {name} header is not a valid header value"))?;
+                .map_err(|_| format!("the value for the {name} header is not a valid header value"))?;
             value.set_sensitive(true);
             headers.insert(HeaderName::from_static(name), value);
         }
-        let http = reqwest::Client::builder()
-            .default_headers(headers)
-            .timeout(settings.timeout)
-            .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("ixgw-pull/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| anyhow::anyhow!("cannot prepare the HTTP client: {}", e.without_url()))?;
         let limit = match settings.requests_per_second {
             Some(rps) if rps > 0.0 && rps.is_finite() => {
                 Some(RateLimit { interval: Duration::from_secs_f64(1.0 / rps), next: Mutex::new(Instant::now()) })
             }
-            Some(rps) => anyhow::bail!("--rps must be a positive number, not {rps}"),
+            Some(rps) => return Err(format!("--rps must be a positive number, not {rps}")),
             None => None,
         };
-        Ok(Self { http, base, policy: settings.policy, limit, counters: Counters::default() })
+        Ok(Self { http, base, headers, policy: settings.policy, limit, counters: Counters::default() })
     }
 
     /// GETs `path_and_query` (already encoded, starting with `/`) and hands the answer to `read`,
@@ -221,7 +225,13 @@ impl SourceClient {
         }
         self.counters.requests.fetch_add(1, Ordering::Relaxed);
         // Messages name no URL: the path is the item's, and a URL may carry user info.
-        let response = self.http.get(url).send().await.map_err(|e| Failure::transient(describe(&e)))?;
+        let response = self
+            .http
+            .get(url)
+            .headers(self.headers.clone())
+            .send()
+            .await
+            .map_err(|e| Failure::transient(describe(&e)))?;
         let status = response.status().as_u16();
         let header = |name| response.headers().get(name).and_then(|v: &HeaderValue| v.to_str().ok());
         let content_type = header(CONTENT_TYPE).map(str::to_string);
@@ -252,32 +262,8 @@ impl SourceClient {
     }
 }
 
-/// A request failure in words, without its URL.
-fn describe(e: &reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "could not connect"
-    } else if e.is_body() || e.is_decode() {
-        "the answer broke off"
-    } else {
-        "the request failed"
-    };
-    let mut causes = Vec::new();
-    let mut source = std::error::Error::source(e);
-    while let Some(cause) = source {
-        causes.push(cause.to_string());
-        source = cause.source();
-    }
-    if causes.is_empty() {
-        kind.to_string()
-    } else {
-        format!("{kind}: {}", causes.join(": "))
-    }
-}
-
 /// `Retry-After` as seconds or an HTTP date.
-fn parse_retry_after(value: &str) -> Option<Duration> {
+pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
     if let Ok(secs) = value.trim().parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
