@@ -23,8 +23,8 @@ mod sqlite;
 mod sqlite_reads;
 
 pub use plans::Lookup;
-pub use shadow::{ShadowCount, ShadowSample};
 pub use postgres::PostgresStore;
+pub use shadow::{ShadowCount, ShadowSample};
 pub use sqlite::SqliteStore;
 
 use ixgw_core::{HistoryStore, StoreError};

@@ -101,7 +101,13 @@ macro_rules! shadow_writes {
         }
         let keep = i64::try_from($keep).unwrap_or(i64::MAX);
         for operation in operations {
-            sqlx::query(sql.trim).bind(operation).bind(operation).bind(keep).execute(&mut *tx).await.map_err(classify)?;
+            sqlx::query(sql.trim)
+                .bind(operation)
+                .bind(operation)
+                .bind(keep)
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?;
         }
         tx.commit().await.map_err(classify)
     }};
@@ -113,7 +119,8 @@ macro_rules! shadow_reads {
         let since: i64 = $since;
         let counts: Vec<(i64, String, String, i64)> =
             sqlx::query_as(sql.counts).bind(since.div_euclid(60_000)).fetch_all(&$pool).await.map_err(classify)?;
-        let samples: Vec<SampleRow> = sqlx::query_as(sql.samples).bind(since).fetch_all(&$pool).await.map_err(classify)?;
+        let samples: Vec<SampleRow> =
+            sqlx::query_as(sql.samples).bind(since).fetch_all(&$pool).await.map_err(classify)?;
         Ok((
             counts
                 .into_iter()
@@ -127,7 +134,12 @@ macro_rules! shadow_reads {
 impl Database {
     /// Adds `counts` and `samples` in one transaction, then keeps the newest `keep` samples of
     /// each operation that got one.
-    pub async fn record_shadow(&self, counts: &[ShadowCount], samples: &[ShadowSample], keep: usize) -> StoreResult<()> {
+    pub async fn record_shadow(
+        &self,
+        counts: &[ShadowCount],
+        samples: &[ShadowSample],
+        keep: usize,
+    ) -> StoreResult<()> {
         match self {
             Self::Sqlite(s) => shadow_writes!(s.pool, &*SQLITE_SHADOW_SQL, counts, samples, keep),
             Self::Postgres(p) => shadow_writes!(p.pool, &SHADOW_SQL, counts, samples, keep),

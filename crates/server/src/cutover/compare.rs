@@ -5,16 +5,14 @@
 
 use super::CutoverMetrics;
 use actix_web::body::MessageBody;
-use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
 use actix_web::http::header::HeaderMap;
 use actix_web::http::StatusCode;
-use actix_web::{HttpMessage, HttpResponse};
+use actix_web::HttpResponse;
 use bytes::Bytes;
 use ixgw_store::{Database, ShadowCount, ShadowSample};
 use ixgw_upstream::Forwarded;
 use ixgw_web::{Miss, RequestLabel};
 use std::collections::HashMap;
-use std::rc::Rc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -30,22 +28,12 @@ pub(super) struct LocalAnswer {
 }
 
 impl LocalAnswer {
-    /// The face's answer to `req`, read whole (at most `cap` bytes).
-    pub async fn of<S, B>(service: Rc<S>, req: ServiceRequest, cap: usize) -> Result<Self, String>
-    where
-        S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
-        B: MessageBody + 'static,
-    {
-        let http = req.request().clone();
-        match service.call(req).await {
-            Ok(answered) => Self::collect(answered, cap).await,
-            Err(e) => Self::collect(ServiceResponse::new(http, e.error_response()), cap).await,
-        }
-    }
-
-    pub async fn collect<B: MessageBody>(answered: ServiceResponse<B>, cap: usize) -> Result<Self, String> {
-        let miss = answered.request().extensions().get::<Miss>().cloned();
-        let (_, response) = answered.into_parts();
+    /// The face's answer, read whole (at most `cap` bytes); `miss` is what it noted on the request.
+    pub async fn read<B: MessageBody>(
+        response: HttpResponse<B>,
+        miss: Option<Miss>,
+        cap: usize,
+    ) -> Result<Self, String> {
         let label = response.extensions().get::<RequestLabel>().cloned();
         let status = response.status().as_u16();
         let headers = response.headers().clone();
@@ -204,7 +192,11 @@ async fn work(mut receiver: mpsc::Receiver<Job>, database: Database, keep: usize
                 let local = match tokio::time::timeout(LOCAL_WITHIN, comparison.local).await {
                     Ok(Ok(Ok(local))) => local,
                     failed => {
-                        tracing::warn!(operation = comparison.operation, ?failed, "shadow: the store gave no answer to compare");
+                        tracing::warn!(
+                            operation = comparison.operation,
+                            ?failed,
+                            "shadow: the store gave no answer to compare"
+                        );
                         continue;
                     }
                 };
@@ -297,7 +289,10 @@ mod tests {
         assert!(!out.contains("secret-key"), "{out}");
         assert!(out.contains("<wsse:Password Type=\"x#PasswordText\">***</wsse:Password>"), "{out}");
         assert!(out.contains("<wsse:Username>12345678</wsse:Username>"), "{out}");
-        assert_eq!(without_passwords("<Password>k</Password><a>PasswordText</a>"), "<Password>***</Password><a>PasswordText</a>");
+        assert_eq!(
+            without_passwords("<Password>k</Password><a>PasswordText</a>"),
+            "<Password>***</Password><a>PasswordText</a>"
+        );
         assert_eq!(without_passwords("no tags"), "no tags");
     }
 }

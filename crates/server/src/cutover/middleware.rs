@@ -78,8 +78,10 @@ where
     }
 }
 
-/// Shadow mode: the vendor answers the client; the store answers the same request beside it, and
-/// the two are compared off the response path. The vendor down or failing: the store answers.
+/// Shadow mode: the vendor answers the client; the store answers the same request at the same
+/// time (the face needs the request to itself while it routes it, so its answer is made beside
+/// the vendor's, not after), and the two are compared off the response path. The vendor down or
+/// failing: the store's answer.
 async fn shadow<S, B>(cutover: &Arc<Cutover>, service: Rc<S>, mut req: ServiceRequest, route: usize) -> Answer<B>
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
@@ -93,35 +95,33 @@ where
             return service.call(req).await.map(ServiceResponse::map_into_left_body);
         }
     };
-    let http = req.request().clone();
-    let outgoing = Request::of(&http, cutover, route, body.clone());
+    let outgoing = Request::of(req.request(), cutover, route, body.clone());
     req.set_payload(Payload::from(body));
-    let cap = cutover.forwarder_cap();
-    let local = actix_web::rt::spawn(LocalAnswer::of(service, req, cap));
+    let (answered, vendor) = futures_util::future::join(service.call(req), outgoing.send(cutover)).await;
+    let answered = answered?;
     let operation = cutover.routes[route].operation;
-    match outgoing.send(cutover).await {
-        Ok(vendor) if vendor.status < 500 => {
-            let vendor = rewrite(vendor, &outgoing.vendor_base, &outgoing.gateway_base);
-            let response = vendor_response(&http, &vendor, label(cutover, route));
-            if let Some(queue) = &cutover.comparisons {
-                queue.offer(Comparison { operation, request: outgoing.describe(), vendor, local });
-            }
-            Ok(ServiceResponse::new(http, response).map_into_right_body())
-        }
+    let vendor = match vendor {
+        Ok(vendor) if vendor.status < 500 => vendor,
         failed => {
-            let why = match failed {
-                Ok(vendor) => format!("the vendor answered {}", vendor.status),
-                Err(why) => why,
-            };
+            let why = failed.err().unwrap_or_else(|| "the vendor answered 5xx".into());
             tracing::warn!(operation, error = %why, "shadow: the vendor failed; the store answers");
-            let local = local.await.map_err(|e| actix_web::error::ErrorInternalServerError(e.to_string()))?;
-            let local = local.map_err(actix_web::error::ErrorInternalServerError)?;
             if let Some(queue) = &cutover.comparisons {
-                queue.count(local.operation(operation), "upstream_failed");
+                let label = answered.response().extensions().get::<RequestLabel>().map(|l| l.operation.clone());
+                queue.count(label.as_deref().unwrap_or(operation), "upstream_failed");
             }
-            Ok(ServiceResponse::new(http, local.into_response()).map_into_right_body())
+            return Ok(answered.map_into_left_body());
         }
+    };
+    let miss = answered.request().extensions().get::<Miss>().cloned();
+    let (http, local) = answered.into_parts();
+    // Read off the response path: the client does not wait for the store's body.
+    let local = actix_web::rt::spawn(LocalAnswer::read(local, miss, cutover.max_answer_bytes));
+    let vendor = rewrite(vendor, &outgoing.vendor_base, &outgoing.gateway_base);
+    let response = vendor_response(&http, &vendor, label(cutover, route));
+    if let Some(queue) = &cutover.comparisons {
+        queue.offer(Comparison { operation, request: outgoing.describe(), vendor, local });
     }
+    Ok(ServiceResponse::new(http, response).map_into_right_body())
 }
 
 /// Fallback mode: the store answers; what it misses is asked of the vendor, answered with the
@@ -146,12 +146,12 @@ where
     } else {
         Bytes::new()
     };
-    let http = req.request().clone();
     let answered = service.call(req).await?;
-    let Some(miss) = http.extensions().get::<Miss>().cloned() else {
+    let Some(miss) = answered.request().extensions().get::<Miss>().cloned() else {
         return Ok(answered.map_into_left_body());
     };
-    let local = LocalAnswer::collect(answered, cutover.forwarder_cap()).await;
+    let (http, local) = answered.into_parts();
+    let local = LocalAnswer::read(local, Some(miss.clone()), cutover.max_answer_bytes).await;
     let local = local.map_err(actix_web::error::ErrorInternalServerError)?;
     let operation = local.operation(cutover.routes[route].operation).to_string();
     let outgoing = Request::of(&http, cutover, route, body);
@@ -176,13 +176,6 @@ where
     }
     let response = vendor_response(&http, &vendor, label(cutover, route));
     Ok(ServiceResponse::new(http, response).map_into_right_body())
-}
-
-impl Cutover {
-    /// The most of an answer read whole, the vendor's or the store's.
-    fn forwarder_cap(&self) -> usize {
-        self.max_answer_bytes
-    }
 }
 
 /// The request body, read whole up to `cap`; past it, the payload as it came (what was read

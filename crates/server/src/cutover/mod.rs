@@ -102,7 +102,10 @@ impl CutoverMetrics {
             )
             .expect("valid metric"),
             fills: IntCounterVec::new(
-                Opts::new("ixgw_upstream_fill_total", "Fallback-mode misses asked of the vendor, by operation and outcome"),
+                Opts::new(
+                    "ixgw_upstream_fill_total",
+                    "Fallback-mode misses asked of the vendor, by operation and outcome",
+                ),
                 &["operation", "outcome"],
             )
             .expect("valid metric"),
@@ -154,7 +157,9 @@ impl Cutover {
         };
         let (interact, context_services) = (base(&settings.interact), base(&settings.context_services));
         if interact.is_none() && context_services.is_none() {
-            return Err("upstream.mode is on, but neither upstream.interact nor upstream.context_services is set".into());
+            return Err(
+                "upstream.mode is on, but neither upstream.interact nor upstream.context_services is set".into()
+            );
         }
         for url in interact.iter().chain(context_services.iter()) {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
@@ -166,11 +171,16 @@ impl Cutover {
             concat!("ixgw/", env!("CARGO_PKG_VERSION")),
         )?;
         let metrics = CutoverMetrics::new();
-        let comparisons = (mode == Mode::Shadow)
-            .then(|| compare::Queue::start(database.clone(), settings.queue, settings.samples_per_operation, metrics.clone()));
+        let comparisons = (mode == Mode::Shadow).then(|| {
+            compare::Queue::start(database.clone(), settings.queue, settings.samples_per_operation, metrics.clone())
+        });
         let fills = (mode == Mode::Fallback).then(|| {
             fill::Filler::start(
-                fill::Vendor { http: http.clone(), interact: interact.clone(), context_services: context_services.clone() },
+                fill::Vendor {
+                    http: http.clone(),
+                    interact: interact.clone(),
+                    context_services: context_services.clone(),
+                },
                 service.clone(),
                 database.clone(),
                 settings.queue,
@@ -215,7 +225,13 @@ fn read_routes(context_mount: &str, interact: bool, context_services: bool) -> V
     let mut routes = Vec::new();
     if interact {
         let soap = ResourceDef::new(SOAP_ENDPOINT);
-        routes.push(ReadRoute { def: soap, post: true, face: Face::Interact, prefix: String::new(), operation: "soap" });
+        routes.push(ReadRoute {
+            def: soap,
+            post: true,
+            face: Face::Interact,
+            prefix: String::new(),
+            operation: "soap",
+        });
         for route in ixgw_rest::interact::ROUTES {
             routes.push(ReadRoute {
                 def: ResourceDef::new(format!("{}{}", ixgw_rest::interact::BASE, route.path)),

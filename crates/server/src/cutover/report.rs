@@ -93,8 +93,12 @@ mod tests {
             outcome: outcome.into(),
             count,
         };
-        let counts =
-            [count("fullFlow", "same", 5), count("fullFlow", "same", 2), count("fullFlow", "missing", 1), count("interaction", "differ", 1)];
+        let counts = [
+            count("fullFlow", "same", 5),
+            count("fullFlow", "same", 2),
+            count("fullFlow", "missing", 1),
+            count("interaction", "differ", 1),
+        ];
         let samples = [ShadowSample {
             at: 1_795_255_205_000,
             operation: "interaction".into(),

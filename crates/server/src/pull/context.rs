@@ -3,7 +3,6 @@
 //! `structured_text`, `binary_content`), and stores them so that the Context Services face answers
 //! them again as the source did.
 
-use ixgw_upstream::{Answer, Failure, SourceClient};
 use super::inputs::{read_list, CUSTOMER_COLUMNS, INTERACTION_COLUMNS, SERVICE_COLUMNS};
 use super::merge::{ContextPart, Part};
 use super::{json_text, not_yet_stored, run_jobs, segment, Job, Ledger, PullOptions, PullReport, Target};
@@ -11,6 +10,7 @@ use anyhow::anyhow;
 use futures_util::stream::{self, StreamExt};
 use ixgw_core::model::record::{parse_strict, Base64Bytes, Content, Context};
 use ixgw_core::model::time::IsoDate;
+use ixgw_upstream::{Answer, Failure, SourceClient};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::value::RawValue;

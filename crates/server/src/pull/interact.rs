@@ -3,7 +3,6 @@
 //! caller attributes and dates from the files the platform exported (the API cannot give them
 //! back by id).
 
-use ixgw_upstream::{Answer, Failure, SourceClient};
 use super::inputs::{read_attributes, read_list, ListEntry, UNIQUE_ID_COLUMNS};
 use super::merge::{InteractPart, Part};
 use super::{json_body, not_yet_stored, run_jobs, segment, Job, Ledger, PullOptions, PullReport, Target};
@@ -11,6 +10,7 @@ use ixgw_core::model::ordered::OrderedStrings;
 use ixgw_core::model::page::Page;
 use ixgw_core::model::record::{Base64Bytes, CallerAttribute, Photo, VariableSets};
 use ixgw_core::resources::summary::summarize;
+use ixgw_upstream::{Answer, Failure, SourceClient};
 use serde::Deserialize;
 use std::collections::HashSet;
 use std::path::PathBuf;

@@ -16,20 +16,20 @@ mod inputs;
 mod interact;
 mod merge;
 
-pub use ixgw_upstream::RetryPolicy;
 pub use command::{run as run_command, PullCommand};
 pub use context::{pull_context_services, ContextServicesPull};
 pub use fill::{fill, FillSource, Filled};
 pub use interact::{pull_interact, InteractPull};
+pub use ixgw_upstream::RetryPolicy;
 
 use checkpoint::{Checkpoint, Failures};
-use ixgw_upstream::{Answer, Failure, SourceClient};
 use futures_util::stream::{self, StreamExt};
 use indicatif::{ProgressBar, ProgressStyle};
 use ixgw_core::ingest::{Frame, ImportSession, Outcome};
 use ixgw_core::model::record::{parse_strict, InteractionRecord};
 use ixgw_core::{HistoryService, Millis, Partition, StoreError};
 use ixgw_store::Database;
+use ixgw_upstream::{Answer, Failure, SourceClient};
 use merge::{merge, Part, Start};
 use std::collections::{HashMap, HashSet};
 use std::future::Future;

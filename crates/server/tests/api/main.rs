@@ -7,6 +7,7 @@ mod helpers;
 
 mod cli;
 mod context_services;
+mod cutover;
 mod ingest;
 mod interact_rest;
 mod key_cache;
