@@ -8,7 +8,7 @@ use ixgw_core::store::{
     LiveRefusal, PageAppended, Partition,
 };
 use ixgw_core::{HistoryStore, Millis, Scope, StoreError};
-use ixgw_store::{Database, Lookup, PoolSettings};
+use ixgw_store::{Database, Lookup, PoolSettings, ShadowCount, ShadowSample};
 use ixgw_testkit::{store_tests, Backend, TestDatabase};
 use sqlx::Row;
 use std::sync::Arc;
@@ -131,7 +131,8 @@ store_tests!(
     live_feed_appends_allocates_and_ends_in_one_transaction_each,
     erasure_removes_everything_and_says_what,
     purging_removes_exactly_what_is_older_than_the_cutoff,
-    an_unreachable_database_is_unavailable_not_broken
+    an_unreachable_database_is_unavailable_not_broken,
+    shadow_counts_add_up_and_samples_keep_the_newest_per_operation
 );
 
 async fn flows_come_back_in_order_and_empty_is_not_missing(backend: Backend) {
@@ -782,4 +783,57 @@ async fn an_unreachable_database_is_unavailable_not_broken(backend: Backend) {
         let err = Database::connect("sqlite:///proc/definitely/not/here.db", &PoolSettings::default()).await;
         assert!(err.is_err());
     }
+}
+
+async fn shadow_counts_add_up_and_samples_keep_the_newest_per_operation(backend: Backend) {
+    let f = fixture(backend).await;
+    let count = |minute, operation: &str, outcome: &str, count| ShadowCount {
+        minute,
+        operation: operation.into(),
+        outcome: outcome.into(),
+        count,
+    };
+    let sample = |at, operation: &str| ShadowSample {
+        at,
+        operation: operation.into(),
+        outcome: "differ".into(),
+        tenant: T.into(),
+        request: format!("GET /{at}"),
+        vendor_status: 200,
+        vendor_body: vec![0, 159, 146, 150],
+        local_status: 404,
+        local_body: b"no".to_vec(),
+    };
+    let minute = 29_000_000;
+    let at = minute * 60_000;
+    f.db.record_shadow(
+        &[count(minute, "fullFlow", "same", 3), count(minute, "fullFlow", "differ", 1)],
+        &[sample(at, "fullFlow")],
+        2,
+    )
+    .await
+    .unwrap();
+    let later: Vec<ShadowSample> = (1..=3).map(|i| sample(at + i, "fullFlow")).collect();
+    f.db.record_shadow(&[count(minute, "fullFlow", "same", 2), count(minute + 5, "summary", "missing", 1)], &later, 2)
+        .await
+        .unwrap();
+    f.db.record_shadow(&[], &[sample(at + 10, "summary")], 2).await.unwrap();
+    let (counts, samples) = f.db.shadow_report(0).await.unwrap();
+    assert_eq!(
+        counts,
+        vec![
+            count(minute, "fullFlow", "differ", 1),
+            count(minute, "fullFlow", "same", 5),
+            count(minute + 5, "summary", "missing", 1)
+        ]
+    );
+    let kept: Vec<(String, i64)> = samples.iter().map(|s| (s.operation.clone(), s.at)).collect();
+    assert_eq!(
+        kept,
+        vec![("fullFlow".into(), at + 2), ("fullFlow".into(), at + 3), ("summary".into(), at + 10)],
+        "the newest 2 per operation"
+    );
+    assert_eq!(samples[0], sample(at + 2, "fullFlow"), "bytes and statuses as written");
+    let (counts, samples) = f.db.shadow_report((minute + 5) * 60_000).await.unwrap();
+    assert_eq!((counts.len(), samples.len()), (1, 0), "--since");
 }

@@ -138,6 +138,9 @@ pub struct PullReport {
     /// Starts derived from pages or allocations, or taken as the time of the pull.
     starts_derived: usize,
     starts_now: usize,
+    /// Interactions stored without an end: no ids-file column, no stored record and no Context
+    /// Services resource gave one (still running, or ended where nobody said so).
+    pub without_end: Vec<String>,
 }
 
 impl PullReport {
@@ -179,6 +182,18 @@ impl PullReport {
             lines.push(format!(
                 "note: {} interactions had no start, no page and no caller attribute: their start is the time of the pull",
                 self.starts_now
+            ));
+        }
+        if !self.without_end.is_empty() {
+            const NAMED: usize = 10;
+            let mut names = self.without_end.iter().take(NAMED).cloned().collect::<Vec<_>>().join(", ");
+            if self.without_end.len() > NAMED {
+                names.push_str(&format!(" and {} more", self.without_end.len() - NAMED));
+            }
+            lines.push(format!(
+                "note: {} interactions have no end (still running, or nobody gave one: an ended_at column in the ids file, \
+                 or `ixgw pull context-services --interactions`): {names}",
+                self.without_end.len()
             ));
         }
         lines.extend(self.notes.iter().map(|n| format!("note: {n}")));
@@ -380,6 +395,9 @@ impl<'t, 'a> Writer<'t, 'a> {
             Start::Derived => ledger.report.starts_derived += 1,
             Start::Now => ledger.report.starts_now += 1,
             Start::Given | Start::Kept => {}
+        }
+        if record.ended_at.is_none() {
+            ledger.report.without_end.push(id.clone());
         }
         let text = serde_json::to_string(&record)?;
         self.line += 1;

@@ -601,6 +601,39 @@ async fn a_pulled_copy_answers_byte_for_byte_as_its_source(backend: Backend) {
     wire.assert_same(1500);
 }
 
+/// An ids file with no dates (the platform exported ids only), and interactions no customer lists:
+/// the Interact pull takes their start from the first page and names them as having no end; the
+/// Context Services pull by id then brings their true dates, and every answer is the source's.
+#[tokio::test]
+async fn interactions_no_customer_lists_get_their_dates_from_a_pull_by_id() {
+    let a = source(24).await;
+    let b = gateway(Backend::Sqlite, false).await;
+    let records = records_of(&a, PRODUCTION).await;
+    let unlisted: Vec<&InteractionRecord> =
+        records.iter().filter(|r| r.customer_id.is_none() && !r.pages.is_empty() && r.ended_at.is_some()).collect();
+    assert!(unlisted.len() >= 2, "the generated set has interactions without a customer");
+    let exports = Exports::write(&records, "production");
+    let ids: String = unlisted.iter().map(|r| format!("{}\n", csv(&r.id))).collect();
+    std::fs::write(exports.path("production-ids.csv"), format!("uniqueId\n{ids}")).unwrap();
+    let flows = pull_flows(&a.base_url, &b, PRODUCTION, &exports, "production", &options(2)).await;
+    assert_eq!(flows.stored, unlisted.len(), "{}", flows.summary());
+    let summary = flows.summary();
+    assert!(summary.contains(&format!("{} interactions have no end", unlisted.len())), "{summary}");
+    assert!(unlisted.iter().take(10).all(|r| summary.contains(&r.id)), "the summary names them: {summary}");
+    std::fs::write(exports.path("production-customers.txt"), "").unwrap();
+    std::fs::write(exports.path("production-services.csv"), "service_id\n").unwrap();
+    let context = pull_context(&a.base_url, &b, PRODUCTION, &exports, "production", 0).await;
+    assert!(context.complete(), "{}", context.summary());
+    let mut wire = Wire::new(&a, &b);
+    for r in &unlisted {
+        let copy = b.database.record(partition(PRODUCTION), &r.id).await.unwrap().expect("pulled");
+        assert_eq!((copy.started_at, copy.ended_at), (r.started_at, r.ended_at), "{}: the source's dates", r.id);
+        wire.context(PRODUCTION, &format!("/interactions/{}", enc(&r.id))).await;
+        wire.rest(PRODUCTION, &format!("/interactiondata/{}/fullFlow?widerSearch=true", enc(&r.id))).await;
+    }
+    wire.assert_same(2 * unlisted.len());
+}
+
 // --- faults of the source ----------------------------------------------------------------------------
 
 /// What the fault-injecting proxy does with the `n`th request (0-based) for `path`.
