@@ -144,7 +144,8 @@ def cell(wsdl, endpoint, version, case):
     return "red", f"no fault: {pages!r}"[:200]
 
 
-if len(sys.argv) == 5:
-    print("CELL %s %s" % cell(*sys.argv[1:5]))
-else:
-    sys.exit(suite(sys.argv[1], sys.argv[2]))
+if __name__ == "__main__":
+    if len(sys.argv) == 5:
+        print("CELL %s %s" % cell(*sys.argv[1:5]))
+    else:
+        sys.exit(suite(sys.argv[1], sys.argv[2]))

@@ -101,7 +101,7 @@ where
     let answered = answered?;
     let operation = cutover.routes[route].operation;
     let vendor = match vendor {
-        Ok(vendor) if vendor.status < 500 => vendor,
+        Ok(vendor) if !failed(&vendor) => vendor,
         failed => {
             let why = failed.err().unwrap_or_else(|| "the vendor answered 5xx".into());
             tracing::warn!(operation, error = %why, "shadow: the vendor failed; the store answers");
@@ -157,7 +157,7 @@ where
     let outgoing = Request::of(&http, cutover, route, body);
     let fills = &cutover.metrics.fills;
     let vendor = match outgoing.send(cutover).await {
-        Ok(vendor) if vendor.status < 500 => rewrite(vendor, &outgoing.vendor_base, &outgoing.gateway_base),
+        Ok(vendor) if !failed(&vendor) => rewrite(vendor, &outgoing.vendor_base, &outgoing.gateway_base),
         failed => {
             let why = failed.err().unwrap_or_else(|| "the vendor answered 5xx".into());
             tracing::warn!(operation, error = %why, "fallback: the vendor failed; the store's answer stands");
@@ -176,6 +176,20 @@ where
     }
     let response = vendor_response(&http, &vendor, label(cutover, route));
     Ok(ServiceResponse::new(http, response).map_into_right_body())
+}
+
+/// Whether the vendor's answer is its failure rather than its answer: a 5xx, except SOAP 1.1's
+/// faults of the client's making (bad credentials, a bad request), which SOAP 1.1 sends as 500.
+fn failed(vendor: &Forwarded) -> bool {
+    if vendor.status < 500 {
+        return false;
+    }
+    let body = &vendor.body[..];
+    let is_fault = memchr::memmem::find(body, b"Fault>").is_some();
+    let server_side = [&b":Server<"[..], b":Receiver<", b">Server<", b">Receiver<"]
+        .iter()
+        .any(|code| memchr::memmem::find(body, code).is_some());
+    !(vendor.status == 500 && is_fault && !server_side)
 }
 
 /// The request body, read whole up to `cap`; past it, the payload as it came (what was read
@@ -338,6 +352,22 @@ mod tests {
         let mut headers = vec![("content-type".to_string(), content_type.as_bytes().to_vec())];
         headers.extend(link.map(|l| ("link".to_string(), l.as_bytes().to_vec())));
         Forwarded { status: 200, headers, body: Bytes::from_static(body.as_bytes()) }
+    }
+
+    #[test]
+    fn soap_faults_of_the_clients_making_are_answers_and_5xx_else_failures() {
+        let answer = |status, body: &'static str| Forwarded {
+            status,
+            headers: vec![],
+            body: Bytes::from_static(body.as_bytes()),
+        };
+        assert!(!failed(&answer(404, "history for UUID x was not found")));
+        assert!(!failed(&answer(500, "<SOAP-ENV:Fault><faultcode>0x7000000</faultcode></SOAP-ENV:Fault>")));
+        assert!(!failed(&answer(500, "<SOAP-ENV:Fault><faultcode>SOAP-ENV:Client</faultcode></SOAP-ENV:Fault>")));
+        assert!(failed(&answer(500, "<SOAP-ENV:Fault><faultcode>SOAP-ENV:Server</faultcode></SOAP-ENV:Fault>")));
+        assert!(failed(&answer(503, "<SOAP-ENV:Fault><faultcode>SOAP-ENV:Server</faultcode></SOAP-ENV:Fault>")));
+        assert!(failed(&answer(500, "exception")));
+        assert!(failed(&answer(502, "")));
     }
 
     #[test]
