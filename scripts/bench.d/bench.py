@@ -562,6 +562,55 @@ def replicas(args, store, info):
         b.stop()
 
 
+def targets_of(args, store, info):
+    return json.loads(subprocess.run(
+        [sys.executable, os.path.join(HERE, "generate.py"), "targets", str(store.n), "--now",
+         str(info["now_ms"]), "--tenants", str(args.tenants), "--count", str(args.samples)],
+        capture_output=True, text=True, check=True).stdout)
+
+
+def cutover(args, store, info):
+    """The cutover's costs (docs/MIGRATION.md), on the REST and SOAP flows by id: a gateway in shadow
+    mode in front of a "vendor" (a plain gateway on the same store) beside the vendor asked directly
+    (p99 through shadow <= the vendor's own p99 + 2 ms), and a gateway in fallback mode whose every
+    request is a local hit beside a plain read (>= 0.9 x)."""
+    names = ["rest_flow_by_id", "soap11_flow_by_id"]
+    vendor = Gateway(args, store, "vendor").start()
+    upstream = {"IXGW_UPSTREAM_INTERACT": vendor.base}
+    shadow = Gateway(args, store, "shadow", dict(upstream, IXGW_UPSTREAM_MODE="shadow")).start()
+    fallback = Gateway(args, store, "fallback", dict(upstream, IXGW_UPSTREAM_MODE="fallback")).start()
+    rows, verdicts = [], []
+    try:
+        targets = targets_of(args, store, info)
+        for n in names:
+            requests = scenario_requests(n, targets, info["keys"])
+            same = check(vendor.base, requests) == check(shadow.base, requests) == check(fallback.base, requests)
+            if not same:
+                sys.exit(f"{n}: the shadow or fallback gateway answers otherwise than the vendor")
+            path = os.path.join(store.dir, f"{n}.requests")
+            write_requests(path, requests)
+            by = {}
+            for label, gw, servers in (("vendor direct", vendor, [vendor]), ("through shadow", shadow, [shadow, vendor]),
+                                       ("plain read", vendor, [vendor]), ("fallback local hits", fallback, [fallback])):
+                row = measure(args, n, gw.base, servers, path)
+                row["run"] = f"cutover: {label}"
+                rows.append(row)
+                by[label] = row
+            p99 = by["through shadow"]["p99_ms"]
+            bound = round(by["vendor direct"]["p99_ms"] + 2, 2)
+            verdicts.append({"target": f"{n} p99 through shadow <= vendor p99 + 2 ms ({bound})", "measured": p99,
+                             "met": p99 <= bound})
+            ratio = round(by["fallback local hits"]["requests_per_s"] / by["plain read"]["requests_per_s"], 3)
+            verdicts.append({"target": f"{n} fallback local hits >= 0.9 x a plain read", "measured": ratio,
+                             "met": ratio >= 0.9})
+        status, text = http_get(shadow.base + "/metrics")
+        compared = [l for l in text.decode().splitlines() if l.startswith(("ixgw_shadow_total", "ixgw_cutover_dropped"))]
+        return {"rows": rows, "targets": verdicts, "shadow_metrics": compared}
+    finally:
+        for gw in (fallback, shadow, vendor):
+            gw.stop()
+
+
 # --- the run --------------------------------------------------------------------------------------
 
 
@@ -656,6 +705,8 @@ def main():
     p.add_argument("--replica-workers", type=int, default=0, metavar="N",
                    help="worker threads of each replica gateway (default: one per core), e.g. 1 to see two "
                         "replicas of one core each against one")
+    p.add_argument("--shadow", action="store_true",
+                   help="also the cutover's costs on SQLite: shadow mode in front of a vendor, fallback's local hits")
     p.add_argument("--server-env", action="append", default=[], metavar="NAME=VALUE",
                    help="environment of the gateway (repeatable), e.g. IXGW_DATABASE_MAX_CONNECTIONS=8")
     p.add_argument("--label", default="", help="a word for the result file name")
@@ -716,6 +767,8 @@ def main():
                 per_size[n] = rows
                 if backend == "postgres" and args.replicas and n == args.interactions:
                     result["replicas"] = replicas(args, store, info)
+                if backend == "sqlite" and args.shadow and n == args.interactions:
+                    result["cutover"] = cutover(args, store, info)
             if args.compare_with and not args.callgrind:
                 for name in ("rest_flow_by_id", "rest_flow_by_attribute"):
                     big = next((r for r in per_size[args.interactions] if r["scenario"] == name), None)
@@ -742,7 +795,7 @@ def main():
                              [g for g in result["growth"] if g["backend"] == backend]):
             v["backend"] = backend
             result["targets"].append(v)
-    all_rows = result["rows"] + result.get("replicas", {}).get("rows", [])
+    all_rows = result["rows"] + result.get("replicas", {}).get("rows", []) + result.get("cutover", {}).get("rows", [])
     if all_rows:
         print(table(all_rows))
     for r in result.get("callgrind", []):
@@ -770,6 +823,10 @@ def main():
             r["ratio_to_floor"] = {"floor": floor_name, "ratio": round(r["requests_per_s"] / base["requests_per_s"], 3)}
             print(f"{r['run']}: {r['scenario']} / {floor_name} = {r['ratio_to_floor']['ratio']} "
                   f"(CPU {r['server_cpu_us_per_request']} vs {base['server_cpu_us_per_request']} us/request)")
+    for v in result.get("cutover", {}).get("targets", []):
+        print(f"{'MET    ' if v['met'] else 'NOT MET'} cutover  {v['target']}: {v['measured']}")
+    for line in result.get("cutover", {}).get("shadow_metrics", []):
+        print(f"shadow gateway: {line}")
     print()
     for v in result["targets"]:
         print(f"{'MET    ' if v['met'] else 'NOT MET'} {v['backend']:<8} {v['target']}: {v['measured']}")
