@@ -55,6 +55,9 @@ enum Face {
 /// A read route the cutover stands in front of.
 struct ReadRoute {
     def: ResourceDef,
+    /// The pattern's text up to its first dynamic segment: most paths are told apart by it, without
+    /// the pattern's regular expression.
+    literal: String,
     post: bool,
     face: Face,
     /// The gateway's prefix of the face (Context Services is served at the root and under its
@@ -208,7 +211,7 @@ impl Cutover {
 
     /// The read route `method` and `path` name, if the cutover stands in front of it.
     fn route(&self, post: bool, path: &str) -> Option<usize> {
-        self.routes.iter().position(|r| r.post == post && r.def.is_match(path))
+        self.routes.iter().position(|r| r.post == post && path.starts_with(&r.literal) && r.def.is_match(path))
     }
 
     /// The vendor's base URL for a face.
@@ -220,39 +223,29 @@ impl Cutover {
     }
 }
 
+impl ReadRoute {
+    fn new(pattern: String, post: bool, face: Face, prefix: &str, operation: &'static str) -> Self {
+        let literal = pattern.split('{').next().unwrap_or_default().to_string();
+        Self { def: ResourceDef::new(pattern), literal, post, face, prefix: prefix.to_string(), operation }
+    }
+}
+
 /// The read routes of the faces the vendor serves: Interact REST and SOAP, Context Services.
 fn read_routes(context_mount: &str, interact: bool, context_services: bool) -> Vec<ReadRoute> {
     let mut routes = Vec::new();
     if interact {
-        let soap = ResourceDef::new(SOAP_ENDPOINT);
-        routes.push(ReadRoute {
-            def: soap,
-            post: true,
-            face: Face::Interact,
-            prefix: String::new(),
-            operation: "soap",
-        });
+        routes.push(ReadRoute::new(SOAP_ENDPOINT.to_string(), true, Face::Interact, "", "soap"));
         for route in ixgw_rest::interact::ROUTES {
-            routes.push(ReadRoute {
-                def: ResourceDef::new(format!("{}{}", ixgw_rest::interact::BASE, route.path)),
-                post: false,
-                face: Face::Interact,
-                prefix: String::new(),
-                operation: route.operation,
-            });
+            let pattern = format!("{}{}", ixgw_rest::interact::BASE, route.path);
+            routes.push(ReadRoute::new(pattern, false, Face::Interact, "", route.operation));
         }
     }
     if context_services {
         // The base path first: a path under it is not also a root path.
         for prefix in [context_mount, ""] {
             for route in ixgw_rest::context::ROUTES.iter().filter(|r| r.method == ixgw_web::Verb::Get) {
-                routes.push(ReadRoute {
-                    def: ResourceDef::new(format!("{prefix}{}", route.path)),
-                    post: false,
-                    face: Face::ContextServices,
-                    prefix: prefix.to_string(),
-                    operation: route.operation,
-                });
+                let pattern = format!("{prefix}{}", route.path);
+                routes.push(ReadRoute::new(pattern, false, Face::ContextServices, prefix, route.operation));
             }
         }
     }
