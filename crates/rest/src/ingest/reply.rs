@@ -66,7 +66,7 @@ fn invalid(
     error: &'static str,
     e: &RecordError,
 ) -> (StatusCode, &'static str, String, Option<String>) {
-    (status, error, e.reason.clone(), Some(e.path.clone()))
+    (status, error, e.placed_reason(), Some(e.path.clone()))
 }
 
 fn history(req: &HttpRequest, e: &HistoryError) -> (StatusCode, &'static str, String, Option<String>) {
