@@ -76,4 +76,13 @@ async fn syntax_errors_are_placed_by_line_and_column(backend: Backend) {
     let report = app.import_ndjson("{\n  \"tenant\": \"12345678\",\n  \"id\": \"s3\",\n}\n").await;
     let messages: Vec<String> = report.first_rejections.iter().map(ToString::to_string).collect();
     assert_eq!(messages, ["test:1: rejected: line 4, column 1: trailing comma"]);
+    // The ingest API: path `$`, the position at the end of the reason.
+    let key = app.add_key(TENANT, "production", "ingest").await;
+    let auth = format!("Bearer {key}");
+    let headers = [("Authorization", auth.as_str()), ("Content-Type", "application/x-ndjson")];
+    let reply = app.post("/v1/interactions", &headers, format!("{good}\n{comma}\n")).await;
+    assert_eq!(reply.status, 422, "{}", reply.text());
+    let result = &reply.json()["results"][0];
+    assert_eq!((&result["line"], &result["path"]), (&2.into(), &"$".into()), "{result}");
+    assert_eq!(result["reason"], "trailing comma at line 2, column 68", "{result}");
 }
