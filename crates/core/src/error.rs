@@ -117,6 +117,14 @@ impl HistoryError {
         Self::InvalidParameter(name.to_string())
     }
 
+    /// Why credentials were refused, if that is what this answer is: every face logs its reason.
+    pub fn refusal(&self) -> Option<AuthFailure> {
+        match self {
+            Self::Unauthenticated(why) => Some(*why),
+            _ => None,
+        }
+    }
+
     /// A short, stable name of the kind of answer, for logs and metrics (never shown to clients).
     pub fn kind(&self) -> &'static str {
         match self {

@@ -46,7 +46,7 @@ pub enum Command {
     /// Manage application keys.
     #[command(subcommand)]
     Key(KeyCommand),
-    /// Delete interactions (of every tenant) last active before the retention period; print what went.
+    /// Delete the interactions (of every tenant) last active before the retention period, and print how many.
     Purge(PurgeArgs),
     /// Copy history from a running Interact or Context Services server into this gateway's store.
     #[command(subcommand)]

@@ -1,5 +1,5 @@
-//! Logs and metrics: one log line per request (request id, surface, operation, tenant, status,
-//! latency), Prometheus counters and histograms by surface, operation, status and SOAP version.
+//! Logs and metrics: one log line per request (request id, surface, operation, tenant, status, the
+//! reason of a refusal of credentials, latency), Prometheus counters and histograms by surface, operation, status and SOAP version.
 //! Keys, key hashes and bodies never reach either.
 
 use actix_web::body::MessageBody;
@@ -214,6 +214,7 @@ where
                 soap_version = label.soap_version.unwrap_or(""),
                 tenant = label.tenant.as_deref().unwrap_or(""),
                 status,
+                reason = label.reason,
                 latency_ms = (elapsed.as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0,
                 "request"
             );

@@ -178,6 +178,7 @@ impl Exchange {
             operation: self.operation.map_or(UNKNOWN_OPERATION, Operation::name).to_string(),
             soap_version: Some(version.label()),
             fault: result.as_ref().err().map(|f| f.kind().to_string()),
+            reason: result.as_ref().err().and_then(Fault::refusal),
             ..Default::default()
         };
         let (mut response, body) = match result {

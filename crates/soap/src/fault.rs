@@ -64,6 +64,14 @@ impl Fault {
         }
     }
 
+    /// The reason of a credentials fault, for the request log (the fault itself never says it).
+    pub fn refusal(&self) -> Option<&'static str> {
+        match self {
+            Self::Credentials(why) => Some(why.reason()),
+            _ => None,
+        }
+    }
+
     /// A short name for logs and metrics.
     pub fn kind(&self) -> &'static str {
         match self {

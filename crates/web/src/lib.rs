@@ -56,7 +56,8 @@ pub fn log_failure(req: &HttpRequest, error: &HistoryError) {
 
 /// What a face says about a request it answered, for the request log and the metrics: which
 /// surface, which operation (for SOAP the operation in the body, not the URL), the SOAP version, the
-/// tenant, and the fault or error code if any. Faces attach it with [`label`].
+/// tenant, the fault or error code if any, and for a refusal of credentials its reason (the short
+/// text of `Unauthenticated-Reason`, never the key). Faces attach it with [`label`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RequestLabel {
     pub surface: &'static str,
@@ -64,6 +65,7 @@ pub struct RequestLabel {
     pub soap_version: Option<&'static str>,
     pub tenant: Option<String>,
     pub fault: Option<String>,
+    pub reason: Option<&'static str>,
 }
 
 /// The tenant and environment a request was authenticated for (see [`authenticated`]).

@@ -31,7 +31,7 @@ impl Rejection {
     /// wrong; a store refusal says only what the client can act on (the detail is for the log).
     pub fn public(&self) -> (String, String) {
         match self {
-            Self::Invalid(e) => (e.path.clone(), e.reason.clone()),
+            Self::Invalid(e) => (e.path.clone(), e.placed_reason()),
             Self::Store(e @ StoreError::Missing(_)) => ("$".into(), e.to_string()),
             Self::Store(_) => ("$".into(), "the store refused the record".into()),
         }
@@ -205,6 +205,12 @@ impl Placer {
                 Ok(text) => self.place(service, &text).await,
                 Err(invalid) => Err(NotPlaced::from(invalid)),
             };
+            let result = result.map_err(|e| match e {
+                NotPlaced::Rejected(Rejection::Invalid(e)) => {
+                    NotPlaced::Rejected(Rejection::Invalid(e.in_stream(frame.line, frame.column)))
+                }
+                other => other,
+            });
             match result {
                 Ok(placed) => {
                     parsed.outcomes.push(Outcome { line: frame.line, result: Ok(placed.record.id.clone()) });

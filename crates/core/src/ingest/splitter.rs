@@ -15,6 +15,8 @@ pub struct Frame {
     pub index: usize,
     /// 1-based line the record starts on.
     pub line: usize,
+    /// 1-based column (in bytes) the record starts at on that line.
+    pub column: usize,
     pub text: Result<String, RecordError>,
 }
 
@@ -41,6 +43,9 @@ pub struct RecordSplitter {
     escaped: bool,
     line: usize,
     start_line: usize,
+    /// 1-based column of the next byte, and the one the current record started at.
+    column: usize,
+    start_column: usize,
     index: usize,
     /// Skipping the rest of an oversized NDJSON line.
     skipping_line: bool,
@@ -59,6 +64,8 @@ impl RecordSplitter {
             escaped: false,
             line: 1,
             start_line: 1,
+            column: 1,
+            start_column: 1,
             index: 0,
             skipping_line: false,
             first_object_done: false,
@@ -82,6 +89,7 @@ impl RecordSplitter {
                 let run = memchr::memchr3(b'"', b'\\', b'\n', chunk).unwrap_or(chunk.len()).min(room);
                 if run > 0 {
                     self.current.extend_from_slice(&chunk[..run]);
+                    self.column += run;
                     chunk = &chunk[run..];
                     continue;
                 }
@@ -108,13 +116,14 @@ impl RecordSplitter {
     fn emit(&mut self, out: &mut Vec<Frame>) {
         let bytes = std::mem::take(&mut self.current);
         let text = String::from_utf8(bytes).map_err(|_| RecordError::new("$", "the record is not valid UTF-8"));
-        out.push(Frame { index: self.index, line: self.start_line, text });
+        out.push(Frame { index: self.index, line: self.start_line, column: self.start_column, text });
         self.index += 1;
     }
 
     fn emit_error(&mut self, out: &mut Vec<Frame>, reason: &str) {
         self.current.clear();
-        out.push(Frame { index: self.index, line: self.start_line, text: Err(RecordError::new("$", reason)) });
+        let text = Err(RecordError::new("$", reason));
+        out.push(Frame { index: self.index, line: self.start_line, column: self.start_column, text });
         self.index += 1;
     }
 
@@ -129,6 +138,8 @@ impl RecordSplitter {
             return;
         }
         let newline = b == b'\n';
+        let column = self.column;
+        self.column = if newline { 1 } else { column + 1 };
         if self.skipping_line {
             if newline {
                 self.skipping_line = false;
@@ -162,12 +173,14 @@ impl RecordSplitter {
                 (Mode::Objects { one_per_line: true }, _) => {
                     // A line that is not an object: report it, go on with the next line.
                     self.start_line = self.line;
+                    self.start_column = column;
                     self.emit_error(out, "expected a JSON object on this line");
                     self.skipping_line = true;
                     return;
                 }
                 _ => {
                     self.start_line = self.line;
+                    self.start_column = column;
                     let what = if self.mode == Mode::Array {
                         "expected a record (`{`), `,` or `]`"
                     } else {
@@ -179,6 +192,7 @@ impl RecordSplitter {
                 }
             }
             self.start_line = self.line;
+            self.start_column = column;
         }
         if let Mode::Objects { one_per_line: true } = self.mode {
             if newline {

@@ -244,19 +244,51 @@ pub struct InteractionRecord {
     pub photos: Vec<Photo>,
 }
 
-/// Why a record was refused: where (a JSON path such as `pages[2].timestamp`) and what.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{path}: {reason}")]
+/// Why a record was refused: where (a JSON path such as `pages[2].timestamp`) and what. Text that
+/// is not JSON is placed by line and column instead (`line 3, column 17: trailing comma`).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordError {
     pub path: String,
     pub reason: String,
+    /// The 1-based line and column of a JSON syntax error: in the record's text as parsed, in the
+    /// stream once [`RecordError::in_stream`] has placed it.
+    pub at: Option<(usize, usize)>,
 }
 
 impl RecordError {
     pub fn new(path: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self { path: path.into(), reason: reason.into() }
+        Self { path: path.into(), reason: reason.into(), at: None }
+    }
+
+    /// The error of a record whose text starts at `line`, `column` of a stream: a syntax error's
+    /// position becomes the stream's.
+    pub fn in_stream(mut self, line: usize, column: usize) -> Self {
+        if let Some((l, c)) = self.at {
+            self.at = Some((line + l - 1, if l == 1 { column + c - 1 } else { c }));
+        }
+        self
+    }
+
+    /// The reason with the position of a syntax error, for a client that gets path and reason apart.
+    pub fn placed_reason(&self) -> String {
+        match self.at {
+            Some((line, column)) => format!("{} at line {line}, column {column}", self.reason),
+            None => self.reason.clone(),
+        }
     }
 }
+
+impl fmt::Display for RecordError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.at {
+            Some((line, column)) if self.path == "$" => write!(f, "line {line}, column {column}: {}", self.reason),
+            Some((line, column)) => write!(f, "line {line}, column {column}, {}: {}", self.path, self.reason),
+            None => write!(f, "{}: {}", self.path, self.reason),
+        }
+    }
+}
+
+impl std::error::Error for RecordError {}
 
 /// The longest id, customer id or attribute value accepted: far above any vendor's, small enough
 /// that a hostile record cannot bloat the indexes.
@@ -367,12 +399,21 @@ pub fn parse_strict<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, Rec
         let path = e.path().to_string();
         let inner = e.into_inner();
         let reason = inner.to_string();
-        // serde_json appends " at line L column C": the caller reports the line already.
+        // serde_json appends " at line L column C": kept apart, as the position of a syntax error
+        // (whose path says nothing, `?`); the caller reports the record's line already.
         let reason = match reason.rfind(" at line ") {
             Some(i) if inner.line() > 0 => reason[..i].to_string(),
             _ => reason,
         };
-        RecordError::new(if path == "." { "$".to_string() } else { path }, reason)
+        let syntax = matches!(inner.classify(), serde_json::error::Category::Syntax | serde_json::error::Category::Eof);
+        let path = match path.as_str() {
+            "." | "?" => "$".to_string(),
+            // Where a syntax error stopped the parser inside a member not yet named (`pages[0].?`).
+            p if syntax => p.strip_suffix(".?").unwrap_or(p).to_string(),
+            _ => path,
+        };
+        let at = (syntax && inner.line() > 0).then(|| (inner.line(), inner.column()));
+        RecordError { at, ..RecordError::new(path, reason) }
     })?;
     de.end().map_err(|_| RecordError::new("$", "trailing characters after the document"))?;
     Ok(value)
@@ -472,6 +513,25 @@ mod tests {
 
         let e = InteractionRecord::from_json("{\"id\": ").unwrap_err();
         assert_eq!(e.path, "id");
+        assert_eq!(e.to_string(), "line 1, column 7, id: EOF while parsing a value");
+    }
+
+    #[test]
+    fn syntax_errors_are_placed_by_line_and_column_of_the_stream() {
+        let e = InteractionRecord::from_json("{\"id\": \"x\",\n}").unwrap_err();
+        assert_eq!((e.path.as_str(), e.reason.as_str(), e.at), ("$", "trailing comma", Some((2, 1))));
+        assert_eq!(e.to_string(), "line 2, column 1: trailing comma");
+        assert_eq!(e.placed_reason(), "trailing comma at line 2, column 1");
+        // A record starting at line 10, column 5 of a stream: its first line is shifted by the column.
+        let e = InteractionRecord::from_json(r#"{"id": "x",}"#).unwrap_err();
+        assert_eq!(e.at, Some((1, 12)));
+        assert_eq!(e.in_stream(10, 5).to_string(), "line 10, column 16: trailing comma");
+        let e = InteractionRecord::from_json("{\"id\": \"x\",\n}").unwrap_err();
+        assert_eq!(e.in_stream(10, 5).to_string(), "line 11, column 1: trailing comma");
+        // Errors of the record's members are not syntax errors: no position, the path says where.
+        let e = InteractionRecord::from_json(r#"{"id": 1, "started_at": "2026-10-01T09:33:10Z"}"#).unwrap_err();
+        assert_eq!((e.path.as_str(), e.at), ("id", None));
+        assert_eq!(RecordError::new("id", "x").in_stream(3, 3), RecordError::new("id", "x"));
     }
 
     #[test]

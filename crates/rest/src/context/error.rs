@@ -46,6 +46,14 @@ impl From<HistoryError> for Failure {
 }
 
 impl Failure {
+    /// The reason of a refusal of credentials, for the request log.
+    pub(super) fn refusal(&self) -> Option<&'static str> {
+        match self {
+            Self::History(e) => e.refusal().map(ixgw_core::AuthFailure::reason),
+            _ => None,
+        }
+    }
+
     /// A short name of the failure for logs and metrics.
     pub(super) fn kind(&self) -> &'static str {
         match self {

@@ -31,11 +31,12 @@ pub(super) const SURFACE: &str = "context-services";
 /// metrics.
 fn answer(req: &HttpRequest, operation: &str, result: Result<HttpResponse, Failure>) -> HttpResponse {
     let fault = result.as_ref().err().map(|f| f.kind().to_string());
+    let reason = result.as_ref().err().and_then(Failure::refusal);
     let mut response = result.unwrap_or_else(|failure| respond(req, failure));
     ixgw_web::label(
         req,
         &mut response,
-        RequestLabel { surface: SURFACE, operation: operation.into(), fault, ..Default::default() },
+        RequestLabel { surface: SURFACE, operation: operation.into(), fault, reason, ..Default::default() },
     );
     response
 }

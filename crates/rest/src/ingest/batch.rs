@@ -105,7 +105,7 @@ pub(super) async fn post_interactions(
             let fault = report.error.or((report.rejected > 0).then_some("rejected")).map(str::to_string);
             let mut response = HttpResponse::build(status);
             reply::decorate(&mut response, status);
-            reply::labelled(&req, OPERATION, fault, response.json(report))
+            reply::labelled(&req, OPERATION, fault, None, response.json(report))
         }
         Err(failure) => reply::answer(&req, OPERATION, Err(failure)),
     }

@@ -66,7 +66,7 @@ fn invalid(
     error: &'static str,
     e: &RecordError,
 ) -> (StatusCode, &'static str, String, Option<String>) {
-    (status, error, e.reason.clone(), Some(e.path.clone()))
+    (status, error, e.placed_reason(), Some(e.path.clone()))
 }
 
 fn history(req: &HttpRequest, e: &HistoryError) -> (StatusCode, &'static str, String, Option<String>) {
@@ -96,6 +96,14 @@ fn history(req: &HttpRequest, e: &HistoryError) -> (StatusCode, &'static str, St
 pub(super) const SURFACE: &str = "ingest";
 
 impl Failure {
+    /// The reason of a refusal of credentials, for the request log.
+    pub(super) fn refusal(&self) -> Option<&'static str> {
+        match self {
+            Failure::History(e) | Failure::Write(WriteError::Failed(e)) => e.refusal().map(AuthFailure::reason),
+            _ => None,
+        }
+    }
+
     /// A short name of the failure for logs and metrics.
     pub(super) fn kind(&self) -> &'static str {
         match self {
@@ -113,18 +121,21 @@ impl Failure {
 /// metrics.
 pub(super) fn answer(req: &HttpRequest, operation: &str, result: Result<HttpResponse, Failure>) -> HttpResponse {
     let fault = result.as_ref().err().map(|f| f.kind().to_string());
+    let reason = result.as_ref().err().and_then(Failure::refusal);
     let response = result.unwrap_or_else(|failure| respond(req, failure));
-    labelled(req, operation, fault, response)
+    labelled(req, operation, fault, reason, response)
 }
 
-/// `response`, labelled with `operation` and `fault` for the request log and metrics.
+/// `response`, labelled with `operation`, `fault` and the `reason` of a refusal for the request log
+/// and metrics.
 pub(super) fn labelled(
     req: &HttpRequest,
     operation: &str,
     fault: Option<String>,
+    reason: Option<&'static str>,
     mut response: HttpResponse,
 ) -> HttpResponse {
-    let label = RequestLabel { surface: SURFACE, operation: operation.into(), fault, ..Default::default() };
+    let label = RequestLabel { surface: SURFACE, operation: operation.into(), fault, reason, ..Default::default() };
     ixgw_web::label(req, &mut response, label);
     response
 }

@@ -5,7 +5,7 @@ use actix_web::http::header;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
 use ixgw_core::store::StoredFlow;
-use ixgw_core::{HistoryError, StoreError};
+use ixgw_core::{AuthFailure, HistoryError, StoreError};
 use ixgw_web::vendor::{UNAUTHENTICATED_REASON, UNAUTHORIZED_CODE, UNAUTHORIZED_MESSAGE};
 use ixgw_web::RequestLabel;
 use serde::Serialize;
@@ -29,11 +29,12 @@ pub const SURFACE: &str = "interact-rest";
 /// (`fullFlow`, `fullFlow/byCallerAttribute`, …) for the request log and metrics.
 pub fn answer(req: &HttpRequest, operation: &str, outcome: Result<HttpResponse, HistoryError>) -> HttpResponse {
     let fault = outcome.as_ref().err().map(|e| e.kind().to_string());
+    let reason = outcome.as_ref().err().and_then(HistoryError::refusal).map(AuthFailure::reason);
     let mut response = outcome.unwrap_or_else(|e| error(req, &e));
     ixgw_web::label(
         req,
         &mut response,
-        RequestLabel { surface: SURFACE, operation: operation.into(), fault, ..Default::default() },
+        RequestLabel { surface: SURFACE, operation: operation.into(), fault, reason, ..Default::default() },
     );
     response
 }
@@ -105,7 +106,6 @@ mod tests {
     use super::*;
     use actix_web::body::to_bytes;
     use actix_web::test::TestRequest;
-    use ixgw_core::AuthFailure;
 
     fn flow(pages: &[&str]) -> StoredFlow {
         let mut flow = StoredFlow::new("i".into(), 0);

@@ -403,7 +403,7 @@ impl<'t, 'a> Writer<'t, 'a> {
         self.line += 1;
         self.in_flight.insert(self.line, (id.clone(), keys));
         self.unsettled.insert(id, (self.line, record));
-        let frame = Frame { index: self.line - 1, line: self.line, text: Ok(text) };
+        let frame = Frame { index: self.line - 1, line: self.line, column: 1, text: Ok(text) };
         let outcomes = self.session.add(frame).await.map_err(stopped)?;
         self.settle(ledger, outcomes)
     }

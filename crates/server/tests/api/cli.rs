@@ -127,12 +127,15 @@ async fn import_reports_bad_lines_and_keeps_the_good_ones(backend: Backend) {
     let run = |args: &[&str]| ixgw(&[&["--database", db.url.as_str()], args].concat(), dir.path());
     assert!(run(&["tenant", "add", "12345678"]).status.success());
     let file = dir.path().join("mixed.ndjson");
-    std::fs::write(&file, format!("{GOOD_1}\n{BAD}\n{GOOD_2}\n")).unwrap();
+    // Line 4 is not JSON: a trailing comma, at column 68 of the line.
+    let trailing_comma = r#"{"tenant":"12345678","id":"t1","started_at":"2026-10-01T09:33:10Z",}"#;
+    std::fs::write(&file, format!("{GOOD_1}\n{BAD}\n{GOOD_2}\n{trailing_comma}\n")).unwrap();
     let out = run(&["import", file.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1), "a rejected line makes the exit code non-zero");
     let err = text(&out.stderr);
     assert!(err.contains("mixed.ndjson:2: rejected: pages[0].pageNavigation.navigationTitel: unknown field"), "{err}");
-    assert!(text(&out.stdout).contains("2 accepted, 1 rejected"), "{}", text(&out.stdout));
+    assert!(err.contains("mixed.ndjson:4: rejected: line 4, column 68: trailing comma\n"), "{err}");
+    assert!(text(&out.stdout).contains("2 accepted, 2 rejected"), "{}", text(&out.stdout));
 
     // The good records are there, and importing them twice changes nothing.
     let good = dir.path().join("good.json");

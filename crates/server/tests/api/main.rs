@@ -14,6 +14,7 @@ mod key_cache;
 mod openapi;
 mod ops;
 mod pull;
+mod records;
 mod reliability;
 mod reliability_isolation;
 mod shutdown;

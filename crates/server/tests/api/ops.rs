@@ -3,6 +3,7 @@
 //! log show it.
 
 use crate::helpers::*;
+use reqwest::Method;
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -47,7 +48,11 @@ fn log_line(request_id: &str) -> serde_json::Value {
     lines[0].clone()
 }
 
-store_tests!(health_readiness_and_metrics, every_surface_labels_its_answers_with_the_vendor_operation);
+store_tests!(
+    health_readiness_and_metrics,
+    every_surface_labels_its_answers_with_the_vendor_operation,
+    every_refusal_of_credentials_logs_its_reason
+);
 
 async fn health_readiness_and_metrics(backend: Backend) {
     let app = TestApp::spawn(backend).await;
@@ -220,9 +225,95 @@ async fn every_surface_labels_its_answers_with_the_vendor_operation(backend: Bac
             "{id}: {line}"
         );
         assert!(line["latency_ms"].as_f64().is_some_and(|ms| ms >= 0.0), "{line}");
+        assert_eq!(line.get("reason").is_some(), id == "rest-401", "only a refusal has a reason: {line}");
     }
     let everything = String::from_utf8(log.lock().unwrap().clone()).unwrap();
     for secret in [DEMO_KEY, ingest_key.as_str()] {
+        assert!(!everything.contains(secret), "a key reached the log");
+    }
+}
+
+/// A request with a credential mistake, and how it is refused.
+struct Refusal {
+    name: &'static str,
+    method: Method,
+    path: String,
+    headers: Vec<(&'static str, &'static str)>,
+    body: Option<&'static str>,
+    status: u16,
+    reason: &'static str,
+}
+
+/// Each credential mistake is the vendor's one 401 (or SOAP fault) on the wire; its request log line
+/// names which mistake it was, with the text of `Unauthenticated-Reason`, and never the key.
+async fn every_refusal_of_credentials_logs_its_reason(backend: Backend) {
+    let log = captured_log();
+    let app = TestApp::spawn_demo(backend).await;
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let full_flow = format!("/interact/agent/version/2/account/{TENANT}/interactiondata/040100713/fullFlow");
+    let envelope = concat!(
+        r#"<e:Envelope xmlns:e="http://schemas.xmlsoap.org/soap/envelope/" "#,
+        r#"xmlns:s="http://com/jacada/interact/interactiondata/soap"><e:Body>"#,
+        r#"<s:GetInteractionFullFlowByUUIDRequest><s:uniqueId>040100713</s:uniqueId>"#,
+        r#"</s:GetInteractionFullFlowByUUIDRequest></e:Body></e:Envelope>"#
+    );
+    let rest = |name, headers: &[(&'static str, &'static str)], reason| Refusal {
+        name,
+        method: Method::GET,
+        path: full_flow.clone(),
+        headers: headers.to_vec(),
+        body: None,
+        status: 401,
+        reason,
+    };
+    let cases = [
+        rest("wrong-key", &[("Tenant-Id", TENANT), ("Application-Key", "not-a-key")], "unknown application key"),
+        rest("no-tenant", &[("Application-Key", DEMO_KEY)], "missing Tenant-Id header"),
+        rest(
+            "other-tenant",
+            &[("Tenant-Id", "87654321"), ("Application-Key", DEMO_KEY)],
+            "Tenant-Id does not match account",
+        ),
+        rest("staging-key", &[("Tenant-Id", TENANT), ("Application-Key", "demo-staging-key")], "unknown environment"),
+        rest("no-key", &[("Tenant-Id", TENANT)], "missing Application-Key header"),
+        Refusal {
+            name: "soap-wrong-key",
+            method: Method::POST,
+            path: SOAP_PATH.into(),
+            headers: vec![
+                ("Tenant-Id", TENANT),
+                ("Application-Key", "not-a-key"),
+                ("Content-Type", "text/xml; charset=utf-8"),
+            ],
+            body: Some(envelope),
+            status: 500,
+            reason: "unknown application key",
+        },
+        Refusal {
+            path: "/interactions/00001a57JGQ00BW8".into(),
+            headers: vec![("ContactCenterId", TENANT), ("Application-Key", "not-a-key")],
+            ..rest("cs-wrong-key", &[], "unknown application key")
+        },
+        Refusal {
+            name: "ingest-read-key",
+            method: Method::POST,
+            path: "/v1/interactions".into(),
+            headers: vec![("Authorization", "Bearer demo-application-key"), ("Content-Type", "application/json")],
+            body: Some("{}"),
+            status: 403,
+            reason: "application key scope does not allow this operation",
+        },
+    ];
+    for Refusal { name, method, path, headers, body, status, reason } in cases {
+        let id = format!("refusal-{run}-{name}");
+        let headers = [headers.as_slice(), &[("X-Request-Id", id.as_str())]].concat();
+        let reply = app.send(method, &path, &headers, body.map(|b| b.to_string().into())).await;
+        assert_eq!(reply.status, status, "{name}: {}", reply.text());
+        let line = log_line(&id);
+        assert_eq!((&line["status"], &line["reason"]), (&status.into(), &reason.into()), "{name}: {line}");
+    }
+    let everything = String::from_utf8(log.lock().unwrap().clone()).unwrap();
+    for secret in [DEMO_KEY, "demo-staging-key", "not-a-key"] {
         assert!(!everything.contains(secret), "a key reached the log");
     }
 }
