@@ -153,7 +153,7 @@ async fn store(
     }
     let text = serde_json::to_string(&record).map_err(|e| e.to_string())?;
     let mut session = ImportSession::new(target.service);
-    let frame = Frame { index: 0, line: 1, text: Ok(text) };
+    let frame = Frame { index: 0, line: 1, column: 1, text: Ok(text) };
     let mut outcomes = session.add(frame).await.map_err(|e| format!("the store failed: {e}"))?;
     outcomes.extend(session.flush().await.map_err(|e| format!("the store failed: {e}"))?);
     match outcomes.into_iter().next().map(|o| o.result) {
