@@ -71,8 +71,9 @@ impl LocalAnswer {
 pub(super) struct Comparison {
     /// The route's operation, for an answer the store did not label.
     pub operation: &'static str,
-    /// The request, without credentials ([`without_passwords`] applied).
-    pub request: String,
+    /// The request in words, without credentials ([`without_passwords`] applied), for a sample:
+    /// written only for the requests that differ.
+    pub request: Box<dyn FnOnce() -> String + Send>,
     pub vendor: Forwarded,
     pub local: JoinHandle<Result<LocalAnswer, String>>,
 }
@@ -212,7 +213,7 @@ async fn work(mut receiver: mpsc::Receiver<Job>, database: Database, keep: usize
                         operation,
                         outcome: outcome.to_string(),
                         tenant: tenant.unwrap_or_default(),
-                        request: comparison.request,
+                        request: (comparison.request)(),
                         vendor_status: comparison.vendor.status,
                         vendor_body: comparison.vendor.body.to_vec(),
                         local_status: local.status,

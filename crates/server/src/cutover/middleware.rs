@@ -119,7 +119,7 @@ where
     let vendor = rewrite(vendor, &outgoing.vendor_base, &outgoing.gateway_base);
     let response = vendor_response(&http, &vendor, label(cutover, route));
     if let Some(queue) = &cutover.comparisons {
-        queue.offer(Comparison { operation, request: outgoing.describe(), vendor, local });
+        queue.offer(Comparison { operation, request: Box::new(move || outgoing.describe()), vendor, local });
     }
     Ok(ServiceResponse::new(http, response).map_into_right_body())
 }
@@ -292,21 +292,25 @@ fn rewrite(mut vendor: Forwarded, vendor_base: &str, gateway_base: &str) -> Forw
         let t = String::from_utf8_lossy(t).to_ascii_lowercase();
         t.contains("json") || t.contains("xml") || t.starts_with("text/")
     });
-    if textual {
-        vendor.body = replace(&vendor.body, vendor_base.as_bytes(), gateway_base.as_bytes());
+    if let Some(body) =
+        textual.then(|| replace(&vendor.body, vendor_base.as_bytes(), gateway_base.as_bytes())).flatten()
+    {
+        vendor.body = body;
     }
     for (name, value) in vendor.headers.iter_mut() {
         if name == "link" || name == "location" {
-            *value = replace(value, vendor_base.as_bytes(), gateway_base.as_bytes()).to_vec();
+            if let Some(replaced) = replace(value, vendor_base.as_bytes(), gateway_base.as_bytes()) {
+                *value = replaced.to_vec();
+            }
         }
     }
     vendor
 }
 
-/// `haystack` with every `from` replaced by `to`.
-fn replace(haystack: &[u8], from: &[u8], to: &[u8]) -> Bytes {
+/// `haystack` with every `from` replaced by `to`; `None` when it holds none (nothing copied).
+fn replace(haystack: &[u8], from: &[u8], to: &[u8]) -> Option<Bytes> {
     if from.is_empty() || memchr::memmem::find(haystack, from).is_none() {
-        return Bytes::copy_from_slice(haystack);
+        return None;
     }
     let mut out = Vec::with_capacity(haystack.len());
     let mut rest = haystack;
@@ -316,7 +320,7 @@ fn replace(haystack: &[u8], from: &[u8], to: &[u8]) -> Bytes {
         rest = &rest[at + from.len()..];
     }
     out.extend_from_slice(rest);
-    Bytes::from(out)
+    Some(Bytes::from(out))
 }
 
 /// The label of an answer the vendor gave, for the request log and metrics.
@@ -390,7 +394,8 @@ mod tests {
         );
         let binary = answer("image/png", "http://vendor:9000/genesys/1/cs", None);
         assert_eq!(rewrite(binary, vendor, gateway).body, "http://vendor:9000/genesys/1/cs", "bytes are bytes");
-        assert_eq!(replace(b"aXbXc", b"X", b"--"), "a--b--c");
-        assert_eq!(replace(b"abc", b"", b"--"), "abc");
+        assert_eq!(replace(b"aXbXc", b"X", b"--").unwrap(), "a--b--c");
+        assert_eq!(replace(b"abc", b"", b"--"), None);
+        assert_eq!(replace(b"abc", b"X", b"--"), None);
     }
 }
