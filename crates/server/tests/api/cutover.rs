@@ -423,4 +423,27 @@ async fn shadow_passes_the_vendor_on_and_names_what_differs_and_fallback_fills_w
         (404, "history for UUID nowhere was not found")
     );
     assert!(metric_sum(&gateway.base, "ixgw_upstream_fill_total", "outcome=\"upstream_failed\"").await >= 1);
+
+    // A vendor that takes connections and never answers: the store answers once `timeout_ms` is up.
+    let hole = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hole_base = format!("http://{}", hole.local_addr().unwrap());
+    let holding = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = hole.accept().await {
+            held.push(socket);
+        }
+    });
+    let mut env = upstream_env("shadow", &hole_base, &hole_base);
+    env.push(("IXGW_UPSTREAM_TIMEOUT_MS", "300"));
+    let patient = serve(dir, &store, &env).await;
+    for call in
+        [Call::get(format!("{REST}/interactiondata/{}/fullFlow?widerSearch=true", KEPT[0])), Call::Soap(false, KEPT[0])]
+    {
+        let started = Instant::now();
+        let answer = call.send(&patient.base).await;
+        let took = started.elapsed();
+        assert_eq!(answer.status, 200, "{call:?}");
+        assert!(took >= Duration::from_millis(300) && took < Duration::from_millis(1500), "{call:?} took {took:?}");
+    }
+    holding.abort();
 }
