@@ -67,13 +67,14 @@ pub async fn open_database_with(
 
 /// The query service over `database` as the server runs it: answering at once while a database is
 /// down, reads on the standby while it answers (see `ixgw_store::health`, `ixgw_store::replica`).
-/// A background probe that gets no answer within the pool's acquire timeout counts as down.
+/// A server that does not answer a background probe within `database.connect_timeout_ms` counts as
+/// down.
 pub fn service(database: &Database, settings: &Settings) -> HistoryService {
     HistoryService::new(guarded_store(database, settings))
 }
 
 fn guarded_store(database: &Database, settings: &Settings) -> Arc<dyn HistoryStore> {
-    database.guarded_store(Duration::from_millis(settings.database.acquire_timeout_ms))
+    database.guarded_store(Duration::from_millis(settings.database.connect_timeout_ms))
 }
 
 /// How to start the gateway, beyond its settings (`ixgw serve`'s flags).

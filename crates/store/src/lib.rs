@@ -13,6 +13,7 @@ mod delegate;
 mod export;
 pub mod health;
 mod history_store;
+pub mod hosts;
 mod plans;
 mod postgres;
 pub mod replica;
@@ -120,38 +121,42 @@ impl Database {
     /// The store: with a read replica, its reads on the standby (the primary's when it fails;
     /// see `replica`). For tools and tests; a server uses [`Database::guarded_store`].
     pub fn store(&self) -> Arc<dyn HistoryStore> {
-        self.compose(|store, _, _| store)
+        match self {
+            Self::Sqlite(s) => Arc::new(s.clone()),
+            Self::Postgres(p) => match p.split() {
+                (primary, Some(standby)) => Arc::new(replica::ReadReplica::new(Arc::new(primary), Arc::new(standby))),
+                (primary, None) => Arc::new(primary),
+            },
+        }
     }
 
     /// The store as the server runs it: every database behind a gate that answers at once while
     /// it is down and a background probe that notices its return (`health`); with a read replica,
-    /// reads on the standby while it answers and on the primary while it does not. Spawns the
-    /// probes, so it needs a Tokio runtime; a probe that gets no answer within `probe_timeout`
+    /// reads on the standby while it answers and on the primary while it does not, and keys and
+    /// tenants on the standby while the primary is down (`replica`). Spawns the probes, so it needs
+    /// a Tokio runtime; a server that does not answer a probe's connection within `connect_timeout`
     /// counts as down.
-    pub fn guarded_store(&self, probe_timeout: Duration) -> Arc<dyn HistoryStore> {
-        self.compose(|store, probe, role| health::guarded(store, probe, role, probe_timeout))
-    }
-
-    /// The store, each database's part passed through `guard`.
-    fn compose(
-        &self,
-        guard: impl Fn(Arc<dyn HistoryStore>, health::Probe, health::Role) -> Arc<dyn HistoryStore>,
-    ) -> Arc<dyn HistoryStore> {
+    pub fn guarded_store(&self, connect_timeout: Duration) -> Arc<dyn HistoryStore> {
         match self {
-            Self::Sqlite(s) => guard(Arc::new(s.clone()), health::Probe::sqlite(s.pool()), health::Role::Store),
+            Self::Sqlite(s) => health::guarded(
+                Arc::new(s.clone()),
+                health::Probe::sqlite(s.pool()),
+                health::Role::Store,
+                connect_timeout,
+            ),
             Self::Postgres(p) => {
                 let (primary, standby) = p.split();
-                let probe = health::Probe::Postgres(primary.pool().clone());
-                let reads = standby.map(|standby| {
-                    let probe = health::Probe::Postgres(standby.pool().clone());
-                    guard(Arc::new(standby), probe, health::Role::ReadReplica)
-                });
-                let primary: Arc<dyn HistoryStore> = Arc::new(primary);
-                let store = match reads {
-                    Some(standby) => Arc::new(replica::ReadReplica::new(primary, standby)),
-                    None => primary,
+                let guard = |store: PostgresStore, role| {
+                    let probe = health::Probe::postgres(store.pool(), store.servers(), connect_timeout);
+                    health::guarded(Arc::new(store), probe, role, connect_timeout)
                 };
-                guard(store, probe, health::Role::Store)
+                let primary = guard(primary, health::Role::Store);
+                match standby {
+                    Some(standby) => {
+                        Arc::new(replica::ReadReplica::new(primary, guard(standby, health::Role::ReadReplica)))
+                    }
+                    None => primary,
+                }
             }
         }
     }
@@ -170,7 +175,7 @@ impl Database {
             Self::Sqlite(s) => s.pool.close().await,
             Self::Postgres(p) => {
                 p.pool.close().await;
-                if let Some(replica) = &p.replica {
+                if let Some((replica, _)) = &p.replica {
                     replica.close().await
                 }
             }
@@ -232,7 +237,8 @@ fn is_outage(db: &dyn sqlx::error::DatabaseError) -> bool {
         SQLITE_OUTAGES.contains(&primary)
     } else {
         // PostgreSQL shutting down, too many connections, connection failures.
-        matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "53300" | "08006" | "08001" | "08004")
+        // A write on a server that is (now) a standby, 25006, is one too: the primary moved.
+        matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "53300" | "08006" | "08001" | "08004" | "25006")
     }
 }
 

@@ -1,13 +1,22 @@
 //! `database.read_url`: the read routes on a hot standby while it answers, on the primary while it
 //! does not.
 //!
-//! Keys, tenants, writes, imports and erasure always go to the primary: a revoked key is refused
-//! at once whatever the replication delay, and nothing is ever written to a standby. A read goes
-//! to the standby first; when the standby cannot answer it (stopped, restarting, a query cancelled
-//! by recovery), the same read goes to the primary, so a client never sees the standby's failure.
-//! In the server the standby sits behind a [`FailFast`](crate::health::FailFast) gate of its own:
-//! once it is found down, reads go straight to the primary (one warning in the log), and they
-//! return to the standby as soon as a background probe finds it answering again.
+//! Writes, imports, erasure and key management always go to the primary: nothing is ever written
+//! to a standby. A read goes to the standby first; when the standby cannot answer it (stopped,
+//! restarting, a query cancelled by recovery), the same read goes to the primary, so a client never
+//! sees the standby's failure.
+//!
+//! The lookups that authenticate a request (a key by its digest, a tenant by id or name) go to the
+//! primary, so that a revoked key is refused at once whatever the replication delay; while the
+//! primary is unavailable (lost, being replaced by a promotion), they go to the standby, which
+//! holds every key and tenant, so the read routes keep answering through the loss of the primary.
+//! The one cost: on that path a key revoked on the primary stops working once the standby has
+//! replayed the revocation (the replication lag), as it does anyway once the key cache expires.
+//!
+//! In the server each database sits behind a [`FailFast`](crate::health::FailFast) gate of its
+//! own: once the standby is found down, reads go straight to the primary (one warning in the log),
+//! and once the primary is, key lookups go straight to the standby and writes are refused at once;
+//! each returns as soon as a background probe finds its database answering again.
 
 use ixgw_core::HistoryStore;
 use std::sync::Arc;
@@ -40,6 +49,24 @@ macro_rules! standby_first {
     }};
 }
 
+/// The primary's answer, or the standby's while the primary is unavailable (never when the primary
+/// answered, even "no such key": the standby may not have replayed a change yet).
+macro_rules! primary_first {
+    ($this:ident, $store:ident => $call:expr) => {{
+        let from_primary = {
+            let $store = &$this.primary;
+            $call.await
+        };
+        match from_primary {
+            Err(ixgw_core::StoreError::Unavailable(why)) => {
+                let $store = &$this.standby;
+                $call.await.map_err(|_| ixgw_core::StoreError::Unavailable(why))
+            }
+            answer => answer,
+        }
+    }};
+}
+
 macro_rules! primary {
     ($this:ident, $store:ident => $call:expr) => {{
         let $store = &$this.primary;
@@ -47,7 +74,7 @@ macro_rules! primary {
     }};
 }
 
-delegate_history_store!(ReadReplica, main: primary, read: standby_first, write: primary);
+delegate_history_store!(ReadReplica, main: primary, read: standby_first, auth: primary_first, write: primary);
 
 #[cfg(test)]
 mod tests {
@@ -64,10 +91,41 @@ mod tests {
         assert_eq!((primary.calls(), standby.calls()), (0, 1), "a read on the standby");
         store.tenants().await.unwrap();
         store.ping().await.unwrap();
-        assert_eq!((primary.calls(), standby.calls()), (2, 1), "the rest on the primary");
+        store.tenant("t").await.unwrap();
+        assert_eq!((primary.calls(), standby.calls()), (3, 1), "the rest on the primary");
         standby.set_down(true);
         flow(&store).await.expect("the primary answers for a standby that is down");
-        assert_eq!((primary.calls(), standby.calls()), (3, 2));
+        assert_eq!((primary.calls(), standby.calls()), (4, 2));
+        assert!(store.ping_reads().await.is_ok(), "reads can be served by the primary");
+    }
+
+    #[tokio::test]
+    async fn while_the_primary_is_down_keys_and_reads_come_from_the_standby() {
+        let (primary, standby) = (Flaky::new().await, Flaky::new().await);
+        let gate = Gate::new(Role::Store);
+        let store = ReadReplica::new(Arc::new(FailFast::new(primary.clone(), gate.clone())), standby.clone());
+        primary.set_down(true);
+        assert_eq!(store.tenant("t").await.unwrap(), None, "the standby answered the tenant lookup");
+        assert!(!gate.is_up(), "the failure closed the primary's gate");
+        let digest = ixgw_core::model::tenancy::KeyDigest::of("k");
+        assert_eq!(store.key_by_digest(&digest).await.unwrap(), None, "the standby answered the key lookup");
+        flow(&store).await.unwrap();
+        assert!(store.ping_reads().await.is_ok(), "reads can be served");
+        assert!(matches!(store.ping().await, Err(ixgw_core::StoreError::Unavailable(_))), "writes cannot");
+        assert_eq!((primary.calls(), standby.calls()), (1, 4), "the closed gate asked the primary once");
+        // A primary that answers is believed, even when it knows nothing of the key.
+        gate_up(&gate);
+        primary.set_down(false);
+        assert_eq!(store.key_by_digest(&digest).await.unwrap(), None);
+        assert_eq!(standby.calls(), 4);
+        // Both down: the primary's failure is the answer.
+        primary.set_down(true);
+        standby.set_down(true);
+        assert!(matches!(store.tenant("t").await, Err(ixgw_core::StoreError::Unavailable(_))));
+    }
+
+    fn gate_up(gate: &Gate) {
+        gate.set_for_tests(true);
     }
 
     #[tokio::test]
