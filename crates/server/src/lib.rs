@@ -32,6 +32,7 @@ pub fn pool_settings(settings: &Settings) -> PoolSettings {
     PoolSettings {
         max_connections: settings.database.max_connections,
         acquire_timeout: Duration::from_millis(settings.database.acquire_timeout_ms),
+        connect_timeout: Duration::from_millis(settings.database.connect_timeout_ms),
         // One reading thread per worker.
         sqlite_read_cache_kib: match settings.server.workers {
             0 => PoolSettings::default().sqlite_read_cache_kib,

@@ -103,6 +103,11 @@ impl Gate {
         self.set(up, "test")
     }
 
+    /// Resolves once the gate is open.
+    pub async fn opened(&self) {
+        let _ = self.state.subscribe().wait_for(|up| *up).await;
+    }
+
     /// Resolves once the gate is closed.
     async fn closed(&self) {
         let _ = self.state.subscribe().wait_for(|up| !*up).await;
@@ -309,9 +314,19 @@ pub fn watch(gate: &Arc<Gate>, probe: Probe, timeout: Duration) {
 
 /// `inner` behind a gate of its own, watched with `probe` (needs a Tokio runtime).
 pub fn guarded(inner: Arc<dyn HistoryStore>, probe: Probe, role: Role, timeout: Duration) -> Arc<dyn HistoryStore> {
+    guarded_with_gate(inner, probe, role, timeout).0
+}
+
+/// [`guarded`], and the gate.
+pub fn guarded_with_gate(
+    inner: Arc<dyn HistoryStore>,
+    probe: Probe,
+    role: Role,
+    timeout: Duration,
+) -> (Arc<dyn HistoryStore>, Arc<Gate>) {
     let gate = Gate::new(role);
     watch(&gate, probe, timeout);
-    Arc::new(FailFast::new(inner, gate))
+    (Arc::new(FailFast::new(inner, gate.clone())), gate)
 }
 
 #[cfg(test)]

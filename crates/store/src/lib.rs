@@ -37,6 +37,9 @@ pub struct PoolSettings {
     /// How long a request waits for a connection (or a connection attempt) before the store counts
     /// as unavailable: short, so that requests fail fast during an outage.
     pub acquire_timeout: Duration,
+    /// How long one PostgreSQL server is given to accept a connection and answer when the servers
+    /// of a multi-host URL are looked through (`hosts`) before migrating.
+    pub connect_timeout: Duration,
     /// SQLite's page cache per connection, in KiB. The server keeps SQLite's default (2 MiB: the
     /// OS page cache holds the file anyway, and each connection has its own); a bulk import wants
     /// room for every page a batch dirties, or SQLite spills them to the WAL before the commit.
@@ -68,6 +71,7 @@ impl Default for PoolSettings {
         Self {
             max_connections: 16,
             acquire_timeout: Duration::from_secs(2),
+            connect_timeout: Duration::from_millis(300),
             sqlite_cache_kib: 2000,
             sqlite_read_cache_kib: Self::read_cache_for(cores),
         }
@@ -148,12 +152,14 @@ impl Database {
                 let (primary, standby) = p.split();
                 let guard = |store: PostgresStore, role| {
                     let probe = health::Probe::postgres(store.pool(), store.servers(), connect_timeout);
-                    health::guarded(Arc::new(store), probe, role, connect_timeout)
+                    health::guarded_with_gate(Arc::new(store), probe, role, connect_timeout)
                 };
-                let primary = guard(primary, health::Role::Store);
+                let (primary, _) = guard(primary, health::Role::Store);
                 match standby {
                     Some(standby) => {
-                        Arc::new(replica::ReadReplica::new(primary, guard(standby, health::Role::ReadReplica)))
+                        let (standby, gate) = guard(standby, health::Role::ReadReplica);
+                        let wait = connect_timeout.max(health::PROBE_EVERY * 2);
+                        Arc::new(replica::ReadReplica::new(primary, standby).with_second_chance(gate, wait))
                     }
                     None => primary,
                 }

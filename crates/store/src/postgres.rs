@@ -31,6 +31,8 @@ pub struct PostgresStore {
     pub(crate) replica: Option<(sqlx::PgPool, Arc<Servers>)>,
     pub(crate) sql: &'static Sql,
     pub(crate) inserts: &'static ChildInserts,
+    /// Each server's time to answer when the servers are looked through before migrating.
+    connect_timeout: std::time::Duration,
 }
 
 impl PostgresStore {
@@ -39,7 +41,14 @@ impl PostgresStore {
         let servers = Servers::parse(url)
             .map_err(|e| StoreError::Failed(format!("bad PostgreSQL URL `{}`: {e}", crate::redact(url))))?;
         let (pool, servers) = Self::lazy_pool(servers, settings);
-        Ok(Self { pool, servers, replica: None, sql: &SQL, inserts: &POSTGRES_INSERTS })
+        Ok(Self {
+            pool,
+            servers,
+            replica: None,
+            sql: &SQL,
+            inserts: &POSTGRES_INSERTS,
+            connect_timeout: settings.connect_timeout,
+        })
     }
 
     /// Sends the read routes to a read replica (a hot standby streaming from the primary) at `url`.
@@ -96,6 +105,21 @@ impl PostgresStore {
     }
 
     pub async fn migrate(&self) -> StoreResult<()> {
+        // Several servers: migrate the one that fits (the background probe does this for requests).
+        if self.servers.checks_role() {
+            match self.servers.find(self.connect_timeout).await {
+                Ok(found) if !crate::hosts::same_server(&self.pool.connect_options(), found) => {
+                    self.pool.set_connect_options(found.clone())
+                }
+                Ok(_) => {}
+                Err(why) => {
+                    return Err(StoreError::Unavailable(format!(
+                        "no server fits target_session_attrs={}: {why}",
+                        self.servers.target().as_str()
+                    )))
+                }
+            }
+        }
         sqlx::migrate!("./migrations/postgres").run(&self.pool).await.map_err(|e| match e {
             sqlx::migrate::MigrateError::Execute(inner) => classify(inner),
             other => StoreError::Failed(format!("PostgreSQL migration failed: {other}")),

@@ -18,17 +18,41 @@
 //! and once the primary is, key lookups go straight to the standby and writes are refused at once;
 //! each returns as soon as a background probe finds its database answering again.
 
+use crate::health::Gate;
 use ixgw_core::HistoryStore;
 use std::sync::Arc;
+use std::time::Duration;
 
 pub struct ReadReplica {
     primary: Arc<dyn HistoryStore>,
     standby: Arc<dyn HistoryStore>,
+    /// The standby's gate, and how long a read that neither database answered waits for it to
+    /// open again before asking the standby once more (see [`ReadReplica::with_second_chance`]).
+    second_chance: Option<(Arc<Gate>, Duration)>,
 }
 
 impl ReadReplica {
     pub fn new(primary: Arc<dyn HistoryStore>, standby: Arc<dyn HistoryStore>) -> Self {
-        Self { primary, standby }
+        Self { primary, standby, second_chance: None }
+    }
+
+    /// A read or key lookup that both databases failed waits up to `wait` for the standby's
+    /// `gate` to open again, and asks the standby once more. During a switchover or a promotion
+    /// the standby's pool can fail on a connection that is going away (a server shutting down,
+    /// a proxy moving its port to another server) while the primary is between servers too; the
+    /// standby's probe, asked at once by that failure, finds the server now behind the address
+    /// within milliseconds, so the read is answered instead of failed.
+    pub fn with_second_chance(mut self, gate: Arc<Gate>, wait: Duration) -> Self {
+        self.second_chance = Some((gate, wait));
+        self
+    }
+
+    /// Whether the standby's gate is open, or opens within the wait.
+    async fn standby_back(&self) -> bool {
+        match &self.second_chance {
+            Some((gate, wait)) => tokio::time::timeout(*wait, gate.opened()).await.is_ok(),
+            None => false,
+        }
     }
 }
 
@@ -41,8 +65,21 @@ macro_rules! standby_first {
         };
         match from_standby {
             Err(_) => {
-                let $store = &$this.primary;
-                $call.await
+                let from_primary = {
+                    let $store = &$this.primary;
+                    $call.await
+                };
+                match from_primary {
+                    Err(ixgw_core::StoreError::Unavailable(why)) => {
+                        if $this.standby_back().await {
+                            let $store = &$this.standby;
+                            $call.await
+                        } else {
+                            Err(ixgw_core::StoreError::Unavailable(why))
+                        }
+                    }
+                    answer => answer,
+                }
             }
             answer => answer,
         }
@@ -59,8 +96,18 @@ macro_rules! primary_first {
         };
         match from_primary {
             Err(ixgw_core::StoreError::Unavailable(why)) => {
-                let $store = &$this.standby;
-                $call.await.map_err(|_| ixgw_core::StoreError::Unavailable(why))
+                let from_standby = {
+                    let $store = &$this.standby;
+                    $call.await
+                };
+                match from_standby {
+                    Err(ixgw_core::StoreError::Unavailable(_)) if $this.standby_back().await => {
+                        let $store = &$this.standby;
+                        $call.await.map_err(|_| ixgw_core::StoreError::Unavailable(why))
+                    }
+                    Err(_) => Err(ixgw_core::StoreError::Unavailable(why)),
+                    answer => answer,
+                }
             }
             answer => answer,
         }
@@ -80,8 +127,8 @@ delegate_history_store!(ReadReplica, main: primary, read: standby_first, auth: p
 mod tests {
     use super::*;
     use crate::delegate::testing::{flow, Flaky};
-    use crate::health::{FailFast, Gate, Role};
-    use std::time::{Duration, Instant};
+    use crate::health::{FailFast, Role};
+    use std::time::Instant;
 
     #[tokio::test]
     async fn reads_go_to_the_standby_and_to_the_primary_when_it_fails() {
@@ -122,6 +169,38 @@ mod tests {
         primary.set_down(true);
         standby.set_down(true);
         assert!(matches!(store.tenant("t").await, Err(ixgw_core::StoreError::Unavailable(_))));
+    }
+
+    #[tokio::test]
+    async fn a_read_both_failed_is_asked_of_the_standby_again_once_its_gate_opens() {
+        let (primary, standby) = (Flaky::new().await, Flaky::new().await);
+        let (primary_gate, standby_gate) = (Gate::new(Role::Store), Gate::new(Role::ReadReplica));
+        let store = ReadReplica::new(
+            Arc::new(FailFast::new(primary.clone(), primary_gate.clone())),
+            Arc::new(FailFast::new(standby.clone(), standby_gate.clone())),
+        )
+        .with_second_chance(standby_gate.clone(), Duration::from_millis(300));
+        primary.set_down(true);
+        standby.set_down(true);
+        // The standby's probe finds the server now behind its address 30 ms later.
+        let reopen = {
+            let (standby, gate) = (standby.clone(), standby_gate.clone());
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(30)).await;
+                standby.set_down(false);
+                gate.set_for_tests(true);
+            })
+        };
+        let started = Instant::now();
+        flow(&store).await.expect("answered by the standby on its second chance");
+        assert!(started.elapsed() < Duration::from_millis(200), "{:?}", started.elapsed());
+        reopen.await.unwrap();
+        // A standby that stays down: the read fails once the wait is over.
+        standby.set_down(true);
+        flow(&store).await.unwrap_err();
+        let started = Instant::now();
+        assert!(flow(&store).await.is_err());
+        assert!(started.elapsed() >= Duration::from_millis(300), "waited for the standby");
     }
 
     fn gate_up(gate: &Gate) {
