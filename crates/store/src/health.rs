@@ -195,10 +195,11 @@ impl Probe {
         Self::Postgres { pool: pool.clone(), servers: servers.clone(), connect_timeout }
     }
 
-    /// How long one probe may take: `connect_timeout` for each server it may have to try.
-    fn time_limit(&self, connect_timeout: Duration) -> Duration {
+    /// How long one probe may take: `timeout` (SQLite), or each server's connect timeout for each
+    /// server it may have to try (PostgreSQL).
+    fn time_limit(&self, timeout: Duration) -> Duration {
         match self {
-            Self::Sqlite(_) => connect_timeout,
+            Self::Sqlite(_) => timeout,
             Self::Postgres { servers, connect_timeout, .. } => {
                 *connect_timeout * u32::try_from(servers.len().max(1)).unwrap_or(u32::MAX)
             }

@@ -138,15 +138,17 @@ impl Database {
     /// it is down and a background probe that notices its return (`health`); with a read replica,
     /// reads on the standby while it answers and on the primary while it does not, and keys and
     /// tenants on the standby while the primary is down (`replica`). Spawns the probes, so it needs
-    /// a Tokio runtime; a server that does not answer a probe's connection within `connect_timeout`
-    /// counts as down.
+    /// a Tokio runtime; a PostgreSQL server that does not answer a probe's connection within
+    /// `connect_timeout` counts as down (an SQLite file, one that does not open within the pool's
+    /// acquire timeout).
     pub fn guarded_store(&self, connect_timeout: Duration) -> Arc<dyn HistoryStore> {
         match self {
+            // A file has no connect timeout: its probe gets the pool's acquire timeout.
             Self::Sqlite(s) => health::guarded(
                 Arc::new(s.clone()),
                 health::Probe::sqlite(s.pool()),
                 health::Role::Store,
-                connect_timeout,
+                s.pool().options().get_acquire_timeout(),
             ),
             Self::Postgres(p) => {
                 let (primary, standby) = p.split();
