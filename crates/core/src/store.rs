@@ -328,8 +328,15 @@ pub trait HistoryStore: HistoryReads {
         None
     }
 
-    /// Whether the database answers (readiness).
+    /// Whether the database answers (readiness; with a read replica, the primary: whether writes
+    /// can be taken).
     async fn ping(&self) -> StoreResult<()>;
+
+    /// Whether the read routes can be answered: the same as [`HistoryStore::ping`] for one database;
+    /// with a read replica, the standby or, while it is down, the primary.
+    async fn ping_reads(&self) -> StoreResult<()> {
+        self.ping().await
+    }
 
     // --- tenancy -------------------------------------------------------------------------------
 

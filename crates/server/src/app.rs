@@ -134,19 +134,38 @@ async fn metrics_text(
     HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(metrics.render(&extra))
 }
 
-/// Readiness: 200 when the store answers, 503 otherwise and from the moment a stop signal comes
-/// (the server still serves for `server.drain_secs`: see `crate::shutdown`).
-async fn readyz(service: web::Data<HistoryService>, drain: web::Data<Drain>) -> HttpResponse {
+/// Readiness: 200 while the read routes can be answered (the primary answers, or a read replica
+/// does while the primary is away: `degraded: …` in the body then), 503 otherwise and from the
+/// moment a stop signal comes (the server still serves for `server.drain_secs`: see
+/// `crate::shutdown`). `/readyz?writes`: 200 only while writes can be taken (the primary answers),
+/// for balancers in front of ingest.
+async fn readyz(
+    request: actix_web::HttpRequest,
+    service: web::Data<HistoryService>,
+    drain: web::Data<Drain>,
+) -> HttpResponse {
     if drain.is_draining() {
         return HttpResponse::ServiceUnavailable().content_type("text/plain; charset=utf-8").body("draining");
     }
-    match service.ready().await {
-        Ok(()) => HttpResponse::Ok().content_type("text/plain; charset=utf-8").body("ready"),
-        Err(e) => {
+    let for_writes = request.query_string().split('&').any(|pair| pair == "writes" || pair.starts_with("writes="));
+    let readiness = service.readiness().await;
+    let unavailable = |what: &'static str| {
+        let mut response = HttpResponse::ServiceUnavailable();
+        ixgw_web::vendor::retry_later(&mut response);
+        response.content_type("text/plain; charset=utf-8").body(what)
+    };
+    match (&readiness.reads, &readiness.writes) {
+        (_, Ok(())) => HttpResponse::Ok().content_type("text/plain; charset=utf-8").body("ready"),
+        (_, Err(e)) if for_writes => {
+            tracing::debug!(error = %e, "not ready for writes");
+            unavailable("writes unavailable: the primary store does not answer")
+        }
+        (Ok(()), Err(_)) => HttpResponse::Ok().content_type("text/plain; charset=utf-8").body(
+            "degraded: the primary store does not answer; reads are served by the read replica, writes are answered 503 until it returns",
+        ),
+        (Err(e), Err(_)) => {
             tracing::warn!(error = %e, "not ready");
-            let mut response = HttpResponse::ServiceUnavailable();
-            ixgw_web::vendor::retry_later(&mut response);
-            response.content_type("text/plain; charset=utf-8").body("store unavailable")
+            unavailable("store unavailable")
         }
     }
 }

@@ -33,6 +33,7 @@ pub fn pool_settings(settings: &Settings) -> PoolSettings {
     PoolSettings {
         max_connections: settings.database.max_connections,
         acquire_timeout: Duration::from_millis(settings.database.acquire_timeout_ms),
+        connect_timeout: Duration::from_millis(settings.database.connect_timeout_ms),
         // One reading thread per worker.
         sqlite_read_cache_kib: match settings.server.workers {
             0 => PoolSettings::default().sqlite_read_cache_kib,
@@ -68,13 +69,14 @@ pub async fn open_database_with(
 
 /// The query service over `database` as the server runs it: answering at once while a database is
 /// down, reads on the standby while it answers (see `ixgw_store::health`, `ixgw_store::replica`).
-/// A background probe that gets no answer within the pool's acquire timeout counts as down.
+/// A server that does not answer a background probe within `database.connect_timeout_ms` counts as
+/// down.
 pub fn service(database: &Database, settings: &Settings) -> HistoryService {
     HistoryService::new(guarded_store(database, settings))
 }
 
 fn guarded_store(database: &Database, settings: &Settings) -> Arc<dyn HistoryStore> {
-    database.guarded_store(Duration::from_millis(settings.database.acquire_timeout_ms))
+    database.guarded_store(Duration::from_millis(settings.database.connect_timeout_ms))
 }
 
 /// How to start the gateway, beyond its settings (`ixgw serve`'s flags).

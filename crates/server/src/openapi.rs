@@ -434,10 +434,10 @@ fn ops_operation(route: &Route) -> Option<Value> {
         "/healthz" => ("healthz", "Liveness: 200 as long as the process serves; touches nothing", json!({"200": text("ok")})),
         "/readyz" => (
             "readyz",
-            "Readiness: 200 when the store answers, 503 otherwise",
+            "Readiness: 200 while the read routes can be answered (`ready`, or `degraded: …` while writes cannot), 503 otherwise; with `?writes`, 200 only while writes can be taken",
             json!({
-                "200": text("ready"),
-                "503": {"description": "The store does not answer.", "headers": {"Retry-After": {"required": true, "schema": {"type": "integer"}}}, "content": {"text/plain": {"schema": {"type": "string"}}}}
+                "200": text("ready, or `degraded: …` naming what is unavailable (reads are served)"),
+                "503": {"description": "The store does not answer (with `?writes`: the primary does not).", "headers": {"Retry-After": {"required": true, "schema": {"type": "integer"}}}, "content": {"text/plain": {"schema": {"type": "string"}}}}
             }),
         ),
         "/metrics" => (
@@ -448,9 +448,15 @@ fn ops_operation(route: &Route) -> Option<Value> {
         "/openapi.json" => ("openapi", "This document", json!({"200": json_ok("OpenAPI 3.0", json!({"type": "object"}))})),
         _ => return None,
     };
-    Some(
-        json!({"operationId": id, "x-ixgw-operation": route.operation, "tags": ["Operations"], "summary": summary, "security": [], "responses": responses}),
-    )
+    let mut operation = json!({"operationId": id, "x-ixgw-operation": route.operation, "tags": ["Operations"], "summary": summary, "security": [], "responses": responses});
+    if route.path == "/readyz" {
+        operation["parameters"] = json!([{
+            "name": "writes", "in": "query", "required": false, "allowEmptyValue": true,
+            "description": "Present: whether writes can be taken (the primary answers), for balancers in front of ingest.",
+            "schema": {"type": "string"}
+        }]);
+    }
+    Some(operation)
 }
 
 fn error_response(description: &str, content_type: &str, schema: Value, headers: Value) -> Value {

@@ -66,16 +66,27 @@ pub struct DatabaseSettings {
     /// `sqlite://PATH` or `postgres://…`; else `DATABASE_URL`; else `sqlite://data/ixgw.db`.
     pub url: Option<String>,
     /// A read replica (`postgres://…`, a hot standby of `url`) for the read routes; keys,
-    /// tenants, writes and erasure stay on `url`.
+    /// tenants, writes and erasure stay on `url` (keys and tenants go to the standby while `url`
+    /// is unavailable). Both accept libpq's multi-host form with `target_session_attrs`.
     pub read_url: Option<String>,
     pub max_connections: u32,
     pub acquire_timeout_ms: u64,
+    /// How long a server is given to accept a connection and answer before it counts as down (the
+    /// background probe's limit per server; requests never wait for it).
+    pub connect_timeout_ms: u64,
     pub migrate_on_start: bool,
 }
 
 impl Default for DatabaseSettings {
     fn default() -> Self {
-        Self { url: None, read_url: None, max_connections: 16, acquire_timeout_ms: 2000, migrate_on_start: true }
+        Self {
+            url: None,
+            read_url: None,
+            max_connections: 16,
+            acquire_timeout_ms: 2000,
+            connect_timeout_ms: 300,
+            migrate_on_start: true,
+        }
     }
 }
 

@@ -3,12 +3,13 @@
 //! so that each wrapper says only how it routes a call.
 
 /// Implements `HistoryStore` and `HistoryReads` for `$wrapper`: every read route's call (flows,
-/// lookups, variable sets, photos, Context Services) is `$read!(self, store => call)` and every
-/// other call (readiness, tenants, keys, writes, erasure) `$write!(self, store => call)`, the macro
-/// binding `store` to the inner store it chooses and awaiting the call. `backend` and `pool_usage`
-/// are those of `self.$main`.
+/// lookups, variable sets, photos, Context Services, and `ping_reads`) is `$read!(self, store =>
+/// call)`, the lookups that authenticate a request (a key by its digest, a tenant by id or name)
+/// `$auth!(self, store => call)`, and every other call (readiness, the tenant list, key management,
+/// writes, erasure) `$write!(self, store => call)`, the macro binding `store` to the inner store it
+/// chooses and awaiting the call. `backend` and `pool_usage` are those of `self.$main`.
 macro_rules! delegate_history_store {
-    ($wrapper:ty, main: $main:ident, read: $read:ident, write: $write:ident) => {
+    ($wrapper:ty, main: $main:ident, read: $read:ident, auth: $auth:ident, write: $write:ident) => {
         #[async_trait::async_trait]
         impl ixgw_core::HistoryStore for $wrapper {
             fn backend(&self) -> &'static str {
@@ -21,6 +22,10 @@ macro_rules! delegate_history_store {
 
             async fn ping(&self) -> ixgw_core::StoreResult<()> {
                 $write!(self, s => s.ping())
+            }
+
+            async fn ping_reads(&self) -> ixgw_core::StoreResult<()> {
+                $read!(self, s => s.ping_reads())
             }
 
             async fn create_tenant(
@@ -44,7 +49,7 @@ macro_rules! delegate_history_store {
                 &self,
                 account_id_or_name: &str,
             ) -> ixgw_core::StoreResult<Option<ixgw_core::model::tenancy::Tenant>> {
-                $write!(self, s => s.tenant(account_id_or_name))
+                $auth!(self, s => s.tenant(account_id_or_name))
             }
 
             async fn create_key(&self, key: &ixgw_core::store::KeyRecord<'_>) -> ixgw_core::StoreResult<()> {
@@ -63,7 +68,7 @@ macro_rules! delegate_history_store {
                 &self,
                 digest: &ixgw_core::model::tenancy::KeyDigest,
             ) -> ixgw_core::StoreResult<Option<ixgw_core::model::tenancy::StoredKey>> {
-                $write!(self, s => s.key_by_digest(digest))
+                $auth!(self, s => s.key_by_digest(digest))
             }
 
             async fn put_interactions(
@@ -246,7 +251,7 @@ pub(crate) mod testing {
         }};
     }
 
-    delegate_history_store!(Flaky, main: inner, read: flaky, write: flaky);
+    delegate_history_store!(Flaky, main: inner, read: flaky, auth: flaky, write: flaky);
 
     /// A read route's call.
     pub async fn flow(store: &dyn HistoryStore) -> StoreResult<Option<StoredFlow>> {

@@ -20,6 +20,7 @@
 //! information line when it answers again.
 
 use crate::classify;
+use crate::hosts::Servers;
 use ixgw_core::{HistoryStore, StoreError, StoreResult};
 use sqlx::postgres::PgConnection;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
@@ -97,6 +98,16 @@ impl Gate {
         }
     }
 
+    #[cfg(test)]
+    pub(crate) fn set_for_tests(&self, up: bool) {
+        self.set(up, "test")
+    }
+
+    /// Resolves once the gate is open.
+    pub async fn opened(&self) {
+        let _ = self.state.subscribe().wait_for(|up| *up).await;
+    }
+
     /// Resolves once the gate is closed.
     async fn closed(&self) {
         let _ = self.state.subscribe().wait_for(|up| !*up).await;
@@ -154,7 +165,7 @@ macro_rules! gated {
     }};
 }
 
-delegate_history_store!(FailFast, main: inner, read: gated, write: gated);
+delegate_history_store!(FailFast, main: inner, read: gated, auth: gated, write: gated);
 
 /// How a database is probed: on a connection of its own, opened for the probe.
 #[derive(Clone)]
@@ -164,13 +175,35 @@ pub enum Probe {
     Sqlite(Arc<SqliteConnectOptions>),
     /// The PostgreSQL pool, whose connection settings the probe uses (and whose idle connection
     /// the check of a database thought up asks first: a healthy database gets no new connection
-    /// from it while the pool has one idle).
-    Postgres(sqlx::PgPool),
+    /// from it while the pool has one idle). With several servers or a role asked for
+    /// (`crate::hosts`), the probe asks each server its role in turn and points the pool at the
+    /// first that fits.
+    Postgres {
+        pool: sqlx::PgPool,
+        servers: Arc<Servers>,
+        /// How long one server is given to accept a connection and answer.
+        connect_timeout: Duration,
+    },
 }
 
 impl Probe {
     pub fn sqlite(pool: &sqlx::SqlitePool) -> Self {
         Self::Sqlite(Arc::new(pool.connect_options().as_ref().clone().create_if_missing(false)))
+    }
+
+    pub fn postgres(pool: &sqlx::PgPool, servers: &Arc<Servers>, connect_timeout: Duration) -> Self {
+        Self::Postgres { pool: pool.clone(), servers: servers.clone(), connect_timeout }
+    }
+
+    /// How long one probe may take: `timeout` (SQLite), or each server's connect timeout for each
+    /// server it may have to try (PostgreSQL).
+    fn time_limit(&self, timeout: Duration) -> Duration {
+        match self {
+            Self::Sqlite(_) => timeout,
+            Self::Postgres { servers, connect_timeout, .. } => {
+                *connect_timeout * u32::try_from(servers.len().max(1)).unwrap_or(u32::MAX)
+            }
+        }
     }
 
     /// Whether the database answers a new connection now. sqlx's pool would retry a refused
@@ -183,7 +216,21 @@ impl Probe {
                 let _ = connection.close().await;
                 read.map(|_| ()).map_err(unreachable)
             }
-            Self::Postgres(pool) => match PgConnection::connect_with(&pool.connect_options()).await {
+            Self::Postgres { pool, servers, connect_timeout } if servers.checks_role() => {
+                let found = servers.find(*connect_timeout).await.map_err(StoreError::Unavailable)?;
+                let current = pool.connect_options();
+                if !crate::hosts::same_server(&current, found) {
+                    tracing::info!(
+                        from = %crate::hosts::address(&current),
+                        to = %crate::hosts::address(found),
+                        target_session_attrs = servers.target().as_str(),
+                        "connecting to another server of the list"
+                    );
+                    pool.set_connect_options(found.clone());
+                }
+                Ok(())
+            }
+            Self::Postgres { pool, .. } => match PgConnection::connect_with(&pool.connect_options()).await {
                 Ok(connection) => {
                     let _ = connection.close().await;
                     Ok(())
@@ -197,12 +244,17 @@ impl Probe {
     }
 
     /// Whether a database thought up still answers: an idle pooled connection's answer will do
-    /// (PostgreSQL; a pool's connections to a server that stopped fail at once), else
-    /// [`Probe::reachable`].
+    /// (PostgreSQL; a pool's connections to a server that stopped fail at once; with a role asked
+    /// for, the server must still have it), else [`Probe::reachable`].
     async fn still_up(&self) -> StoreResult<()> {
-        if let Self::Postgres(pool) = self {
+        if let Self::Postgres { pool, servers, .. } = self {
             if let Some(mut connection) = pool.try_acquire() {
-                if sqlx::query("SELECT 1").execute(&mut *connection).await.is_ok() {
+                let fits = if servers.checks_role() {
+                    servers.still_fits(&mut connection).await.unwrap_or(false)
+                } else {
+                    sqlx::query("SELECT 1").execute(&mut *connection).await.is_ok()
+                };
+                if fits {
                     return Ok(());
                 }
             }
@@ -221,9 +273,11 @@ fn unreachable(e: sqlx::Error) -> StoreError {
 
 /// Probes `gate`'s database in the background (a Tokio task) for as long as the gate is in use:
 /// every [`PROBE_EVERY`] while it is down, every [`CHECK_EVERY`] while it is up, and at once when
-/// a slow or failed call asks for it. A probe that takes longer than `timeout` counts as down.
+/// a slow or failed call asks for it. A probe that gets no answer within `timeout` (each server's
+/// connect timeout: `database.connect_timeout_ms`) counts as down.
 pub fn watch(gate: &Arc<Gate>, probe: Probe, timeout: Duration) {
     let gate = Arc::downgrade(gate);
+    let timeout = probe.time_limit(timeout);
     tokio::spawn(async move {
         loop {
             let Some(g) = gate.upgrade() else { return };
@@ -261,9 +315,19 @@ pub fn watch(gate: &Arc<Gate>, probe: Probe, timeout: Duration) {
 
 /// `inner` behind a gate of its own, watched with `probe` (needs a Tokio runtime).
 pub fn guarded(inner: Arc<dyn HistoryStore>, probe: Probe, role: Role, timeout: Duration) -> Arc<dyn HistoryStore> {
+    guarded_with_gate(inner, probe, role, timeout).0
+}
+
+/// [`guarded`], and the gate.
+pub fn guarded_with_gate(
+    inner: Arc<dyn HistoryStore>,
+    probe: Probe,
+    role: Role,
+    timeout: Duration,
+) -> (Arc<dyn HistoryStore>, Arc<Gate>) {
     let gate = Gate::new(role);
     watch(&gate, probe, timeout);
-    Arc::new(FailFast::new(inner, gate))
+    (Arc::new(FailFast::new(inner, gate.clone())), gate)
 }
 
 #[cfg(test)]

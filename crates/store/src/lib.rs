@@ -13,6 +13,7 @@ mod delegate;
 mod export;
 pub mod health;
 mod history_store;
+pub mod hosts;
 mod plans;
 mod postgres;
 pub mod replica;
@@ -38,6 +39,9 @@ pub struct PoolSettings {
     /// How long a request waits for a connection (or a connection attempt) before the store counts
     /// as unavailable: short, so that requests fail fast during an outage.
     pub acquire_timeout: Duration,
+    /// How long one PostgreSQL server is given to accept a connection and answer when the servers
+    /// of a multi-host URL are looked through (`hosts`) before migrating.
+    pub connect_timeout: Duration,
     /// SQLite's page cache per connection, in KiB. The server keeps SQLite's default (2 MiB: the
     /// OS page cache holds the file anyway, and each connection has its own); a bulk import wants
     /// room for every page a batch dirties, or SQLite spills them to the WAL before the commit.
@@ -69,6 +73,7 @@ impl Default for PoolSettings {
         Self {
             max_connections: 16,
             acquire_timeout: Duration::from_secs(2),
+            connect_timeout: Duration::from_millis(300),
             sqlite_cache_kib: 2000,
             sqlite_read_cache_kib: Self::read_cache_for(cores),
         }
@@ -122,38 +127,46 @@ impl Database {
     /// The store: with a read replica, its reads on the standby (the primary's when it fails;
     /// see `replica`). For tools and tests; a server uses [`Database::guarded_store`].
     pub fn store(&self) -> Arc<dyn HistoryStore> {
-        self.compose(|store, _, _| store)
+        match self {
+            Self::Sqlite(s) => Arc::new(s.clone()),
+            Self::Postgres(p) => match p.split() {
+                (primary, Some(standby)) => Arc::new(replica::ReadReplica::new(Arc::new(primary), Arc::new(standby))),
+                (primary, None) => Arc::new(primary),
+            },
+        }
     }
 
     /// The store as the server runs it: every database behind a gate that answers at once while
     /// it is down and a background probe that notices its return (`health`); with a read replica,
-    /// reads on the standby while it answers and on the primary while it does not. Spawns the
-    /// probes, so it needs a Tokio runtime; a probe that gets no answer within `probe_timeout`
-    /// counts as down.
-    pub fn guarded_store(&self, probe_timeout: Duration) -> Arc<dyn HistoryStore> {
-        self.compose(|store, probe, role| health::guarded(store, probe, role, probe_timeout))
-    }
-
-    /// The store, each database's part passed through `guard`.
-    fn compose(
-        &self,
-        guard: impl Fn(Arc<dyn HistoryStore>, health::Probe, health::Role) -> Arc<dyn HistoryStore>,
-    ) -> Arc<dyn HistoryStore> {
+    /// reads on the standby while it answers and on the primary while it does not, and keys and
+    /// tenants on the standby while the primary is down (`replica`). Spawns the probes, so it needs
+    /// a Tokio runtime; a PostgreSQL server that does not answer a probe's connection within
+    /// `connect_timeout` counts as down (an SQLite file, one that does not open within the pool's
+    /// acquire timeout).
+    pub fn guarded_store(&self, connect_timeout: Duration) -> Arc<dyn HistoryStore> {
         match self {
-            Self::Sqlite(s) => guard(Arc::new(s.clone()), health::Probe::sqlite(s.pool()), health::Role::Store),
+            // A file has no connect timeout: its probe gets the pool's acquire timeout.
+            Self::Sqlite(s) => health::guarded(
+                Arc::new(s.clone()),
+                health::Probe::sqlite(s.pool()),
+                health::Role::Store,
+                s.pool().options().get_acquire_timeout(),
+            ),
             Self::Postgres(p) => {
                 let (primary, standby) = p.split();
-                let probe = health::Probe::Postgres(primary.pool().clone());
-                let reads = standby.map(|standby| {
-                    let probe = health::Probe::Postgres(standby.pool().clone());
-                    guard(Arc::new(standby), probe, health::Role::ReadReplica)
-                });
-                let primary: Arc<dyn HistoryStore> = Arc::new(primary);
-                let store = match reads {
-                    Some(standby) => Arc::new(replica::ReadReplica::new(primary, standby)),
-                    None => primary,
+                let guard = |store: PostgresStore, role| {
+                    let probe = health::Probe::postgres(store.pool(), store.servers(), connect_timeout);
+                    health::guarded_with_gate(Arc::new(store), probe, role, connect_timeout)
                 };
-                guard(store, probe, health::Role::Store)
+                let (primary, _) = guard(primary, health::Role::Store);
+                match standby {
+                    Some(standby) => {
+                        let (standby, gate) = guard(standby, health::Role::ReadReplica);
+                        let wait = connect_timeout.max(health::PROBE_EVERY * 2);
+                        Arc::new(replica::ReadReplica::new(primary, standby).with_second_chance(gate, wait))
+                    }
+                    None => primary,
+                }
             }
         }
     }
@@ -172,7 +185,7 @@ impl Database {
             Self::Sqlite(s) => s.pool.close().await,
             Self::Postgres(p) => {
                 p.pool.close().await;
-                if let Some(replica) = &p.replica {
+                if let Some((replica, _)) = &p.replica {
                     replica.close().await
                 }
             }
@@ -234,7 +247,8 @@ fn is_outage(db: &dyn sqlx::error::DatabaseError) -> bool {
         SQLITE_OUTAGES.contains(&primary)
     } else {
         // PostgreSQL shutting down, too many connections, connection failures.
-        matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "53300" | "08006" | "08001" | "08004")
+        // A write on a server that is (now) a standby, 25006, is one too: the primary moved.
+        matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "53300" | "08006" | "08001" | "08004" | "25006")
     }
 }
 

@@ -1,6 +1,7 @@
 //! The PostgreSQL backend: its connections (and a read replica's), migrations, and its read
 //! routes through sqlx.
 
+use crate::hosts::Servers;
 use crate::rows::{context_row, list_binds, variable_set_named};
 use crate::sql::{ChildInserts, Sql, SQL};
 use crate::{classify, PoolSettings};
@@ -12,47 +13,67 @@ use ixgw_core::store::{
     StoredFlow, StoredPhoto,
 };
 use ixgw_core::{Millis, StoreError, StoreResult};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::PgPoolOptions;
 use sqlx::Row;
-use std::str::FromStr;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 static POSTGRES_INSERTS: LazyLock<ChildInserts> = LazyLock::new(|| ChildInserts::new(|sql| sql));
 
 #[derive(Clone)]
 pub struct PostgresStore {
     pub(crate) pool: sqlx::PgPool,
-    /// A read replica's pool for the read routes (flows, lookups, Context Services), when one is
-    /// configured; `split` makes it a store of its own. Keys, tenants, writes and erasure always
-    /// use `pool`, the primary.
-    pub(crate) replica: Option<sqlx::PgPool>,
+    /// The servers `pool` may connect to (libpq's multi-host form: `crate::hosts`).
+    pub(crate) servers: Arc<Servers>,
+    /// A read replica's pool (and its servers) for the read routes (flows, lookups, Context
+    /// Services), when one is configured; `split` makes it a store of its own. Keys, tenants, writes
+    /// and erasure use `pool`, the primary (keys and tenants the standby while the primary is
+    /// unavailable: see `crate::replica`).
+    pub(crate) replica: Option<(sqlx::PgPool, Arc<Servers>)>,
     pub(crate) sql: &'static Sql,
     pub(crate) inserts: &'static ChildInserts,
+    /// Each server's time to answer when the servers are looked through before migrating.
+    connect_timeout: std::time::Duration,
 }
 
 impl PostgresStore {
+    /// Connects (lazily) to `url`: one server, or several in libpq's multi-host form.
     pub fn connect(url: &str, settings: &PoolSettings) -> StoreResult<Self> {
-        let options = PgConnectOptions::from_str(url)
+        let servers = Servers::parse(url)
             .map_err(|e| StoreError::Failed(format!("bad PostgreSQL URL `{}`: {e}", crate::redact(url))))?;
-        let pool = Self::lazy_pool(options, settings);
-        Ok(Self { pool, replica: None, sql: &SQL, inserts: &POSTGRES_INSERTS })
+        let (pool, servers) = Self::lazy_pool(servers, settings);
+        Ok(Self {
+            pool,
+            servers,
+            replica: None,
+            sql: &SQL,
+            inserts: &POSTGRES_INSERTS,
+            connect_timeout: settings.connect_timeout,
+        })
     }
 
     /// Sends the read routes to a read replica (a hot standby streaming from the primary) at `url`.
     pub fn with_read_replica(mut self, url: &str, settings: &PoolSettings) -> StoreResult<Self> {
-        let options = PgConnectOptions::from_str(url)
+        let servers = Servers::parse(url)
             .map_err(|e| StoreError::Failed(format!("bad read replica URL `{}`: {e}", crate::redact(url))))?;
-        self.replica = Some(Self::lazy_pool(options, settings));
+        self.replica = Some(Self::lazy_pool(servers, settings));
         Ok(self)
     }
 
-    fn lazy_pool(options: PgConnectOptions, settings: &PoolSettings) -> sqlx::PgPool {
-        PgPoolOptions::new()
+    fn lazy_pool(servers: Servers, settings: &PoolSettings) -> (sqlx::PgPool, Arc<Servers>) {
+        let servers = Arc::new(servers);
+        let mut options = PgPoolOptions::new()
             .max_connections(settings.max_connections.max(1))
             .acquire_timeout(settings.acquire_timeout)
             // A connection that fails its check is replaced instead of failing a request.
-            .test_before_acquire(true)
-            .connect_lazy_with(options)
+            .test_before_acquire(true);
+        if servers.checks_role() {
+            let check = servers.clone();
+            options = options.after_connect(move |connection, _| {
+                let check = check.clone();
+                Box::pin(async move { check.check(connection).await })
+            });
+        }
+        (options.connect_lazy_with(servers.first()), servers)
     }
 
     /// The connection pool (tests and tools that inspect the tables).
@@ -60,11 +81,21 @@ impl PostgresStore {
         &self.pool
     }
 
+    /// The servers the pool may connect to.
+    pub(crate) fn servers(&self) -> &Arc<Servers> {
+        &self.servers
+    }
+
     /// The primary alone, and the read replica's store if one is configured (`Database` routes
     /// the read routes between them: see `crate::replica`).
     pub(crate) fn split(&self) -> (PostgresStore, Option<PostgresStore>) {
-        let alone = |pool: &sqlx::PgPool| PostgresStore { pool: pool.clone(), replica: None, ..self.clone() };
-        (alone(&self.pool), self.replica.as_ref().map(alone))
+        let alone = |pool: &sqlx::PgPool, servers: &Arc<Servers>| PostgresStore {
+            pool: pool.clone(),
+            servers: servers.clone(),
+            replica: None,
+            ..self.clone()
+        };
+        (alone(&self.pool, &self.servers), self.replica.as_ref().map(|(pool, servers)| alone(pool, servers)))
     }
 
     /// The pool of the read routes. (A read replica is a store of its own, which
@@ -74,6 +105,21 @@ impl PostgresStore {
     }
 
     pub async fn migrate(&self) -> StoreResult<()> {
+        // Several servers: migrate the one that fits (the background probe does this for requests).
+        if self.servers.checks_role() {
+            match self.servers.find(self.connect_timeout).await {
+                Ok(found) if !crate::hosts::same_server(&self.pool.connect_options(), found) => {
+                    self.pool.set_connect_options(found.clone())
+                }
+                Ok(_) => {}
+                Err(why) => {
+                    return Err(StoreError::Unavailable(format!(
+                        "no server fits target_session_attrs={}: {why}",
+                        self.servers.target().as_str()
+                    )))
+                }
+            }
+        }
         sqlx::migrate!("./migrations/postgres").run(&self.pool).await.map_err(|e| match e {
             sqlx::migrate::MigrateError::Execute(inner) => classify(inner),
             other => StoreError::Failed(format!("PostgreSQL migration failed: {other}")),

@@ -1,25 +1,58 @@
 //! `database.read_url`: the read routes on a hot standby while it answers, on the primary while it
 //! does not.
 //!
-//! Keys, tenants, writes, imports and erasure always go to the primary: a revoked key is refused
-//! at once whatever the replication delay, and nothing is ever written to a standby. A read goes
-//! to the standby first; when the standby cannot answer it (stopped, restarting, a query cancelled
-//! by recovery), the same read goes to the primary, so a client never sees the standby's failure.
-//! In the server the standby sits behind a [`FailFast`](crate::health::FailFast) gate of its own:
-//! once it is found down, reads go straight to the primary (one warning in the log), and they
-//! return to the standby as soon as a background probe finds it answering again.
+//! Writes, imports, erasure and key management always go to the primary: nothing is ever written
+//! to a standby. A read goes to the standby first; when the standby cannot answer it (stopped,
+//! restarting, a query cancelled by recovery), the same read goes to the primary, so a client never
+//! sees the standby's failure.
+//!
+//! The lookups that authenticate a request (a key by its digest, a tenant by id or name) go to the
+//! primary, so that a revoked key is refused at once whatever the replication delay; while the
+//! primary is unavailable (lost, being replaced by a promotion), they go to the standby, which
+//! holds every key and tenant, so the read routes keep answering through the loss of the primary.
+//! The one cost: on that path a key revoked on the primary stops working once the standby has
+//! replayed the revocation (the replication lag), as it does anyway once the key cache expires.
+//!
+//! In the server each database sits behind a [`FailFast`](crate::health::FailFast) gate of its
+//! own: once the standby is found down, reads go straight to the primary (one warning in the log),
+//! and once the primary is, key lookups go straight to the standby and writes are refused at once;
+//! each returns as soon as a background probe finds its database answering again.
 
+use crate::health::Gate;
 use ixgw_core::HistoryStore;
 use std::sync::Arc;
+use std::time::Duration;
 
 pub struct ReadReplica {
     primary: Arc<dyn HistoryStore>,
     standby: Arc<dyn HistoryStore>,
+    /// The standby's gate, and how long a read that neither database answered waits for it to
+    /// open again before asking the standby once more (see [`ReadReplica::with_second_chance`]).
+    second_chance: Option<(Arc<Gate>, Duration)>,
 }
 
 impl ReadReplica {
     pub fn new(primary: Arc<dyn HistoryStore>, standby: Arc<dyn HistoryStore>) -> Self {
-        Self { primary, standby }
+        Self { primary, standby, second_chance: None }
+    }
+
+    /// A read or key lookup that both databases failed waits up to `wait` for the standby's
+    /// `gate` to open again, and asks the standby once more. During a switchover or a promotion
+    /// the standby's pool can fail on a connection that is going away (a server shutting down,
+    /// a proxy moving its port to another server) while the primary is between servers too; the
+    /// standby's probe, asked at once by that failure, finds the server now behind the address
+    /// within milliseconds, so the read is answered instead of failed.
+    pub fn with_second_chance(mut self, gate: Arc<Gate>, wait: Duration) -> Self {
+        self.second_chance = Some((gate, wait));
+        self
+    }
+
+    /// Whether the standby's gate is open, or opens within the wait.
+    async fn standby_back(&self) -> bool {
+        match &self.second_chance {
+            Some((gate, wait)) => tokio::time::timeout(*wait, gate.opened()).await.is_ok(),
+            None => false,
+        }
     }
 }
 
@@ -32,8 +65,49 @@ macro_rules! standby_first {
         };
         match from_standby {
             Err(_) => {
-                let $store = &$this.primary;
-                $call.await
+                let from_primary = {
+                    let $store = &$this.primary;
+                    $call.await
+                };
+                match from_primary {
+                    Err(ixgw_core::StoreError::Unavailable(why)) => {
+                        if $this.standby_back().await {
+                            let $store = &$this.standby;
+                            $call.await
+                        } else {
+                            Err(ixgw_core::StoreError::Unavailable(why))
+                        }
+                    }
+                    answer => answer,
+                }
+            }
+            answer => answer,
+        }
+    }};
+}
+
+/// The primary's answer, or the standby's while the primary is unavailable (never when the primary
+/// answered, even "no such key": the standby may not have replayed a change yet).
+macro_rules! primary_first {
+    ($this:ident, $store:ident => $call:expr) => {{
+        let from_primary = {
+            let $store = &$this.primary;
+            $call.await
+        };
+        match from_primary {
+            Err(ixgw_core::StoreError::Unavailable(why)) => {
+                let from_standby = {
+                    let $store = &$this.standby;
+                    $call.await
+                };
+                match from_standby {
+                    Err(ixgw_core::StoreError::Unavailable(_)) if $this.standby_back().await => {
+                        let $store = &$this.standby;
+                        $call.await.map_err(|_| ixgw_core::StoreError::Unavailable(why))
+                    }
+                    Err(_) => Err(ixgw_core::StoreError::Unavailable(why)),
+                    answer => answer,
+                }
             }
             answer => answer,
         }
@@ -47,14 +121,14 @@ macro_rules! primary {
     }};
 }
 
-delegate_history_store!(ReadReplica, main: primary, read: standby_first, write: primary);
+delegate_history_store!(ReadReplica, main: primary, read: standby_first, auth: primary_first, write: primary);
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::delegate::testing::{flow, Flaky};
-    use crate::health::{FailFast, Gate, Role};
-    use std::time::{Duration, Instant};
+    use crate::health::{FailFast, Role};
+    use std::time::Instant;
 
     #[tokio::test]
     async fn reads_go_to_the_standby_and_to_the_primary_when_it_fails() {
@@ -64,10 +138,73 @@ mod tests {
         assert_eq!((primary.calls(), standby.calls()), (0, 1), "a read on the standby");
         store.tenants().await.unwrap();
         store.ping().await.unwrap();
-        assert_eq!((primary.calls(), standby.calls()), (2, 1), "the rest on the primary");
+        store.tenant("t").await.unwrap();
+        assert_eq!((primary.calls(), standby.calls()), (3, 1), "the rest on the primary");
         standby.set_down(true);
         flow(&store).await.expect("the primary answers for a standby that is down");
-        assert_eq!((primary.calls(), standby.calls()), (3, 2));
+        assert_eq!((primary.calls(), standby.calls()), (4, 2));
+        assert!(store.ping_reads().await.is_ok(), "reads can be served by the primary");
+    }
+
+    #[tokio::test]
+    async fn while_the_primary_is_down_keys_and_reads_come_from_the_standby() {
+        let (primary, standby) = (Flaky::new().await, Flaky::new().await);
+        let gate = Gate::new(Role::Store);
+        let store = ReadReplica::new(Arc::new(FailFast::new(primary.clone(), gate.clone())), standby.clone());
+        primary.set_down(true);
+        assert_eq!(store.tenant("t").await.unwrap(), None, "the standby answered the tenant lookup");
+        assert!(!gate.is_up(), "the failure closed the primary's gate");
+        let digest = ixgw_core::model::tenancy::KeyDigest::of("k");
+        assert_eq!(store.key_by_digest(&digest).await.unwrap(), None, "the standby answered the key lookup");
+        flow(&store).await.unwrap();
+        assert!(store.ping_reads().await.is_ok(), "reads can be served");
+        assert!(matches!(store.ping().await, Err(ixgw_core::StoreError::Unavailable(_))), "writes cannot");
+        assert_eq!((primary.calls(), standby.calls()), (1, 4), "the closed gate asked the primary once");
+        // A primary that answers is believed, even when it knows nothing of the key.
+        gate_up(&gate);
+        primary.set_down(false);
+        assert_eq!(store.key_by_digest(&digest).await.unwrap(), None);
+        assert_eq!(standby.calls(), 4);
+        // Both down: the primary's failure is the answer.
+        primary.set_down(true);
+        standby.set_down(true);
+        assert!(matches!(store.tenant("t").await, Err(ixgw_core::StoreError::Unavailable(_))));
+    }
+
+    #[tokio::test]
+    async fn a_read_both_failed_is_asked_of_the_standby_again_once_its_gate_opens() {
+        let (primary, standby) = (Flaky::new().await, Flaky::new().await);
+        let (primary_gate, standby_gate) = (Gate::new(Role::Store), Gate::new(Role::ReadReplica));
+        let store = ReadReplica::new(
+            Arc::new(FailFast::new(primary.clone(), primary_gate.clone())),
+            Arc::new(FailFast::new(standby.clone(), standby_gate.clone())),
+        )
+        .with_second_chance(standby_gate.clone(), Duration::from_millis(300));
+        primary.set_down(true);
+        standby.set_down(true);
+        // The standby's probe finds the server now behind its address 30 ms later.
+        let reopen = {
+            let (standby, gate) = (standby.clone(), standby_gate.clone());
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(30)).await;
+                standby.set_down(false);
+                gate.set_for_tests(true);
+            })
+        };
+        let started = Instant::now();
+        flow(&store).await.expect("answered by the standby on its second chance");
+        assert!(started.elapsed() < Duration::from_millis(200), "{:?}", started.elapsed());
+        reopen.await.unwrap();
+        // A standby that stays down: the read fails once the wait is over.
+        standby.set_down(true);
+        flow(&store).await.unwrap_err();
+        let started = Instant::now();
+        assert!(flow(&store).await.is_err());
+        assert!(started.elapsed() >= Duration::from_millis(300), "waited for the standby");
+    }
+
+    fn gate_up(gate: &Gate) {
+        gate.set_for_tests(true);
     }
 
     #[tokio::test]

@@ -32,6 +32,15 @@ pub struct Credentials<'a> {
     pub environment: Option<&'a str>,
 }
 
+/// What the store can serve now ([`HistoryService::readiness`]).
+#[derive(Debug)]
+pub struct Readiness {
+    /// The read routes (flows, lookups, Context Services, key checks).
+    pub reads: Result<(), StoreError>,
+    /// Writes (ingest, imports, erasure, key management).
+    pub writes: Result<(), StoreError>,
+}
+
 #[derive(Clone)]
 pub struct HistoryService {
     store: Arc<dyn HistoryStore>,
@@ -74,9 +83,18 @@ impl HistoryService {
         (self.clock)()
     }
 
-    /// Readiness: whether the store answers.
+    /// Readiness: whether the store answers (with a read replica, the primary: writes can be
+    /// taken).
     pub async fn ready(&self) -> Result<(), StoreError> {
         self.store.ping().await
+    }
+
+    /// What can be served now: writes need the primary; reads, the primary or a standby.
+    pub async fn readiness(&self) -> Readiness {
+        match self.store.ping().await {
+            Ok(()) => Readiness { reads: Ok(()), writes: Ok(()) },
+            Err(writes) => Readiness { reads: self.store.ping_reads().await, writes: Err(writes) },
+        }
     }
 
     // --- authentication ------------------------------------------------------------------------

@@ -193,3 +193,112 @@ async fn reads_are_served_by_a_real_hot_standby_and_by_the_primary_while_it_is_d
          of 30 reads then ran there)"
     );
 }
+
+/// `/readyz`'s status and body, with `query` (`""` or `"?writes"`).
+async fn readyz(base: &str, query: &str) -> (u16, String, bool) {
+    let r = client().get(format!("{base}/readyz{query}")).send().await.unwrap();
+    let status = r.status().as_u16();
+    let retry_after = r.headers().contains_key("retry-after");
+    (status, r.text().await.unwrap(), retry_after)
+}
+
+/// A page write to a live interaction: its status, whether it says `Retry-After`, and its time.
+async fn write_page(base: &str, key: &str, n: usize) -> (u16, bool, Duration) {
+    let page = serde_json::json!({
+        "pageNavigation": {"navigationTitle": format!("page {n}")},
+        "pageContent": {"contentHeader": {"id": format!("h{n}"), "innerHtml": "<p>x</p>"}, "contentSections": []},
+        "timestamp": 1_780_000_000_000i64 + n as i64
+    });
+    let started = Instant::now();
+    let r = client()
+        .post(format!("{base}/v1/interactions/primary-lost/pages"))
+        .bearer_auth(key)
+        .header("Content-Type", "application/json")
+        .body(page.to_string())
+        .send()
+        .await
+        .unwrap();
+    let (status, retry_after) = (r.status().as_u16(), r.headers().contains_key("retry-after"));
+    r.bytes().await.unwrap();
+    (status, retry_after, started.elapsed())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn while_the_primary_is_down_reads_are_served_by_the_standby_and_writes_fail_at_once() {
+    if !postgres_binaries() {
+        return;
+    }
+    let dir = cluster_home();
+    let primary = Cluster::start_with(dir.path().join("primary"), "-c synchronous_commit=on");
+    let standby = primary.standby(dir.path().join("standby"));
+    // Every read checks its key in the store (no cache): the worst case for a lost primary.
+    let env = [
+        ("IXGW_DATABASE_READ_URL", standby.url.as_str()),
+        ("IXGW_SERVER_KEY_CACHE_MS", "0"),
+        ("IXGW_SERVER_DRAIN_SECS", "0"),
+    ];
+    let server = Server::demo(dir.path(), &primary.url, &env).await;
+    let base = server.base.as_str();
+    let out = ixgw(
+        &["--database", &primary.url, "key", "add", "--tenant", TENANT, "--scope", "ingest"],
+        &[],
+        &dir.path().join("key.log"),
+    )
+    .stdout(std::process::Stdio::piped())
+    .output()
+    .unwrap();
+    let ingest_key = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let record = serde_json::json!({"id": "primary-lost", "customer_id": "c", "started_at": "2026-06-01T00:00:00Z"});
+    let r = client()
+        .post(format!("{base}/v1/interactions"))
+        .bearer_auth(&ingest_key)
+        .header("Content-Type", "application/json")
+        .body(record.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(write_page(base, &ingest_key, 0).await.0, 201);
+    // The keys reach the standby.
+    let started = Instant::now();
+    let on_standby = PgPool::connect(&standby.url).await.unwrap();
+    while sqlx::query_scalar::<_, i64>("SELECT count(*) FROM pages").fetch_one(&on_standby).await.unwrap() == 0 {
+        assert!(started.elapsed() < Duration::from_secs(10), "nothing reached the standby");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    on_standby.close().await;
+    assert_eq!(readyz(base, "").await.1, "ready");
+    assert_eq!(readyz(base, "?writes").await.0, 200);
+
+    // The primary stops.
+    primary.script("pause");
+    let slowest_read = reads(base, 30).await;
+    let (status, body, _) = readyz(base, "").await;
+    assert_eq!(status, 200, "reads can be served: {body}");
+    assert!(body.starts_with("degraded:"), "{body}");
+    let (status, _, retry_after) = readyz(base, "?writes").await;
+    assert_eq!((status, retry_after), (503, true), "/readyz?writes while the primary is down");
+    let mut slowest_write = Duration::ZERO;
+    for n in 1..=20 {
+        let (status, retry_after, took) = write_page(base, &ingest_key, n).await;
+        assert_eq!((status, retry_after), (503, true), "write {n} while the primary is down");
+        slowest_write = slowest_write.max(took);
+    }
+    assert!(slowest_write < Duration::from_millis(50), "writes refused at once: {slowest_write:?}");
+    eprintln!(
+        "primary stopped: 30 reads, all 200 from the standby (keys checked there; slowest {slowest_read:?}); \
+         /readyz 200 `{body}`; /readyz?writes 503; 20 writes, all 503 + Retry-After, slowest {slowest_write:?}"
+    );
+
+    // The primary returns: writes are taken again, by the same process.
+    let resumed = Instant::now();
+    primary.script("resume");
+    let mut n = 100;
+    while write_page(base, &ingest_key, n).await.0 != 201 {
+        assert!(resumed.elapsed() < Duration::from_secs(10), "writes never came back");
+        n += 1;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(readyz(base, "").await.1, "ready");
+    eprintln!("primary back: writes taken again {:?} after its restart began", resumed.elapsed());
+}
