@@ -21,9 +21,9 @@ use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, Span, SpanData, SpanExporter, SpanProcessor, Tracer};
 use opentelemetry_sdk::Resource;
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{self, RecvTimeoutError, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
@@ -125,40 +125,53 @@ pub fn start(settings: &TelemetrySettings) -> Result<Option<(Export, Tracer)>, S
     Ok(Some((Export { provider }, tracer)))
 }
 
-enum Message {
-    Span(Box<SpanData>),
-    /// Send what is queued, then answer.
-    Flush(SyncSender<()>),
-    /// Send what is queued, answer and stop.
-    Stop(SyncSender<()>),
-}
-
 /// The SDK's batch processor with a bounded queue whose drops are counted (the SDK's own counts
-/// them only into a log line at shutdown).
+/// them only into a log line at shutdown). A span's end takes a lock and pushes; the export thread
+/// is woken only when a batch is full (or a flush or the stop asks): it is not woken per span,
+/// which cost a futex wake and two context switches per span.
 #[derive(Debug)]
 struct QueueProcessor {
-    queue: SyncSender<Message>,
+    shared: Arc<Shared>,
     counters: Arc<Counters>,
-    stopped: AtomicBool,
     worker: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    state: Mutex<State>,
+    /// The export thread waits on it.
+    wake: Condvar,
+    /// Flushes and the stop wait on it.
+    done: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    queue: VecDeque<SpanData>,
+    capacity: usize,
+    /// Flushes asked for and done, in order.
+    flushes_asked: u64,
+    flushes_done: u64,
+    stop: bool,
+    stopped: bool,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 impl QueueProcessor {
     fn start<E: SpanExporter + 'static>(exporter: E, capacity: usize, counters: Arc<Counters>) -> Result<Self, String> {
-        let (queue, receiver) = mpsc::sync_channel(capacity.max(1));
-        let worker_counters = counters.clone();
+        let state = State { capacity: capacity.max(1), ..State::default() };
+        let shared = Arc::new(Shared { state: Mutex::new(state), wake: Condvar::new(), done: Condvar::new() });
+        let (worker_shared, worker_counters) = (shared.clone(), counters.clone());
         let worker = std::thread::Builder::new()
             .name("ixgw-trace-export".into())
-            .spawn(move || send_batches(exporter, receiver, worker_counters))
+            .spawn(move || send_batches(exporter, &worker_shared, &worker_counters))
             .map_err(|e| format!("cannot start the trace exporter's thread: {e}"))?;
-        Ok(Self { queue, counters, stopped: AtomicBool::new(false), worker: Mutex::new(Some(worker)) })
-    }
-
-    /// Sends a control message (waiting for room in the queue) and waits for its answer.
-    fn ask(&self, message: impl FnOnce(SyncSender<()>) -> Message, timeout: Duration) -> OTelSdkResult {
-        let (done, answered) = mpsc::sync_channel(1);
-        self.queue.send(message(done)).map_err(|_| OTelSdkError::AlreadyShutdown)?;
-        answered.recv_timeout(timeout).map_err(|_| OTelSdkError::Timeout(timeout))
+        Ok(Self { shared, counters, worker: Mutex::new(Some(worker)) })
     }
 }
 
@@ -169,96 +182,116 @@ impl SpanProcessor for QueueProcessor {
         if !span.span_context.is_sampled() {
             return;
         }
-        match self.queue.try_send(Message::Span(Box::new(span))) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
-                self.counters.dropped_queue_full.fetch_add(1, Ordering::Relaxed);
-            }
+        let mut state = self.shared.lock();
+        if state.stop || state.queue.len() >= state.capacity {
+            drop(state);
+            self.counters.dropped_queue_full.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        state.queue.push_back(span);
+        let full = state.queue.len() == BATCH.min(state.capacity);
+        drop(state);
+        if full {
+            self.shared.wake.notify_one();
         }
     }
 
     fn force_flush(&self) -> OTelSdkResult {
-        if self.stopped.load(Ordering::Relaxed) {
+        let timeout = Duration::from_secs(30);
+        let deadline = Instant::now() + timeout;
+        let mut state = self.shared.lock();
+        if state.stop {
             return Err(OTelSdkError::AlreadyShutdown);
         }
-        self.ask(Message::Flush, Duration::from_secs(30))
+        state.flushes_asked += 1;
+        let ticket = state.flushes_asked;
+        self.shared.wake.notify_one();
+        while state.flushes_done < ticket && !state.stopped {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(OTelSdkError::Timeout(timeout));
+            }
+            state = self.shared.done.wait_timeout(state, left).unwrap_or_else(|e| e.into_inner()).0;
+        }
+        Ok(())
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        if self.stopped.swap(true, Ordering::Relaxed) {
+        let deadline = Instant::now() + timeout;
+        let mut state = self.shared.lock();
+        if state.stop {
             return Err(OTelSdkError::AlreadyShutdown);
         }
-        let answered = self.ask(Message::Stop, timeout);
-        if answered.is_ok() {
-            if let Some(worker) = self.worker.lock().unwrap_or_else(|e| e.into_inner()).take() {
-                let _ = worker.join();
+        state.stop = true;
+        self.shared.wake.notify_one();
+        while !state.stopped {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(OTelSdkError::Timeout(timeout));
             }
+            state = self.shared.done.wait_timeout(state, left).unwrap_or_else(|e| e.into_inner()).0;
         }
-        answered
+        drop(state);
+        if let Some(worker) = self.worker.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            let _ = worker.join();
+        }
+        Ok(())
     }
 }
 
-/// The export thread: batches of up to [`BATCH`] spans, sent when full or [`EVERY`] after the
-/// first span waiting, one at a time, on a runtime of its own (the exporter's HTTP client is
-/// asynchronous).
-fn send_batches<E: SpanExporter>(exporter: E, queue: mpsc::Receiver<Message>, counters: Arc<Counters>) {
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            tracing::error!(error = %e, "traces: the export thread cannot start; spans are dropped");
-            return;
-        }
-    };
-    let mut batch: Vec<SpanData> = Vec::with_capacity(BATCH);
+/// The export thread: batches of up to [`BATCH`] spans, sent when full or [`EVERY`] after it last
+/// looked, one at a time, on a runtime of its own (the exporter's HTTP client is asynchronous).
+/// A flush or the stop sends everything queued first.
+fn send_batches<E: SpanExporter>(exporter: E, shared: &Shared, counters: &Counters) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
     let mut failures = Failures::default();
-    let mut send = |batch: &mut Vec<SpanData>| {
-        if batch.is_empty() {
-            return;
-        }
-        let spans = batch.len() as u64;
-        match runtime.block_on(exporter.export(std::mem::take(batch))) {
-            Ok(()) => {
-                counters.exported.fetch_add(spans, Ordering::Relaxed);
-                failures.ended();
-            }
-            Err(e) => {
-                counters.dropped_export_failed.fetch_add(spans, Ordering::Relaxed);
-                failures.failed(&e);
-            }
-        }
-    };
-    let mut due: Option<Instant> = None;
     loop {
-        let message = match due {
-            Some(at) => queue.recv_timeout(at.saturating_duration_since(Instant::now())),
-            None => queue.recv().map_err(|_| RecvTimeoutError::Disconnected),
+        let (batch, flushing, stopping) = {
+            let deadline = Instant::now() + EVERY;
+            let mut state = shared.lock();
+            while state.queue.len() < BATCH.min(state.capacity)
+                && state.flushes_asked == state.flushes_done
+                && !state.stop
+            {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                state = shared.wake.wait_timeout(state, left).unwrap_or_else(|e| e.into_inner()).0;
+            }
+            let n = state.queue.len().min(BATCH);
+            let batch: Vec<SpanData> = state.queue.drain(..n).collect();
+            (batch, state.flushes_asked, state.stop)
         };
-        match message {
-            Ok(Message::Span(span)) => {
-                batch.push(*span);
-                due.get_or_insert_with(|| Instant::now() + EVERY);
-                if batch.len() >= BATCH {
-                    send(&mut batch);
-                    due = None;
+        if !batch.is_empty() {
+            let spans = batch.len() as u64;
+            let sent = match &runtime {
+                Ok(runtime) => runtime.block_on(exporter.export(batch)),
+                Err(e) => Err(OTelSdkError::InternalFailure(format!("the export thread has no runtime: {e}"))),
+            };
+            match sent {
+                Ok(()) => {
+                    counters.exported.fetch_add(spans, Ordering::Relaxed);
+                    failures.ended();
+                }
+                Err(e) => {
+                    counters.dropped_export_failed.fetch_add(spans, Ordering::Relaxed);
+                    failures.failed(&e);
                 }
             }
-            Ok(Message::Flush(done)) => {
-                send(&mut batch);
-                due = None;
-                let _ = done.send(());
+        }
+        let mut state = shared.lock();
+        if state.queue.is_empty() {
+            if state.flushes_done < flushing {
+                state.flushes_done = flushing;
+                shared.done.notify_all();
             }
-            Ok(Message::Stop(done)) => {
-                send(&mut batch);
+            if stopping {
+                drop(state);
                 let _ = exporter.shutdown();
-                let _ = done.send(());
-                return;
-            }
-            Err(RecvTimeoutError::Timeout) => {
-                send(&mut batch);
-                due = None;
-            }
-            Err(RecvTimeoutError::Disconnected) => {
-                send(&mut batch);
+                let mut state = shared.lock();
+                state.stopped = true;
+                shared.done.notify_all();
                 return;
             }
         }
