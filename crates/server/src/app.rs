@@ -131,6 +131,7 @@ async fn metrics_text(
         extra.push_str(&format!("ixgw_store_pool_connections{{state=\"idle\"}} {}\n", pool.idle));
         extra.push_str(&format!("ixgw_store_pool_connections{{state=\"max\"}} {}\n", pool.max));
     }
+    extra.push_str(&crate::telemetry::trace::metrics_text());
     HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(metrics.render(&extra))
 }
 

@@ -158,7 +158,8 @@ pub enum KeyCommand {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<i32> {
-    let env_vars = std::env::vars().filter(|(k, _)| k.starts_with("IXGW_"));
+    // The gateway's own variables and OpenTelemetry's standard ones (`Settings::load` says which).
+    let env_vars = std::env::vars().filter(|(k, _)| k.starts_with("IXGW_") || k.starts_with("OTEL_"));
     let settings = Settings::load(cli.config.as_deref(), env_vars).map_err(anyhow::Error::msg)?;
     let database_flag = cli.database.as_deref();
     match cli.command {
@@ -180,7 +181,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             }
             Ok(if report.rejected > 0 { 1 } else { 0 })
         }
-        Command::Pull(command) => crate::pull::run_command(&settings, database_flag, command).await,
+        Command::Pull(command) => {
+            // Traces (no log): `pull::run_command` makes its root span.
+            let traces = telemetry::init_traces(&settings.telemetry).map_err(anyhow::Error::msg)?;
+            let pulled = crate::pull::run_command(&settings, database_flag, command).await;
+            if let Some(traces) = traces {
+                traces.shutdown(std::time::Duration::from_secs(5));
+            }
+            pulled
+        }
         Command::Shadow(ShadowCommand::Report { since }) => {
             let db = open_database(&settings, database_flag, true).await?;
             let since = since.map_or(0, |d| chrono::Utc::now().timestamp_millis() - d.num_milliseconds());
@@ -304,7 +313,11 @@ fn existing_key() -> anyhow::Result<NewKey> {
 }
 
 async fn serve(mut settings: Settings, database_flag: Option<&str>, args: ServeArgs) -> anyhow::Result<i32> {
-    telemetry::init(&settings.log.format, &settings.log.level);
+    let traces =
+        telemetry::init(&settings.log.format, &settings.log.level, &settings.telemetry).map_err(anyhow::Error::msg)?;
+    if let Some(endpoint) = settings.telemetry.endpoint().filter(|_| traces.is_some()) {
+        tracing::info!(endpoint = %ixgw_store::redact(endpoint), sample_ratio = settings.telemetry.sample_ratio, "exporting traces");
+    }
     if let Some(listen) = args.listen {
         settings.server.listen = listen;
     }
@@ -340,6 +353,9 @@ async fn serve(mut settings: Settings, database_flag: Option<&str>, args: ServeA
     std::io::Write::flush(&mut std::io::stdout())?;
     app.run_until_signalled().await?;
     database.close().await;
+    if let Some(traces) = traces {
+        traces.shutdown(std::time::Duration::from_secs(5));
+    }
     Ok(0)
 }
 

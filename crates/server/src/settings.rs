@@ -19,6 +19,7 @@ pub struct Settings {
     pub retention: RetentionSettings,
     pub log: LogSettings,
     pub upstream: UpstreamSettings,
+    pub telemetry: TelemetrySettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -164,6 +165,33 @@ impl Default for LogSettings {
     }
 }
 
+/// Traces (`docs/OBSERVABILITY.md`): exported over OTLP/HTTP when an endpoint is set, else none.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TelemetrySettings {
+    /// The OTLP/HTTP collector's base URL (`http://127.0.0.1:4318`; spans go to `/v1/traces` under
+    /// it). Unset: no traces (else `OTEL_EXPORTER_OTLP_ENDPOINT`).
+    pub otlp_endpoint: Option<String>,
+    /// The share of new traces kept, 0.0 to 1.0; a request with a `traceparent` follows its
+    /// caller's choice (else `OTEL_TRACES_SAMPLER_ARG`).
+    pub sample_ratio: f64,
+    /// Finished spans waiting for export at most; more are dropped and counted.
+    pub queue: usize,
+}
+
+impl Default for TelemetrySettings {
+    fn default() -> Self {
+        Self { otlp_endpoint: None, sample_ratio: 1.0, queue: 4096 }
+    }
+}
+
+impl TelemetrySettings {
+    /// The endpoint, if traces are exported.
+    pub fn endpoint(&self) -> Option<&str> {
+        self.otlp_endpoint.as_deref().map(str::trim).filter(|e| !e.is_empty())
+    }
+}
+
 /// The vendor's servers during a cutover (`crate::cutover`, `docs/MIGRATION.md`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -199,6 +227,10 @@ impl Default for UpstreamSettings {
     }
 }
 
+/// OpenTelemetry's standard environment variables and the `[telemetry]` setting each one fills.
+const STANDARD_VARIABLES: [(&str, &str); 2] =
+    [("OTEL_EXPORTER_OTLP_ENDPOINT", "otlp_endpoint"), ("OTEL_TRACES_SAMPLER_ARG", "sample_ratio")];
+
 /// The embedded default database.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/ixgw.db";
 
@@ -211,7 +243,12 @@ impl Settings {
             table = text.parse::<toml::Table>().map_err(|e| format!("{}: {e}", path.display()))?;
         }
         let defaults = toml::Table::try_from(Settings::default()).map_err(|e| e.to_string())?;
+        let mut standard = Vec::new();
         for (name, value) in env {
+            if let Some(key) = STANDARD_VARIABLES.iter().find(|(n, _)| *n == name).map(|(_, key)| *key) {
+                standard.push((name, key, value));
+                continue;
+            }
             let Some(rest) = name.strip_prefix("IXGW_") else { continue };
             let rest = rest.to_ascii_lowercase();
             let Some((section, key)) =
@@ -226,6 +263,16 @@ impl Settings {
                 return Err(format!("`{section}` must be a table"));
             };
             section_table.insert(key.to_string(), typed);
+        }
+        // OpenTelemetry's own variables, for what neither the file nor an `IXGW_*` variable set.
+        for (name, key, value) in standard {
+            let entry = table.entry("telemetry").or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            let toml::Value::Table(section) = entry else { return Err("`telemetry` must be a table".into()) };
+            if !section.contains_key(key) {
+                let typed = typed_value(defaults.get("telemetry").and_then(|s| s.get(key)), &value)
+                    .map_err(|e| format!("environment variable {name}: {e}"))?;
+                section.insert(key.to_string(), typed);
+            }
         }
         let settings: Settings = toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| {
             let where_ = file.map(|p| format!("{}: ", p.display())).unwrap_or_default();
@@ -244,6 +291,12 @@ impl Settings {
         }
         self.retention()?;
         crate::cutover::Mode::parse(&self.upstream.mode)?;
+        if !(0.0..=1.0).contains(&self.telemetry.sample_ratio) {
+            return Err(format!("telemetry.sample_ratio must be from 0.0 to 1.0, not {}", self.telemetry.sample_ratio));
+        }
+        if self.telemetry.queue == 0 {
+            return Err("telemetry.queue must be at least 1".into());
+        }
         Ok(())
     }
 
@@ -293,6 +346,9 @@ fn typed_value(default: Option<&toml::Value>, text: &str) -> Result<toml::Value,
         }),
         Some(toml::Value::Integer(_)) => {
             toml::Value::Integer(text.parse().map_err(|_| format!("`{text}` is not a whole number"))?)
+        }
+        Some(toml::Value::Float(_)) => {
+            toml::Value::Float(text.trim().parse().map_err(|_| format!("`{text}` is not a number"))?)
         }
         _ => toml::Value::String(text.to_string()),
     })
@@ -352,6 +408,33 @@ mod tests {
         assert_eq!((s.retention(), s.retention.daily_purge), (Ok(Retention::Days(90)), true));
     }
 
+    #[test]
+    fn opentelemetry_variables_fill_what_the_gateways_own_do_not() {
+        let s = Settings::load(
+            None,
+            env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"), ("OTEL_TRACES_SAMPLER_ARG", "0.25")]),
+        )
+        .unwrap();
+        assert_eq!(s.telemetry.endpoint(), Some("http://collector:4318"));
+        assert_eq!(s.telemetry.sample_ratio, 0.25);
+        let s = Settings::load(
+            None,
+            env(&[
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"),
+                ("IXGW_TELEMETRY_OTLP_ENDPOINT", "http://mine:4318"),
+                ("IXGW_TELEMETRY_SAMPLE_RATIO", "0.5"),
+                ("OTEL_TRACES_SAMPLER_ARG", "0.25"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!((s.telemetry.endpoint(), s.telemetry.sample_ratio), (Some("http://mine:4318"), 0.5));
+        assert_eq!(Settings::default().telemetry.endpoint(), None, "off by default");
+        let e = Settings::load(None, env(&[("OTEL_TRACES_SAMPLER_ARG", "2")])).unwrap_err();
+        assert!(e.contains("telemetry.sample_ratio"), "{e}");
+        let e = Settings::load(None, env(&[("IXGW_TELEMETRY_SAMPLE_RATIO", "all")])).unwrap_err();
+        assert!(e.contains("IXGW_TELEMETRY_SAMPLE_RATIO"), "{e}");
+    }
+
     /// The example file documents every setting, with its default value.
     #[test]
     fn the_example_file_matches_the_code() {
@@ -367,6 +450,7 @@ mod tests {
         all.context_services.default_tenant = Some(String::new());
         all.upstream.interact = Some(String::new());
         all.upstream.context_services = Some(String::new());
+        all.telemetry.otlp_endpoint = Some(String::new());
         let table = toml::Table::try_from(all).unwrap();
         for (section, keys) in &table {
             assert!(text.contains(&format!("[{section}]")), "section [{section}] missing from the example");

@@ -124,13 +124,15 @@ impl Exchange {
             )));
         }
 
-        let root = reader::parse(&bytes, state.limits).map_err(|e| Fault::Client(e.to_string()))?;
-        let envelope = read_envelope(root).map_err(|e| match e {
-            EnvelopeError::VersionMismatch(ns) => Fault::VersionMismatch(format!(
-                "the Envelope's namespace {} is neither SOAP 1.1 nor SOAP 1.2",
-                if ns.is_empty() { "(none)".to_string() } else { clip(&ns) }
-            )),
-            EnvelopeError::Invalid(why) => Fault::Client(why),
+        let envelope = tracing::debug_span!("soap read").in_scope(|| {
+            let root = reader::parse(&bytes, state.limits).map_err(|e| Fault::Client(e.to_string()))?;
+            read_envelope(root).map_err(|e| match e {
+                EnvelopeError::VersionMismatch(ns) => Fault::VersionMismatch(format!(
+                    "the Envelope's namespace {} is neither SOAP 1.1 nor SOAP 1.2",
+                    if ns.is_empty() { "(none)".to_string() } else { clip(&ns) }
+                )),
+                EnvelopeError::Invalid(why) => Fault::Client(why),
+            })
         })?;
         if let Some(announced) = content_type.version.filter(|v| *v != envelope.version) {
             return Err(Fault::VersionMismatch(format!(
@@ -198,7 +200,7 @@ impl Exchange {
                     }
                     _ => {}
                 }
-                (response, fault.render(version, credentials))
+                (response, writing(|| fault.render(version, credentials)))
             }
         };
         let mut response = response.content_type(version.content_type()).body(body);
@@ -234,6 +236,11 @@ async fn authenticate(
     Ok(who)
 }
 
+/// Writes a reply in a span of its own (a trace's "soap write").
+fn writing<T>(write: impl FnOnce() -> T) -> T {
+    tracing::debug_span!("soap write").in_scope(write)
+}
+
 async fn query(
     req: &HttpRequest,
     service: &HistoryService,
@@ -247,19 +254,20 @@ async fn query(
     let answer = match request {
         Request::FullFlow { target, window } => {
             service.full_flow_json(who, target.as_flow_target(), window).await.and_then(|flow| {
-                reply::full_flow(frame, op, &flow)
+                writing(|| reply::full_flow(frame, op, &flow))
                     .map_err(|e| HistoryError::Internal(StoreError::Failed(e.to_string())))
             })
         }
-        Request::Summary { target, window } => {
-            service.summary(who, target.as_flow_target(), window).await.map(|pages| reply::summary(frame, op, &pages))
-        }
+        Request::Summary { target, window } => service
+            .summary(who, target.as_flow_target(), window)
+            .await
+            .map(|pages| writing(|| reply::summary(frame, op, &pages))),
         Request::VariableSet { target, set, window } => service
             .variable_set(who, target.as_flow_target(), &set, window)
             .await
-            .map(|vars| reply::variable_set(frame, op, &vars)),
+            .map(|vars| writing(|| reply::variable_set(frame, op, &vars))),
         Request::UniqueId { kind, value, window } => {
-            service.unique_id(who, kind, &value, window).await.map(|id| reply::unique_id(frame, &id))
+            service.unique_id(who, kind, &value, window).await.map(|id| writing(|| reply::unique_id(frame, &id)))
         }
     };
     answer.or_else(|e| Failed::of(req, &e, not_found).into_answer(version))

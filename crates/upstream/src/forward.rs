@@ -2,8 +2,9 @@
 
 use crate::describe;
 use bytes::Bytes;
-use reqwest::header::{HeaderName, HeaderValue};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use std::time::Duration;
+use tracing::Instrument;
 
 /// A client's request to pass on.
 pub struct Outgoing<'a> {
@@ -60,8 +61,19 @@ impl Forwarder {
     }
 
     /// Sends `outgoing`; `Err` (in words, without the URL) when the vendor cannot be reached, does
-    /// not answer within the timeout, breaks off, or answers more than the cap.
+    /// not answer within the timeout, breaks off, or answers more than the cap. A client span
+    /// of its own, whose trace context goes on with it.
     pub async fn send(&self, outgoing: Outgoing<'_>) -> Result<Forwarded, String> {
+        let span = crate::client_span(outgoing.method, &outgoing.url);
+        let answer = self.exchange(outgoing, crate::trace_context(&span)).instrument(span.clone()).await;
+        match &answer {
+            Ok(answer) => crate::record_status(&span, answer.status),
+            Err(_) => crate::record_failure(&span),
+        }
+        answer
+    }
+
+    async fn exchange(&self, outgoing: Outgoing<'_>, trace_context: HeaderMap) -> Result<Forwarded, String> {
         let method = reqwest::Method::from_bytes(outgoing.method.as_bytes()).map_err(|_| "not an HTTP method")?;
         let mut request = self.http.request(method, &outgoing.url).body(outgoing.body);
         for (name, value) in outgoing.headers {
@@ -72,7 +84,7 @@ impl Forwarder {
             value.set_sensitive(true);
             request = request.header(name, value);
         }
-        let mut response = request.send().await.map_err(|e| describe(&e))?;
+        let mut response = request.headers(trace_context).send().await.map_err(|e| describe(&e))?;
         let status = response.status().as_u16();
         let headers = response
             .headers()

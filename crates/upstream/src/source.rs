@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 /// Why an item could not be fetched (yet).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -218,21 +219,26 @@ impl SourceClient {
         .await
     }
 
-    /// One request, read whole. Credentials refused → `Fatal`; 429 and 5xx → `Transient`.
+    /// One request, read whole, in a client span of its own (after the rate limit's wait).
+    /// Credentials refused → `Fatal`; 429 and 5xx → `Transient`.
     async fn get(&self, url: &str) -> Result<Answer, Failure> {
         if let Some(limit) = &self.limit {
             limit.wait_turn().await;
         }
+        let span = crate::client_span("GET", url);
+        self.exchange(url, crate::trace_context(&span)).instrument(span).await
+    }
+
+    async fn exchange(&self, url: &str, trace_context: HeaderMap) -> Result<Answer, Failure> {
         self.counters.requests.fetch_add(1, Ordering::Relaxed);
         // Messages name no URL: the path is the item's, and a URL may carry user info.
-        let response = self
-            .http
-            .get(url)
-            .headers(self.headers.clone())
-            .send()
-            .await
-            .map_err(|e| Failure::transient(describe(&e)))?;
+        let response =
+            self.http.get(url).headers(self.headers.clone()).headers(trace_context).send().await.map_err(|e| {
+                crate::record_failure(&tracing::Span::current());
+                Failure::transient(describe(&e))
+            })?;
         let status = response.status().as_u16();
+        crate::record_status(&tracing::Span::current(), status);
         let header = |name| response.headers().get(name).and_then(|v: &HeaderValue| v.to_str().ok());
         let content_type = header(CONTENT_TYPE).map(str::to_string);
         let link = header(LINK).map(str::to_string);
@@ -242,10 +248,10 @@ impl SourceClient {
             .get(ixgw_web::vendor::UNAUTHENTICATED_REASON)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| Failure::transient(format!("the answer broke off: {}", describe(&e))))?;
+        let body = response.bytes().await.map_err(|e| {
+            crate::record_failure(&tracing::Span::current());
+            Failure::transient(format!("the answer broke off: {}", describe(&e)))
+        })?;
         let answer = Answer { status, content_type, link, body: body.to_vec() };
         match status {
             401 | 403 => Err(Failure::Fatal(format!(

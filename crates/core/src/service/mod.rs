@@ -140,10 +140,35 @@ impl HistoryService {
         self.verify_key(None, credentials, needed).await
     }
 
-    /// The one key check. `tenant`: the tenant the request chose (the key must be one of its, and
-    /// an unnamed environment means the tenant's default); `None`: the key's own tenant and
-    /// environment.
+    /// The one key check, in a span of its own (a trace's "key check"; no key, digest or tag in
+    /// it). `tenant`: the tenant the request chose (the key must be one of its, and an unnamed
+    /// environment means the tenant's default); `None`: the key's own tenant and environment.
     async fn verify_key(
+        &self,
+        tenant: Option<&str>,
+        credentials: Credentials<'_>,
+        needed: Scope,
+    ) -> Result<Principal, HistoryError> {
+        use tracing::Instrument;
+        let span = tracing::debug_span!(
+            "key check",
+            error.type = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty
+        );
+        let checked = self.check_key(tenant, credentials, needed).instrument(span.clone()).await;
+        if let Err(e) = &checked {
+            let kind = match e {
+                HistoryError::Unauthenticated(_) => "unauthenticated",
+                HistoryError::StoreUnavailable(_) => "store_unavailable",
+                _ => "failed",
+            };
+            span.record("error.type", kind);
+            span.record("otel.status_code", "error");
+        }
+        checked
+    }
+
+    async fn check_key(
         &self,
         tenant: Option<&str>,
         credentials: Credentials<'_>,

@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, Semaphore};
+use tracing::Instrument;
 
 /// The vendor's servers, as the copies ask them.
 pub(super) struct Vendor {
@@ -25,6 +26,8 @@ struct Copy {
     miss: Miss,
     credentials: Vec<(&'static str, String)>,
     operation: String,
+    /// The trace of the request that missed (when traces are exported): the copy continues it.
+    trace: Option<opentelemetry::trace::SpanContext>,
 }
 
 /// Copies under way (`None`) or made at an instant, by the miss.
@@ -65,7 +68,8 @@ impl Filler {
             return;
         }
         copies.insert(miss.clone(), None);
-        if let Err(refused) = self.sender.try_send(Copy { miss, credentials, operation }) {
+        let trace = crate::telemetry::trace::current_span_context();
+        if let Err(refused) = self.sender.try_send(Copy { miss, credentials, operation, trace }) {
             copies.remove(&refused.into_inner().miss);
             self.metrics.dropped.with_label_values(&["fill"]).inc();
         }
@@ -99,7 +103,9 @@ async fn work(
                 context_services: vendor.context_services.as_deref(),
                 credentials: &copy.credentials,
             };
-            let outcome = match fill(&target, &source, &copy.miss.lookup).await {
+            let span = tracing::debug_span!(parent: None, "fallback copy", ixgw.operation = %copy.operation);
+            crate::telemetry::trace::continue_trace(&span, copy.trace.clone());
+            let outcome = match fill(&target, &source, &copy.miss.lookup).instrument(span).await {
                 Ok(Filled::Copied(id)) => {
                     tracing::info!(tenant = %copy.miss.tenant, interaction = %id, "fallback: copied from the vendor");
                     "copied"

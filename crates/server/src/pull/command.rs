@@ -9,6 +9,7 @@ use clap::{Args, Subcommand};
 use ixgw_store::{Database, PoolSettings};
 use std::path::PathBuf;
 use std::time::Duration;
+use tracing::Instrument;
 
 #[derive(Subcommand, Debug)]
 pub enum PullCommand {
@@ -176,6 +177,10 @@ pub async fn run(settings: &Settings, database_flag: Option<&str>, command: Pull
         println!("{}", report.summary());
         anyhow::Ok(if report.complete() { 0 } else { 1 })
     }
+    // One trace per pull when traces are exported: each request to the source a client span
+    // under it. The database closes outside it: its connections' threads hold the span of the
+    // statement they run until they take the next, and the trace is sent once the span ends.
+    .instrument(tracing::info_span!("pull", otel.name = "ixgw pull"))
     .await;
     database.close().await;
     result

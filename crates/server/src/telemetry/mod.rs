@@ -1,6 +1,9 @@
-//! Logs and metrics: one log line per request (request id, surface, operation, tenant, status, the
-//! reason of a refusal of credentials, latency), Prometheus counters and histograms by surface, operation, status and SOAP version.
-//! Keys, key hashes and bodies never reach either.
+//! Logs, metrics and traces: one log line per request (request id, surface, operation, tenant,
+//! status, the reason of a refusal of credentials, latency, and the trace id when traces are
+//! exported), Prometheus counters and histograms by surface, operation, status and SOAP version, and
+//! a server span per request ([`trace`]). Keys, key hashes and bodies never reach any of them.
+
+pub mod trace;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
@@ -17,28 +20,73 @@ use tracing::Instrument;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::EnvFilter;
 
-/// Installs the global subscriber, writing to stderr (once; later calls are ignored, which tests
-/// rely on).
-pub fn init(format: &str, level: &str) {
+/// Installs the global subscriber, writing to stderr, and starts exporting spans if `telemetry`
+/// names a collector (the returned [`trace::Export`] sends the last ones at shutdown). Once: later
+/// calls install nothing, which tests rely on.
+pub fn init(
+    format: &str,
+    level: &str,
+    telemetry: &crate::settings::TelemetrySettings,
+) -> Result<Option<trace::Export>, String> {
+    let started = trace::start(telemetry)?;
+    let (export, tracer) = started.map_or((None, None), |(export, tracer)| (Some(export), Some(tracer)));
     // Colours only for a person at a terminal: a log file or collector gets plain text.
-    subscriber(format, level, std::io::stderr, std::io::stderr().is_terminal());
+    subscriber(format, level, std::io::stderr, std::io::stderr().is_terminal(), tracer);
+    Ok(export)
 }
 
-/// [`init`] with another destination, without colours (tests capture the log with it).
+/// Traces only, no log (`ixgw pull`, which reports on stdout and stderr itself): the global
+/// subscriber gets the OpenTelemetry layer if `telemetry` names a collector, else nothing is
+/// installed.
+pub fn init_traces(telemetry: &crate::settings::TelemetrySettings) -> Result<Option<trace::Export>, String> {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let Some((export, tracer)) = trace::start(telemetry)? else { return Ok(None) };
+    let _ = tracing_subscriber::registry().with(span_layer(tracer)).try_init();
+    Ok(Some(export))
+}
+
+/// The OpenTelemetry layer: it sees the spans of the gateway's own crates (`ixgw*` targets) at
+/// every level, and no events (a log message may quote what a span must not carry).
+fn span_layer<S>(tracer: opentelemetry_sdk::trace::Tracer) -> impl tracing_subscriber::Layer<S>
+where
+    S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
+{
+    use tracing_subscriber::Layer;
+    tracing_opentelemetry::layer()
+        .with_tracer(tracer)
+        .with_location(false)
+        .with_threads(false)
+        .with_target(false)
+        .with_tracked_inactivity(false)
+        .with_context_activation(false)
+        .with_filter(tracing_subscriber::filter::filter_fn(|meta| meta.is_span() && meta.target().starts_with("ixgw")))
+}
+
+/// [`init`] with another destination, without colours and without traces (tests capture the log
+/// with it).
 pub fn init_with_writer<W>(format: &str, level: &str, writer: W)
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
-    subscriber(format, level, writer, false);
+    subscriber(format, level, writer, false, None);
 }
 
-fn subscriber<W>(format: &str, level: &str, writer: W, ansi: bool)
+/// The log (filtered by `level`) and, with a tracer, the OpenTelemetry layer ([`span_layer`]).
+fn subscriber<W>(format: &str, level: &str, writer: W, ansi: bool, tracer: Option<opentelemetry_sdk::trace::Tracer>)
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
-    let builder =
-        tracing_subscriber::fmt().with_env_filter(filter(level)).with_writer(writer).with_target(false).with_ansi(ansi);
-    let _ = if format == "json" { builder.json().flatten_event(true).try_init() } else { builder.try_init() };
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
+    let registry = tracing_subscriber::registry().with(tracer.map(span_layer));
+    let log = tracing_subscriber::fmt::layer().with_writer(writer).with_target(false).with_ansi(ansi);
+    let _ = if format == "json" {
+        registry.with(log.json().flatten_event(true).with_filter(filter(level))).try_init()
+    } else {
+        registry.with(log.with_filter(filter(level))).try_init()
+    };
 }
 
 /// `level`, without sqlx's echoes of a database going away unless it names sqlx: PostgreSQL's
@@ -190,10 +238,22 @@ where
         let method = req.method().clone();
         let service = self.service.clone();
         let metrics = self.metrics.clone();
-        // Whatever the handlers log (a store failure, an internal error) carries the request id.
-        let span = tracing::info_span!("request", request_id = %id);
+        // Whatever the handlers log (a store failure, an internal error) carries the request id;
+        // with traces exported, the span is the request's server span.
+        let traced = trace::exporting().then(|| trace::ServerSpan::start(&req, &id));
+        let span = match &traced {
+            Some(traced) => traced.span.clone(),
+            None => tracing::info_span!("request", request_id = %id),
+        };
         Box::pin(async move {
-            let mut res = service.call(req).instrument(span).await?;
+            let answer = span.in_scope(|| service.call(req)).instrument(span).await;
+            let mut res = match answer {
+                Ok(res) => res,
+                Err(e) => {
+                    traced.iter().for_each(trace::ServerSpan::failed);
+                    return Err(e);
+                }
+            };
             let status = res.status().as_u16();
             let label = res
                 .response()
@@ -206,8 +266,12 @@ where
             if let Ok(value) = HeaderValue::from_str(&id) {
                 res.headers_mut().insert(REQUEST_ID, value);
             }
+            if let Some(traced) = &traced {
+                traced.finish(&mut res, &label);
+            }
             tracing::info!(
                 request_id = %id,
+                trace_id = traced.as_ref().map_or("", |t| t.trace_id.as_str()),
                 %method,
                 surface = label.surface,
                 operation = %label.operation,

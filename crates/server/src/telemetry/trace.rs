@@ -1,0 +1,544 @@
+//! Traces: `tracing` spans made into OpenTelemetry spans and exported over OTLP/HTTP (protobuf)
+//! when `[telemetry] otlp_endpoint` is set (`docs/OBSERVABILITY.md`).
+//!
+//! Finished spans go into a bounded queue and a thread of their own sends them in batches, so
+//! no request ever waits for the collector: when it is down or slow, spans that find the queue full
+//! are dropped, and the batches it refuses are dropped too, each counted
+//! (`ixgw_trace_spans_total{outcome}` in `/metrics`). Memory stays within the queue and one batch.
+//!
+//! Without an endpoint nothing of this is installed: no OpenTelemetry layer, no spans beyond
+//! the request log's, and [`exporting`] is false (the request log's one check).
+
+use crate::settings::TelemetrySettings;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use ixgw_web::RequestLabel;
+use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
+use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_otlp::WithExportConfig;
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, Span, SpanData, SpanExporter, SpanProcessor, Tracer};
+use opentelemetry_sdk::Resource;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+/// Spans sent in one request to the collector at most.
+const BATCH: usize = 512;
+/// How long a finished span waits at most before its batch is sent.
+const EVERY: Duration = Duration::from_secs(1);
+
+static EXPORTING: AtomicBool = AtomicBool::new(false);
+static COUNTERS: OnceLock<Arc<Counters>> = OnceLock::new();
+
+/// Whether spans are exported (an endpoint is set and the exporter started).
+pub fn exporting() -> bool {
+    EXPORTING.load(Ordering::Relaxed)
+}
+
+/// What became of the finished spans.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Accepted by the collector.
+    pub exported: AtomicU64,
+    /// Found the queue full (the collector slower than the spans come, or down a while).
+    pub dropped_queue_full: AtomicU64,
+    /// In a batch the collector refused or never answered.
+    pub dropped_export_failed: AtomicU64,
+}
+
+/// The counters as Prometheus text for `/metrics`, when spans are exported.
+pub fn metrics_text() -> String {
+    let Some(counters) = COUNTERS.get() else { return String::new() };
+    let mut text = String::from(
+        "# HELP ixgw_trace_spans_total Finished spans, by what became of them: exported, \
+         dropped_queue_full, dropped_export_failed.\n# TYPE ixgw_trace_spans_total counter\n",
+    );
+    for (outcome, value) in [
+        ("exported", &counters.exported),
+        ("dropped_queue_full", &counters.dropped_queue_full),
+        ("dropped_export_failed", &counters.dropped_export_failed),
+    ] {
+        text.push_str(&format!("ixgw_trace_spans_total{{outcome=\"{outcome}\"}} {}\n", value.load(Ordering::Relaxed)));
+    }
+    text
+}
+
+/// The started exporter; [`Export::shutdown`] sends what is queued before the process ends.
+pub struct Export {
+    provider: SdkTracerProvider,
+}
+
+impl Export {
+    /// Sends the queued spans (waiting up to `timeout`) and stops the export thread.
+    pub fn shutdown(&self, timeout: Duration) {
+        EXPORTING.store(false, Ordering::Relaxed);
+        if let Err(e) = self.provider.shutdown_with_timeout(timeout) {
+            tracing::warn!(error = %e, "traces: the last spans could not be sent");
+        }
+    }
+}
+
+/// The collector's URL for traces: `endpoint` with `/v1/traces` (unless it already ends so).
+fn traces_url(endpoint: &str) -> String {
+    let endpoint = endpoint.trim().trim_end_matches('/');
+    if endpoint.ends_with("/v1/traces") {
+        endpoint.to_string()
+    } else {
+        format!("{endpoint}/v1/traces")
+    }
+}
+
+/// Starts the exporter of `settings` and returns the tracer the `tracing` layer makes spans with;
+/// `Ok(None)` without an endpoint.
+pub fn start(settings: &TelemetrySettings) -> Result<Option<(Export, Tracer)>, String> {
+    let Some(endpoint) = settings.endpoint() else { return Ok(None) };
+    if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
+        return Err(format!("telemetry.otlp_endpoint must be an http:// or https:// URL, not `{endpoint}`"));
+    }
+    let mut exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_endpoint(traces_url(endpoint))
+        .build()
+        .map_err(|e| format!("telemetry.otlp_endpoint: cannot prepare the exporter: {e}"))?;
+    let service_name =
+        std::env::var("OTEL_SERVICE_NAME").ok().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| "ixgw".into());
+    let resource = Resource::builder()
+        .with_service_name(service_name)
+        .with_attribute(KeyValue::new("service.version", env!("CARGO_PKG_VERSION")))
+        .build();
+    exporter.set_resource(&resource);
+    let counters = COUNTERS.get_or_init(Arc::default).clone();
+    let processor = QueueProcessor::start(exporter, settings.queue, counters)?;
+    let provider = SdkTracerProvider::builder()
+        .with_span_processor(processor)
+        .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(settings.sample_ratio))))
+        .with_resource(resource)
+        .build();
+    opentelemetry::global::set_text_map_propagator(opentelemetry_sdk::propagation::TraceContextPropagator::new());
+    let tracer = provider.tracer("ixgw");
+    EXPORTING.store(true, Ordering::Relaxed);
+    Ok(Some((Export { provider }, tracer)))
+}
+
+/// The SDK's batch processor with a bounded queue whose drops are counted (the SDK's own counts
+/// them only into a log line at shutdown). A span's end takes a lock and pushes; the export thread
+/// is woken only when a batch is full (or a flush or the stop asks): it is not woken per span,
+/// which cost a futex wake and two context switches per span.
+#[derive(Debug)]
+struct QueueProcessor {
+    shared: Arc<Shared>,
+    counters: Arc<Counters>,
+    worker: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    state: Mutex<State>,
+    /// The export thread waits on it.
+    wake: Condvar,
+    /// Flushes and the stop wait on it.
+    done: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    queue: VecDeque<SpanData>,
+    capacity: usize,
+    /// Flushes asked for and done, in order.
+    flushes_asked: u64,
+    flushes_done: u64,
+    stop: bool,
+    stopped: bool,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl QueueProcessor {
+    fn start<E: SpanExporter + 'static>(exporter: E, capacity: usize, counters: Arc<Counters>) -> Result<Self, String> {
+        let state = State { capacity: capacity.max(1), ..State::default() };
+        let shared = Arc::new(Shared { state: Mutex::new(state), wake: Condvar::new(), done: Condvar::new() });
+        let (worker_shared, worker_counters) = (shared.clone(), counters.clone());
+        let worker = std::thread::Builder::new()
+            .name("ixgw-trace-export".into())
+            .spawn(move || send_batches(exporter, &worker_shared, &worker_counters))
+            .map_err(|e| format!("cannot start the trace exporter's thread: {e}"))?;
+        Ok(Self { shared, counters, worker: Mutex::new(Some(worker)) })
+    }
+}
+
+impl SpanProcessor for QueueProcessor {
+    fn on_start(&self, _span: &mut Span, _cx: &Context) {}
+
+    fn on_end(&self, span: SpanData) {
+        if !span.span_context.is_sampled() {
+            return;
+        }
+        let mut state = self.shared.lock();
+        if state.stop || state.queue.len() >= state.capacity {
+            drop(state);
+            self.counters.dropped_queue_full.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        state.queue.push_back(span);
+        let full = state.queue.len() == BATCH.min(state.capacity);
+        drop(state);
+        if full {
+            self.shared.wake.notify_one();
+        }
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        let timeout = Duration::from_secs(30);
+        let deadline = Instant::now() + timeout;
+        let mut state = self.shared.lock();
+        if state.stop {
+            return Err(OTelSdkError::AlreadyShutdown);
+        }
+        state.flushes_asked += 1;
+        let ticket = state.flushes_asked;
+        self.shared.wake.notify_one();
+        while state.flushes_done < ticket && !state.stopped {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(OTelSdkError::Timeout(timeout));
+            }
+            state = self.shared.done.wait_timeout(state, left).unwrap_or_else(|e| e.into_inner()).0;
+        }
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        let deadline = Instant::now() + timeout;
+        let mut state = self.shared.lock();
+        if state.stop {
+            return Err(OTelSdkError::AlreadyShutdown);
+        }
+        state.stop = true;
+        self.shared.wake.notify_one();
+        while !state.stopped {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(OTelSdkError::Timeout(timeout));
+            }
+            state = self.shared.done.wait_timeout(state, left).unwrap_or_else(|e| e.into_inner()).0;
+        }
+        drop(state);
+        if let Some(worker) = self.worker.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            let _ = worker.join();
+        }
+        Ok(())
+    }
+}
+
+/// The export thread: batches of up to [`BATCH`] spans, sent when full or [`EVERY`] after it last
+/// looked, one at a time, on a runtime of its own (the exporter's HTTP client is asynchronous).
+/// A flush or the stop sends everything queued first.
+fn send_batches<E: SpanExporter>(exporter: E, shared: &Shared, counters: &Counters) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+    let mut failures = Failures::default();
+    loop {
+        let (batch, flushing, stopping) = {
+            let deadline = Instant::now() + EVERY;
+            let mut state = shared.lock();
+            while state.queue.len() < BATCH.min(state.capacity)
+                && state.flushes_asked == state.flushes_done
+                && !state.stop
+            {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                state = shared.wake.wait_timeout(state, left).unwrap_or_else(|e| e.into_inner()).0;
+            }
+            let n = state.queue.len().min(BATCH);
+            let batch: Vec<SpanData> = state.queue.drain(..n).collect();
+            (batch, state.flushes_asked, state.stop)
+        };
+        if !batch.is_empty() {
+            let spans = batch.len() as u64;
+            let sent = match &runtime {
+                Ok(runtime) => runtime.block_on(exporter.export(batch)),
+                Err(e) => Err(OTelSdkError::InternalFailure(format!("the export thread has no runtime: {e}"))),
+            };
+            match sent {
+                Ok(()) => {
+                    counters.exported.fetch_add(spans, Ordering::Relaxed);
+                    failures.ended();
+                }
+                Err(e) => {
+                    counters.dropped_export_failed.fetch_add(spans, Ordering::Relaxed);
+                    failures.failed(&e);
+                }
+            }
+        }
+        let mut state = shared.lock();
+        if state.queue.is_empty() {
+            if state.flushes_done < flushing {
+                state.flushes_done = flushing;
+                shared.done.notify_all();
+            }
+            if stopping {
+                drop(state);
+                let _ = exporter.shutdown();
+                let mut state = shared.lock();
+                state.stopped = true;
+                shared.done.notify_all();
+                return;
+            }
+        }
+    }
+}
+
+/// One log line when the collector starts failing and one when it takes spans again.
+#[derive(Default)]
+struct Failures {
+    failing: bool,
+}
+
+impl Failures {
+    fn failed(&mut self, error: &OTelSdkError) {
+        if !self.failing {
+            self.failing = true;
+            tracing::warn!(error = %error, "traces: the collector refused a batch; spans are dropped until it takes them (ixgw_trace_spans_total)");
+        }
+    }
+
+    fn ended(&mut self) {
+        if std::mem::take(&mut self.failing) {
+            tracing::info!("traces: the collector takes spans again");
+        }
+    }
+}
+
+/// A request's server span, when spans are exported: it joins the client's trace (`traceparent`,
+/// `tracestate`) or starts one, and its own `traceparent` goes back in the answer.
+pub struct ServerSpan {
+    pub span: tracing::Span,
+    /// 32 hex digits, for the request's log line.
+    pub trace_id: String,
+    traceparent: Option<HeaderValue>,
+}
+
+/// `traceparent`, the W3C header of the trace context.
+pub const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+
+impl ServerSpan {
+    pub fn start(req: &ServiceRequest, request_id: &str) -> Self {
+        // The route's template (`/interact/{version}/...`), never the path with its ids.
+        let route = req.match_pattern();
+        let method = req.method().as_str();
+        let name = match &route {
+            Some(route) => format!("{method} {route}"),
+            None => method.to_string(),
+        };
+        let span = tracing::info_span!(
+            "request",
+            request_id = %request_id,
+            otel.name = %name,
+            otel.kind = "server",
+            http.request.method = %method,
+            http.route = tracing::field::Empty,
+            http.response.status_code = tracing::field::Empty,
+            ixgw.surface = tracing::field::Empty,
+            ixgw.operation = tracing::field::Empty,
+            ixgw.soap_version = tracing::field::Empty,
+            ixgw.tenant = tracing::field::Empty,
+            ixgw.fault = tracing::field::Empty,
+            error.type = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        );
+        if let Some(route) = &route {
+            span.record("http.route", route.as_str());
+        }
+        let parent = TraceContextPropagator::new().extract(&Incoming(req.headers()));
+        let _ = span.set_parent(parent);
+        let context = span.context();
+        let mut answer = Outgoing::default();
+        TraceContextPropagator::new().inject_context(&context, &mut answer);
+        let trace_id = context.span().span_context().trace_id().to_string();
+        let traceparent = answer.traceparent.and_then(|v| HeaderValue::from_str(&v).ok());
+        Self { span, trace_id, traceparent }
+    }
+
+    /// Records what the answer was (status, the face's label; a 5xx is an error) and puts the
+    /// span's `traceparent` on it.
+    pub fn finish<B>(&self, res: &mut ServiceResponse<B>, label: &RequestLabel) {
+        let status = res.status().as_u16();
+        let span = &self.span;
+        span.record("http.response.status_code", i64::from(status));
+        span.record("ixgw.surface", label.surface);
+        span.record("ixgw.operation", label.operation.as_str());
+        if let Some(version) = label.soap_version {
+            span.record("ixgw.soap_version", version);
+        }
+        if let Some(tenant) = &label.tenant {
+            span.record("ixgw.tenant", tenant.as_str());
+        }
+        if let Some(fault) = &label.fault {
+            span.record("ixgw.fault", fault.as_str());
+        }
+        if status >= 500 {
+            span.record("error.type", status.to_string().as_str());
+            span.record("otel.status_code", "error");
+        }
+        if let Some(traceparent) = &self.traceparent {
+            res.headers_mut().insert(TRACEPARENT, traceparent.clone());
+        }
+    }
+
+    /// Marks the span failed: the request ended in an error instead of an answer.
+    pub fn failed(&self) {
+        self.span.record("error.type", "internal");
+        self.span.record("otel.status_code", "error");
+    }
+}
+
+/// The current span's place in its trace, to continue it from a task that outlives the span (a
+/// fallback's copy): `None` unless traces are exported.
+pub fn current_span_context() -> Option<opentelemetry::trace::SpanContext> {
+    if !exporting() {
+        return None;
+    }
+    let context = tracing::Span::current().context();
+    Some(context.span().span_context().clone()).filter(|c| c.is_valid())
+}
+
+/// A span of a background task, continuing the trace of `from` (see [`current_span_context`]).
+pub fn continue_trace(span: &tracing::Span, from: Option<opentelemetry::trace::SpanContext>) {
+    if let Some(from) = from {
+        let _ = span.set_parent(Context::new().with_remote_span_context(from));
+    }
+}
+
+/// A request's headers, for the propagator to read.
+struct Incoming<'a>(&'a actix_web::http::header::HeaderMap);
+
+impl Extractor for Incoming<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(|k| k.as_str()).collect()
+    }
+}
+
+/// The trace context headers the propagator writes.
+#[derive(Default)]
+struct Outgoing {
+    traceparent: Option<String>,
+}
+
+impl Injector for Outgoing {
+    fn set(&mut self, key: &str, value: String) {
+        if key == "traceparent" {
+            self.traceparent = Some(value);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState};
+    use std::sync::atomic::AtomicUsize;
+
+    /// An exporter that takes `wait` per batch and refuses batches while `refuse` is set.
+    #[derive(Debug, Clone, Default)]
+    struct Collector {
+        taken: Arc<AtomicUsize>,
+        refuse: Arc<AtomicBool>,
+        wait: Duration,
+    }
+
+    impl SpanExporter for Collector {
+        async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+            std::thread::sleep(self.wait);
+            if self.refuse.load(Ordering::Relaxed) {
+                return Err(OTelSdkError::InternalFailure("connection refused".into()));
+            }
+            self.taken.fetch_add(batch.len(), Ordering::Relaxed);
+            Ok(())
+        }
+    }
+
+    fn span(sampled: bool) -> SpanData {
+        let flags = if sampled { TraceFlags::SAMPLED } else { TraceFlags::default() };
+        SpanData {
+            span_context: SpanContext::new(
+                TraceId::from(7u128),
+                SpanId::from(9u64),
+                flags,
+                false,
+                TraceState::default(),
+            ),
+            parent_span_id: SpanId::INVALID,
+            parent_span_is_remote: false,
+            span_kind: SpanKind::Server,
+            name: "GET /x".into(),
+            start_time: std::time::SystemTime::now(),
+            end_time: std::time::SystemTime::now(),
+            attributes: Vec::new(),
+            dropped_attributes_count: 0,
+            events: Default::default(),
+            links: Default::default(),
+            status: Status::Unset,
+            instrumentation_scope: Default::default(),
+        }
+    }
+
+    #[test]
+    fn spans_are_sent_in_batches_and_flushed_on_shutdown() {
+        let collector = Collector::default();
+        let counters = Arc::new(Counters::default());
+        let processor = QueueProcessor::start(collector.clone(), 2000, counters.clone()).unwrap();
+        for _ in 0..1200 {
+            processor.on_end(span(true));
+        }
+        processor.on_end(span(false));
+        processor.force_flush().unwrap();
+        assert_eq!(collector.taken.load(Ordering::Relaxed), 1200, "sampled spans only");
+        processor.on_end(span(true));
+        processor.shutdown_with_timeout(Duration::from_secs(5)).unwrap();
+        assert_eq!(counters.exported.load(Ordering::Relaxed), 1201);
+        assert_eq!(counters.dropped_queue_full.load(Ordering::Relaxed), 0);
+        assert!(processor.force_flush().is_err(), "stopped");
+    }
+
+    #[test]
+    fn a_slow_or_refusing_collector_costs_spans_never_waits() {
+        let collector = Collector { wait: Duration::from_millis(300), ..Default::default() };
+        collector.refuse.store(true, Ordering::Relaxed);
+        let counters = Arc::new(Counters::default());
+        let processor = QueueProcessor::start(collector.clone(), 10, counters.clone()).unwrap();
+        let started = Instant::now();
+        for _ in 0..1000 {
+            processor.on_end(span(true));
+        }
+        // 1000 spans into a queue of 10 while the collector takes 300 ms a batch: no waiting.
+        assert!(started.elapsed() < Duration::from_millis(250), "{:?}", started.elapsed());
+        let dropped = counters.dropped_queue_full.load(Ordering::Relaxed);
+        assert!(dropped >= 1000 - 10 - BATCH as u64, "{dropped}");
+        processor.force_flush().unwrap();
+        let failed = counters.dropped_export_failed.load(Ordering::Relaxed);
+        assert_eq!(dropped + failed, 1000, "every span is counted once");
+        assert_eq!(collector.taken.load(Ordering::Relaxed), 0);
+        processor.shutdown_with_timeout(Duration::from_secs(5)).unwrap();
+    }
+
+    #[test]
+    fn the_traces_path_is_added_once() {
+        assert_eq!(traces_url("http://c:4318"), "http://c:4318/v1/traces");
+        assert_eq!(traces_url("http://c:4318/"), "http://c:4318/v1/traces");
+        assert_eq!(traces_url("http://c:4318/v1/traces"), "http://c:4318/v1/traces");
+    }
+}
