@@ -371,9 +371,10 @@ def write_requests(path, requests):
             f.write("\t".join(fields) + "\n")
 
 
-def wrk(args, url, requests_file, duration):
+def wrk(args, url, requests_file, duration, delay_ms=None):
+    script = "paced.lua" if delay_ms else "requests.lua"
     cmd = ["wrk", "-t", str(args.threads), "-c", str(args.connections), "-d", f"{duration}s", "--latency",
-           "-s", os.path.join(HERE, "requests.lua"), url, "--", requests_file]
+           "-s", os.path.join(HERE, script), url, "--", requests_file] + ([str(delay_ms)] if delay_ms else [])
     out = subprocess.run(cmd, capture_output=True, text=True)
     line = next((l for l in out.stdout.splitlines() if l.startswith("BENCH ")), None)
     if out.returncode != 0 or line is None:
@@ -381,12 +382,12 @@ def wrk(args, url, requests_file, duration):
     return json.loads(line[6:])
 
 
-def measure(args, name, url, gateways, requests_file):
+def measure(args, name, url, gateways, requests_file, delay_ms=None):
     if args.warmup:
-        wrk(args, url, requests_file, args.warmup)
+        wrk(args, url, requests_file, args.warmup, delay_ms)
     cpu_before = sum(g.cpu_s() for g in gateways)
     with RssSampler(gateways) as rss:
-        r = wrk(args, url, requests_file, args.duration)
+        r = wrk(args, url, requests_file, args.duration, delay_ms)
     cpu = sum(g.cpu_s() for g in gateways) - cpu_before
     errors = sum(v for k, v in r.items() if k.startswith("errors_"))
     row = {
@@ -570,11 +571,14 @@ def targets_of(args, store, info):
 
 
 def cutover(args, store, info):
-    """The cutover's costs (docs/MIGRATION.md), on the REST and SOAP flows by id: a gateway in shadow
-    mode in front of a "vendor" (a plain gateway on the same store) beside the vendor asked directly
-    (p99 through shadow <= the vendor's own p99 + 2 ms), and a gateway in fallback mode whose every
-    request is a local hit beside a plain read (>= 0.9 x)."""
+    """The cutover's costs (docs/MIGRATION.md), on the REST and SOAP flows by id. Shadow: a gateway in
+    shadow mode in front of a "vendor" (a plain gateway on the same store), beside the vendor asked
+    directly, at a set rate below saturation (`--shadow-rate`, 32 connections): the latency the hop
+    adds, p99 <= the vendor's own + 2 ms; and at full speed, for what it costs. (Here both share the
+    machine's two cores, so at full speed each request through shadow pays for both.) Fallback: a
+    gateway in fallback mode whose every request is a local hit beside a plain read, >= 0.9 x."""
     names = ["rest_flow_by_id", "soap11_flow_by_id"]
+    delay_ms = max(1, round(args.connections * 1000 / args.shadow_rate))
     vendor = Gateway(args, store, "vendor").start()
     upstream = {"IXGW_UPSTREAM_INTERACT": vendor.base}
     shadow = Gateway(args, store, "shadow", dict(upstream, IXGW_UPSTREAM_MODE="shadow")).start()
@@ -590,22 +594,26 @@ def cutover(args, store, info):
             path = os.path.join(store.dir, f"{n}.requests")
             write_requests(path, requests)
             by = {}
-            for label, gw, servers in (("vendor direct", vendor, [vendor]), ("through shadow", shadow, [shadow, vendor]),
-                                       ("plain read", vendor, [vendor]), ("fallback local hits", fallback, [fallback])):
-                row = measure(args, n, gw.base, servers, path)
+            runs = (("vendor direct, paced", vendor, [vendor], delay_ms),
+                    ("through shadow, paced", shadow, [shadow, vendor], delay_ms),
+                    ("vendor direct", vendor, [vendor], None), ("through shadow", shadow, [shadow, vendor], None),
+                    ("plain read", vendor, [vendor], None), ("fallback local hits", fallback, [fallback], None))
+            for label, gw, servers, delay in runs:
+                row = measure(args, n, gw.base, servers, path, delay)
                 row["run"] = f"cutover: {label}"
                 rows.append(row)
                 by[label] = row
-            p99 = by["through shadow"]["p99_ms"]
-            bound = round(by["vendor direct"]["p99_ms"] + 2, 2)
-            verdicts.append({"target": f"{n} p99 through shadow <= vendor p99 + 2 ms ({bound})", "measured": p99,
-                             "met": p99 <= bound})
+            p99 = by["through shadow, paced"]["p99_ms"]
+            bound = round(by["vendor direct, paced"]["p99_ms"] + 2, 2)
+            rate = by["through shadow, paced"]["requests_per_s"]
+            verdicts.append({"target": f"{n} p99 through shadow at {rate} req/s <= the vendor's own p99 + 2 ms ({bound})",
+                             "measured": p99, "met": p99 <= bound})
             ratio = round(by["fallback local hits"]["requests_per_s"] / by["plain read"]["requests_per_s"], 3)
             verdicts.append({"target": f"{n} fallback local hits >= 0.9 x a plain read", "measured": ratio,
                              "met": ratio >= 0.9})
         status, text = http_get(shadow.base + "/metrics")
         compared = [l for l in text.decode().splitlines() if l.startswith(("ixgw_shadow_total", "ixgw_cutover_dropped"))]
-        return {"rows": rows, "targets": verdicts, "shadow_metrics": compared}
+        return {"rows": rows, "targets": verdicts, "shadow_metrics": compared, "shadow_rate": args.shadow_rate}
     finally:
         for gw in (fallback, shadow, vendor):
             gw.stop()
@@ -707,6 +715,8 @@ def main():
                         "replicas of one core each against one")
     p.add_argument("--shadow", action="store_true",
                    help="also the cutover's costs on SQLite: shadow mode in front of a vendor, fallback's local hits")
+    p.add_argument("--shadow-rate", type=int, default=2000, metavar="REQ/S",
+                   help="the rate of --shadow's latency runs, across all connections (default 2000)")
     p.add_argument("--server-env", action="append", default=[], metavar="NAME=VALUE",
                    help="environment of the gateway (repeatable), e.g. IXGW_DATABASE_MAX_CONNECTIONS=8")
     p.add_argument("--label", default="", help="a word for the result file name")
