@@ -619,6 +619,102 @@ def cutover(args, store, info):
             gw.stop()
 
 
+class SpanSink:
+    """An OTLP/HTTP traces endpoint on loopback for the traces-on runs: reads each export, answers
+    200, keeps count (decoding is the collector's cost, not the gateway's)."""
+
+    def __init__(self):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        sink = self
+        self.exports, self.bytes = 0, 0
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):
+                sink.bytes += len(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
+                sink.exports += 1
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *_):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def span_counts(gateway):
+    _, text = http_get(gateway.base + "/metrics")
+    counts = {}
+    for line in text.decode().splitlines():
+        if line.startswith("ixgw_trace_spans_total{"):
+            counts[line.split('outcome="', 1)[1].split('"', 1)[0]] = int(float(line.rsplit(" ", 1)[1]))
+    return counts
+
+
+def traces(args, store, info):
+    """Tracing's cost (docs/OBSERVABILITY.md): the same scenarios on a gateway with traces off (the
+    default), and on, exporting every request's spans (sample ratio 1.0) to a sink on loopback; with
+    --traces-baseline-bin, also a binary without tracing, for the cost of the off switch itself.
+    Runs alternate (off, on, baseline; twice) so that drift on a shared machine hits each alike;
+    each kind's figure is the mean of its runs. Targets: on >= 0.85 x off in req/s."""
+    names = [n for n in args.scenarios.split(",") if n and n != "healthz"]
+    sink = SpanSink()
+    kinds = [("traces off", None, {}),
+             ("traces on", None, {"IXGW_TELEMETRY_OTLP_ENDPOINT": sink.url, "IXGW_TELEMETRY_SAMPLE_RATIO": "1.0"})]
+    if args.traces_baseline_bin:
+        kinds.append(("before tracing", args.traces_baseline_bin, {}))
+    rows, verdicts, spans = [], [], {}
+    try:
+        targets = targets_of(args, store, info)
+        for n in names:
+            path = os.path.join(store.dir, f"{n}.requests")
+            write_requests(path, scenario_requests(n, targets, info["keys"]))
+            runs = {label: [] for label, _, _ in kinds}
+            for _ in range(2):
+                for label, binary, env in kinds:
+                    gw_args = argparse.Namespace(**vars(args))
+                    gw_args.bin = binary or args.bin
+                    gw = Gateway(gw_args, store, label.replace(" ", "-"), env).start()
+                    try:
+                        runs[label].append(measure(args, n, gw.base, [gw], path))
+                        if label == "traces on":
+                            time.sleep(1.5)  # the last batch
+                            for outcome, count in span_counts(gw).items():
+                                spans[f"{n} {outcome}"] = spans.get(f"{n} {outcome}", 0) + count
+                    finally:
+                        gw.stop()
+            by = {}
+            for label, measured in runs.items():
+                row = {"scenario": n, "run": f"traces: {label}", "runs": len(measured)}
+                for key in ("requests_per_s", "p50_ms", "p99_ms", "server_cpu_us_per_request", "server_peak_rss_mb",
+                            "errors", "requests"):
+                    row[key] = round(sum(m[key] for m in measured) / len(measured), 2)
+                row["requests_per_s_each"] = [m["requests_per_s"] for m in measured]
+                rows.append(row)
+                by[label] = row
+            ratio = round(by["traces on"]["requests_per_s"] / by["traces off"]["requests_per_s"], 3)
+            verdicts.append({"target": f"{n} traces on (ratio 1.0) >= 0.85 x traces off", "measured": ratio,
+                             "met": ratio >= 0.85})
+            if "before tracing" in by:
+                off = round(by["traces off"]["requests_per_s"] / by["before tracing"]["requests_per_s"], 3)
+                verdicts.append({"target": f"{n} traces off / before tracing (no measurable cost: ~1.0)",
+                                 "measured": off, "met": off >= 0.97})
+        return {"rows": rows, "targets": verdicts, "spans": spans, "sink_exports": sink.exports,
+                "sink_bytes": sink.bytes}
+    finally:
+        sink.stop()
+
+
 # --- the run --------------------------------------------------------------------------------------
 
 
@@ -717,6 +813,11 @@ def main():
                    help="also the cutover's costs on SQLite: shadow mode in front of a vendor, fallback's local hits")
     p.add_argument("--shadow-rate", type=int, default=2000, metavar="REQ/S",
                    help="the rate of --shadow's latency runs, across all connections (default 2000)")
+    p.add_argument("--traces", action="store_true",
+                   help="also tracing's cost on SQLite: the scenarios with traces off and on (ratio 1.0, to a "
+                        "sink on loopback), alternating, twice each")
+    p.add_argument("--traces-baseline-bin", metavar="BIN",
+                   help="with --traces: also this ixgw binary (one built without tracing) for the off switch's cost")
     p.add_argument("--server-env", action="append", default=[], metavar="NAME=VALUE",
                    help="environment of the gateway (repeatable), e.g. IXGW_DATABASE_MAX_CONNECTIONS=8")
     p.add_argument("--label", default="", help="a word for the result file name")
@@ -779,6 +880,8 @@ def main():
                     result["replicas"] = replicas(args, store, info)
                 if backend == "sqlite" and args.shadow and n == args.interactions:
                     result["cutover"] = cutover(args, store, info)
+                if backend == "sqlite" and args.traces and n == args.interactions:
+                    result["traces"] = traces(args, store, info)
             if args.compare_with and not args.callgrind:
                 for name in ("rest_flow_by_id", "rest_flow_by_attribute"):
                     big = next((r for r in per_size[args.interactions] if r["scenario"] == name), None)
@@ -805,7 +908,8 @@ def main():
                              [g for g in result["growth"] if g["backend"] == backend]):
             v["backend"] = backend
             result["targets"].append(v)
-    all_rows = result["rows"] + result.get("replicas", {}).get("rows", []) + result.get("cutover", {}).get("rows", [])
+    all_rows = (result["rows"] + result.get("replicas", {}).get("rows", []) + result.get("cutover", {}).get("rows", [])
+                + result.get("traces", {}).get("rows", []))
     if all_rows:
         print(table(all_rows))
     for r in result.get("callgrind", []):
@@ -837,6 +941,10 @@ def main():
         print(f"{'MET    ' if v['met'] else 'NOT MET'} cutover  {v['target']}: {v['measured']}")
     for line in result.get("cutover", {}).get("shadow_metrics", []):
         print(f"shadow gateway: {line}")
+    for v in result.get("traces", {}).get("targets", []):
+        print(f"{'MET    ' if v['met'] else 'NOT MET'} traces   {v['target']}: {v['measured']}")
+    for name, count in result.get("traces", {}).get("spans", {}).items():
+        print(f"traces-on gateways' spans: {name} {count}")
     print()
     for v in result["targets"]:
         print(f"{'MET    ' if v['met'] else 'NOT MET'} {v['backend']:<8} {v['target']}: {v['measured']}")

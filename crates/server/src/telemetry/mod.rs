@@ -47,7 +47,8 @@ pub fn init_traces(telemetry: &crate::settings::TelemetrySettings) -> Result<Opt
 }
 
 /// The OpenTelemetry layer: it sees the spans of the gateway's own crates (`ixgw*` targets) at
-/// every level, and no events (a log message may quote what a span must not carry).
+/// every level but the log's per-request span, and no events (a log message may quote what a
+/// span must not carry).
 fn span_layer<S>(tracer: opentelemetry_sdk::trace::Tracer) -> impl tracing_subscriber::Layer<S>
 where
     S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
@@ -60,7 +61,9 @@ where
         .with_target(false)
         .with_tracked_inactivity(false)
         .with_context_activation(false)
-        .with_filter(tracing_subscriber::filter::filter_fn(|meta| meta.is_span() && meta.target().starts_with("ixgw")))
+        .with_filter(tracing_subscriber::filter::filter_fn(|meta| {
+            meta.is_span() && meta.target().starts_with("ixgw") && meta.target() != LOG_SPAN
+        }))
 }
 
 /// [`init`] with another destination, without colours and without traces (tests capture the log
@@ -208,6 +211,9 @@ pub struct RequestLogService<S> {
     metrics: Arc<Metrics>,
 }
 
+/// The target of the log's per-request span (`request`, with the request id).
+pub(crate) const LOG_SPAN: &str = "ixgw::request";
+
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 fn request_id(req: &ServiceRequest) -> String {
@@ -238,13 +244,12 @@ where
         let method = req.method().clone();
         let service = self.service.clone();
         let metrics = self.metrics.clone();
-        // Whatever the handlers log (a store failure, an internal error) carries the request id;
-        // with traces exported, the span is the request's server span.
-        let traced = trace::exporting().then(|| trace::ServerSpan::start(&req, &id));
-        let span = match &traced {
-            Some(traced) => traced.span.clone(),
-            None => tracing::info_span!("request", request_id = %id),
-        };
+        // Whatever the handlers log (a store failure, an internal error) carries the request id
+        // (`request`, the log's span, which traces leave out); with traces exported, the server
+        // span inside it (which the log leaves out) is the parent of every span of the request.
+        let logged = tracing::info_span!(target: LOG_SPAN, "request", request_id = %id);
+        let traced = trace::exporting().then(|| trace::ServerSpan::start(&req, &id, &logged));
+        let span = traced.as_ref().map_or(logged, |traced| traced.span.clone());
         Box::pin(async move {
             let answer = span.in_scope(|| service.call(req)).instrument(span).await;
             let mut res = match answer {

@@ -332,7 +332,9 @@ pub struct ServerSpan {
 pub const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 
 impl ServerSpan {
-    pub fn start(req: &ServiceRequest, request_id: &str) -> Self {
+    /// The server span of `req`, inside the log's span `logged`. A `debug` span: the log (at
+    /// `info`) leaves it out, and does not format its fields.
+    pub fn start(req: &ServiceRequest, request_id: &str, logged: &tracing::Span) -> Self {
         // The route's template (`/interact/{version}/...`), never the path with its ids.
         let route = req.match_pattern();
         let method = req.method().as_str();
@@ -340,7 +342,8 @@ impl ServerSpan {
             Some(route) => format!("{method} {route}"),
             None => method.to_string(),
         };
-        let span = tracing::info_span!(
+        let span = tracing::debug_span!(
+            parent: logged,
             "request",
             request_id = %request_id,
             otel.name = %name,
