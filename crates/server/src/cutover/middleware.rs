@@ -97,7 +97,8 @@ where
     };
     let outgoing = Request::of(req.request(), cutover, route, body.clone());
     req.set_payload(Payload::from(body));
-    let (answered, vendor) = futures_util::future::join(service.call(req), outgoing.send(cutover)).await;
+    // The vendor's request first: the face's read runs on this thread and would hold it back.
+    let (vendor, answered) = futures_util::future::join(outgoing.send(cutover), service.call(req)).await;
     let answered = answered?;
     let operation = cutover.routes[route].operation;
     let vendor = match vendor {
