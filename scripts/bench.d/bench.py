@@ -456,9 +456,11 @@ def callgrind_run(args, store, requests, count, label):
     # request (valgrind makes a request take milliseconds).
     env = dict(os.environ, IXGW_SERVER_WORKERS="1", IXGW_SERVER_KEY_CACHE_MS="3600000", **args.server_env)
     with open(os.path.join(store.dir, f"callgrind-{label}.log"), "w") as logf:
-        proc = subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out_file}", args.bin,
-                                 "--database", store.url, "serve", "--listen", "127.0.0.1:0"], env=env,
-                                stdout=subprocess.PIPE, stderr=logf, bufsize=0)
+        # A floor is ixgw-floor on the same store, on a port chosen here (it binds what it is told).
+        server = ([args.floor_bin, store.url, f"127.0.0.1:{free_port()}"] if label.startswith("floor_")
+                  else [args.bin, "--database", store.url, "serve", "--listen", "127.0.0.1:0"])
+        proc = subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out_file}", *server],
+                                env=env, stdout=subprocess.PIPE, stderr=logf, bufsize=0)
         # The printed address, not an HTTP probe: a probe would add requests to the count.
         port = int(listening_address(proc, 300, f"the gateway under callgrind (see {logf.name})").rsplit(":", 1)[1])
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
@@ -486,7 +488,7 @@ def callgrind(args, store, info, names, label):
          "--tenants", str(args.tenants), "--count", str(args.samples)], capture_output=True, text=True,
         check=True).stdout)
     rows = []
-    for name in (n for n in names if not n.startswith("floor_")):
+    for name in names:
         requests = scenario_requests(name, targets, info["keys"])
         counts = [callgrind_run(args, store, requests, n, name) for n in (low, high)]
         per_request = (counts[1] - counts[0]) / (high - low)

@@ -44,12 +44,26 @@ pub fn base_url(req: &HttpRequest, configured: Option<&str>) -> String {
     )
 }
 
+/// The id of a request (`X-Request-Id`), which the server's request log gives every request, for
+/// what the faces log about it.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// The id the request log gave `req` (empty outside the server, in unit tests).
+pub fn request_id(req: &HttpRequest) -> String {
+    req.extensions().get::<RequestId>().map(|id| id.0.clone()).unwrap_or_default()
+}
+
 /// Logs a failure the client only sees as an opaque `exception` / Server fault: the cause chain goes
-/// to the log, with the request's path for correlation.
+/// to the log, with the request's id and path for correlation.
 pub fn log_failure(req: &HttpRequest, error: &HistoryError) {
     match error {
-        HistoryError::StoreUnavailable(_) => tracing::warn!(path = %req.path(), error = ?error, "store unavailable"),
-        HistoryError::Internal(_) => tracing::error!(path = %req.path(), error = ?error, "request failed"),
+        HistoryError::StoreUnavailable(_) => {
+            tracing::warn!(request_id = %request_id(req), path = %req.path(), error = ?error, "store unavailable")
+        }
+        HistoryError::Internal(_) => {
+            tracing::error!(request_id = %request_id(req), path = %req.path(), error = ?error, "request failed")
+        }
         _ => {}
     }
 }

@@ -29,7 +29,7 @@ pub(super) async fn interaction(
     let done = async {
         let who = super::authenticate(&req, &service).await?;
         let removed = service.erase_interaction(&who, &id).await?;
-        audit(&who, "interaction", &removed);
+        audit(&req, &who, "interaction", &removed);
         Ok::<_, Failure>(removed)
     };
     let result = done.await.map(|removed| HttpResponse::Ok().json(InteractionErased { interaction_id: &id, removed }));
@@ -45,7 +45,7 @@ pub(super) async fn customer(
     let done = async {
         let who = super::authenticate(&req, &service).await?;
         let removed = service.erase_customer(&who, &customer_id).await?;
-        audit(&who, "customer", &removed);
+        audit(&req, &who, "customer", &removed);
         Ok::<_, Failure>(removed)
     };
     let result =
@@ -54,8 +54,9 @@ pub(super) async fn customer(
 }
 
 /// One log line per erasure: who and how much, never whom (ids are personal data).
-fn audit(who: &Principal, what: &'static str, removed: &Erased) {
+fn audit(req: &HttpRequest, who: &Principal, what: &'static str, removed: &Erased) {
     tracing::info!(
+        request_id = %ixgw_web::request_id(req),
         tenant = %who.tenant,
         environment = %who.environment,
         key_id = %who.key_id,

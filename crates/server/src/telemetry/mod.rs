@@ -3,11 +3,13 @@
 //! exported), Prometheus counters and histograms by surface, operation, status and SOAP version, and
 //! a server span per request ([`trace`]). Keys, key hashes and bodies never reach any of them.
 
+mod line;
 pub mod trace;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::HttpMessage;
 use ixgw_web::RequestLabel;
 use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
 use std::future::{ready, Future, Ready};
@@ -47,8 +49,7 @@ pub fn init_traces(telemetry: &crate::settings::TelemetrySettings) -> Result<Opt
 }
 
 /// The OpenTelemetry layer: it sees the spans of the gateway's own crates (`ixgw*` targets) at
-/// every level but the log's per-request span, and no events (a log message may quote what a
-/// span must not carry).
+/// every level, and no events (a log message may quote what a span must not carry).
 fn span_layer<S>(tracer: opentelemetry_sdk::trace::Tracer) -> impl tracing_subscriber::Layer<S>
 where
     S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
@@ -61,28 +62,36 @@ where
         .with_target(false)
         .with_tracked_inactivity(false)
         .with_context_activation(false)
-        .with_filter(tracing_subscriber::filter::filter_fn(|meta| {
-            meta.is_span() && meta.target().starts_with("ixgw") && meta.target() != LOG_SPAN
-        }))
+        .with_filter(tracing_subscriber::filter::filter_fn(|meta| meta.is_span() && meta.target().starts_with("ixgw")))
 }
 
 /// [`init`] with another destination, without colours and without traces (tests capture the log
 /// with it).
 pub fn init_with_writer<W>(format: &str, level: &str, writer: W)
 where
-    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+    W: for<'w> MakeWriter<'w> + Clone + Send + Sync + 'static,
 {
     subscriber(format, level, writer, false, None);
 }
 
 /// The log (filtered by `level`) and, with a tracer, the OpenTelemetry layer ([`span_layer`]).
+/// The request lines ([`line`]) go to the same writer, each in one write.
 fn subscriber<W>(format: &str, level: &str, writer: W, ansi: bool, tracer: Option<opentelemetry_sdk::trace::Tracer>)
 where
-    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+    W: for<'w> MakeWriter<'w> + Clone + Send + Sync + 'static,
 {
+    use std::io::Write;
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
     use tracing_subscriber::Layer;
+    let lines = writer.clone();
+    line::install(
+        format == "json",
+        ansi,
+        Box::new(move |bytes| {
+            let _ = lines.make_writer().write_all(bytes);
+        }),
+    );
     let registry = tracing_subscriber::registry().with(tracer.map(span_layer));
     let log = tracing_subscriber::fmt::layer().with_writer(writer).with_target(false).with_ansi(ansi);
     let _ = if format == "json" {
@@ -211,8 +220,9 @@ pub struct RequestLogService<S> {
     metrics: Arc<Metrics>,
 }
 
-/// The target of the log's per-request span (`request`, with the request id).
-pub(crate) const LOG_SPAN: &str = "ixgw::request";
+/// The target of the request log's line: `[log] level` filters it as they did when it was a
+/// `tracing` event of this module.
+pub(crate) const REQUEST_LOG: &str = "ixgw::telemetry";
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -241,17 +251,20 @@ where
     fn call(&self, req: ServiceRequest) -> Self::Future {
         let started = Instant::now();
         let id = request_id(&req);
-        let method = req.method().clone();
         let service = self.service.clone();
         let metrics = self.metrics.clone();
-        // Whatever the handlers log (a store failure, an internal error) carries the request id
-        // (`request`, the log's span, which traces leave out); with traces exported, the server
-        // span inside it (which the log leaves out) is the parent of every span of the request.
-        let logged = tracing::info_span!(target: LOG_SPAN, "request", request_id = %id);
-        let traced = trace::exporting().then(|| trace::ServerSpan::start(&req, &id, &logged));
-        let span = traced.as_ref().map_or(logged, |traced| traced.span.clone());
+        // What the handlers log about a failure names the request (`ixgw_web::log_failure`).
+        req.extensions_mut().insert(ixgw_web::RequestId(id.clone()));
+        // With traces exported, the server span is the parent of every span of the request.
+        let traced = trace::exporting().then(|| trace::ServerSpan::start(&req, &id));
         Box::pin(async move {
-            let answer = span.in_scope(|| service.call(req)).instrument(span).await;
+            let answer = match &traced {
+                Some(traced) => {
+                    let span = traced.span.clone();
+                    span.in_scope(|| service.call(req)).instrument(span).await
+                }
+                None => service.call(req).await,
+            };
             let mut res = match answer {
                 Ok(res) => res,
                 Err(e) => {
@@ -260,12 +273,8 @@ where
                 }
             };
             let status = res.status().as_u16();
-            let label = res
-                .response()
-                .extensions()
-                .get::<RequestLabel>()
-                .cloned()
-                .unwrap_or_else(|| fallback_label(res.request()));
+            let label = res.response().extensions().get::<RequestLabel>().cloned();
+            let label = label.unwrap_or_else(|| fallback_label(res.request()));
             let elapsed = started.elapsed();
             metrics.observe(&label, status, elapsed.as_secs_f64());
             if let Ok(value) = HeaderValue::from_str(&id) {
@@ -274,19 +283,18 @@ where
             if let Some(traced) = &traced {
                 traced.finish(&mut res, &label);
             }
-            tracing::info!(
-                request_id = %id,
-                trace_id = traced.as_ref().map_or("", |t| t.trace_id.as_str()),
-                %method,
-                surface = label.surface,
-                operation = %label.operation,
-                soap_version = label.soap_version.unwrap_or(""),
-                tenant = label.tenant.as_deref().unwrap_or(""),
+            line::write(&line::Fields {
+                request_id: &id,
+                trace_id: traced.as_ref().map_or("", |t| t.trace_id.as_str()),
+                method: res.request().method().as_str(),
+                surface: label.surface,
+                operation: &label.operation,
+                soap_version: label.soap_version.unwrap_or(""),
+                tenant: label.tenant.as_deref().unwrap_or(""),
                 status,
-                reason = label.reason,
-                latency_ms = (elapsed.as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0,
-                "request"
-            );
+                reason: label.reason,
+                latency_micros: elapsed.as_micros().try_into().unwrap_or(u64::MAX),
+            });
             Ok(res)
         })
     }

@@ -6,8 +6,8 @@
 //! are dropped, and the batches it refuses are dropped too, each counted
 //! (`ixgw_trace_spans_total{outcome}` in `/metrics`). Memory stays within the queue and one batch.
 //!
-//! Without an endpoint nothing of this is installed: no OpenTelemetry layer, no spans beyond
-//! the request log's, and [`exporting`] is false (the request log's one check).
+//! Without an endpoint nothing of this is installed: no OpenTelemetry layer, no span per request,
+//! and [`exporting`] is false (the request log's one check).
 
 use crate::settings::TelemetrySettings;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -332,9 +332,9 @@ pub struct ServerSpan {
 pub const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 
 impl ServerSpan {
-    /// The server span of `req`, inside the log's span `logged`. A `debug` span: the log (at
-    /// `info`) leaves it out, and does not format its fields.
-    pub fn start(req: &ServiceRequest, request_id: &str, logged: &tracing::Span) -> Self {
+    /// The server span of `req`, a root in this process. A `debug` span: the log (at `info`)
+    /// leaves it out, and does not format its fields.
+    pub fn start(req: &ServiceRequest, request_id: &str) -> Self {
         // The route's template (`/interact/{version}/...`), never the path with its ids.
         let route = req.match_pattern();
         let method = req.method().as_str();
@@ -343,7 +343,7 @@ impl ServerSpan {
             None => method.to_string(),
         };
         let span = tracing::debug_span!(
-            parent: logged,
+            parent: None,
             "request",
             request_id = %request_id,
             otel.name = %name,

@@ -476,6 +476,28 @@ async fn the_request_log_has_one_line_per_request_in_either_format_and_never_a_k
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_level_above_info_leaves_the_request_lines_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("demo.db").display());
+    let mut server =
+        Server::demo(dir.path(), &db, &[("IXGW_LOG_LEVEL", "warn"), ("IXGW_SERVER_DRAIN_SECS", "0")]).await;
+    let answer = client()
+        .get(format!("{}{FULL_FLOW}", server.base))
+        .header("Tenant-Id", TENANT)
+        .header("Application-Key", DEMO_KEY)
+        .header("X-Request-Id", "quiet-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.headers()["x-request-id"], "quiet-1");
+    server.signal("-TERM");
+    server.exit(Duration::from_secs(20)).await;
+    let log = server.log_text();
+    assert!(!log.contains("quiet-1"), "a request line at level warn:\n{log}");
+}
+
 // --- kill -9 during a large import ----------------------------------------------------------------
 
 /// A record that says how many pages and caller attributes it has (in its customer id), so that

@@ -1,0 +1,322 @@
+//! The request's log line, written directly: the same line `tracing`'s formatter wrote (text or
+//! JSON, the same fields in the same order), without its per-event machinery — no field visitor,
+//! no `fmt::Arguments` per field, no per-event allocation. It cost ≈ 15 000 instructions a request
+//! through the formatter, more than a tenth of a full flow's.
+//!
+//! The line goes to the log's destination in one write, unless the log's filter leaves `info`
+//! of the request log out (`[log] level`).
+
+use std::io::Write;
+use std::sync::OnceLock;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The fields of one request's line.
+pub struct Fields<'a> {
+    pub request_id: &'a str,
+    /// Empty unless traces are exported.
+    pub trace_id: &'a str,
+    pub method: &'a str,
+    pub surface: &'a str,
+    pub operation: &'a str,
+    pub soap_version: &'a str,
+    pub tenant: &'a str,
+    pub status: u16,
+    pub reason: Option<&'a str>,
+    pub latency_micros: u64,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Text { ansi: bool },
+    Json,
+}
+
+/// Writes one whole line where the log goes.
+pub(super) type WriteLine = Box<dyn Fn(&[u8]) + Send + Sync>;
+
+struct Destination {
+    format: Format,
+    write: WriteLine,
+}
+
+static DESTINATION: OnceLock<Destination> = OnceLock::new();
+
+/// Where request lines go from now on (once per process, like the subscriber: later calls are
+/// ignored). `write` gets whole lines.
+pub(super) fn install(json: bool, ansi: bool, write: WriteLine) {
+    let format = if json { Format::Json } else { Format::Text { ansi } };
+    let _ = DESTINATION.set(Destination { format, write });
+}
+
+/// Writes the line of `fields`, if a log is installed and its filter lets the request log's
+/// `info` through.
+pub fn write(fields: &Fields<'_>) {
+    let Some(destination) = DESTINATION.get() else { return };
+    if !tracing::enabled!(target: super::REQUEST_LOG, tracing::Level::INFO) {
+        return;
+    }
+    thread_local! {
+        static LINE: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(Vec::with_capacity(512));
+    }
+    LINE.with_borrow_mut(|line| {
+        line.clear();
+        render(line, destination.format, SystemTime::now(), fields);
+        (destination.write)(line);
+    });
+}
+
+fn render(out: &mut Vec<u8>, format: Format, now: SystemTime, f: &Fields<'_>) {
+    match format {
+        Format::Json => {
+            out.extend_from_slice(b"{\"timestamp\":\"");
+            timestamp(out, now);
+            out.extend_from_slice(b"\",\"level\":\"INFO\",\"message\":\"request\"");
+            json_field(out, "request_id", f.request_id);
+            if !f.trace_id.is_empty() {
+                json_field(out, "trace_id", f.trace_id);
+            }
+            json_field(out, "method", f.method);
+            json_field(out, "surface", f.surface);
+            json_field(out, "operation", f.operation);
+            json_field(out, "soap_version", f.soap_version);
+            json_field(out, "tenant", f.tenant);
+            out.extend_from_slice(b",\"status\":");
+            decimal(out, u64::from(f.status));
+            if let Some(reason) = f.reason {
+                json_field(out, "reason", reason);
+            }
+            out.extend_from_slice(b",\"latency_ms\":");
+            millis(out, f.latency_micros);
+            out.extend_from_slice(b"}\n");
+        }
+        Format::Text { ansi } => {
+            if ansi {
+                out.extend_from_slice(b"\x1b[2m");
+            }
+            timestamp(out, now);
+            out.extend_from_slice(if ansi { b"\x1b[0m \x1b[32m INFO\x1b[0m request" } else { b"  INFO request" });
+            // As the formatter wrote them: values given with `%` bare, strings quoted.
+            bare_field(out, "request_id", f.request_id);
+            if !f.trace_id.is_empty() {
+                quoted_field(out, "trace_id", f.trace_id);
+            }
+            bare_field(out, "method", f.method);
+            quoted_field(out, "surface", f.surface);
+            bare_field(out, "operation", f.operation);
+            quoted_field(out, "soap_version", f.soap_version);
+            quoted_field(out, "tenant", f.tenant);
+            out.extend_from_slice(b" status=");
+            decimal(out, u64::from(f.status));
+            if let Some(reason) = f.reason {
+                quoted_field(out, "reason", reason);
+            }
+            out.extend_from_slice(b" latency_ms=");
+            millis(out, f.latency_micros);
+            out.push(b'\n');
+        }
+    }
+}
+
+/// `µs` as milliseconds with three decimals (`0.381`, `12.000`).
+fn millis(out: &mut Vec<u8>, micros: u64) {
+    decimal(out, micros / 1000);
+    let fraction = micros % 1000;
+    out.extend_from_slice(&[
+        b'.',
+        b'0' + (fraction / 100) as u8,
+        b'0' + (fraction / 10 % 10) as u8,
+        b'0' + (fraction % 10) as u8,
+    ]);
+}
+
+fn decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
+}
+
+/// A value written bare in the text format; one that could be misread (a space, a quote, a
+/// control character) is quoted instead.
+fn bare_field(out: &mut Vec<u8>, name: &str, value: &str) {
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\' && b != b'=') {
+        out.push(b' ');
+        out.extend_from_slice(name.as_bytes());
+        out.push(b'=');
+        out.extend_from_slice(value.as_bytes());
+    } else {
+        quoted_field(out, name, value);
+    }
+}
+
+fn quoted_field(out: &mut Vec<u8>, name: &str, value: &str) {
+    out.push(b' ');
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"=\"");
+    escaped(out, value);
+    out.push(b'"');
+}
+
+fn json_field(out: &mut Vec<u8>, name: &str, value: &str) {
+    out.extend_from_slice(b",\"");
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"\":\"");
+    escaped(out, value);
+    out.push(b'"');
+}
+
+/// `value` inside double quotes, the same in JSON and in the text format: `"` and `\` escaped,
+/// control characters as `\n`, `\r`, `\t` or `\u00XX`.
+fn escaped(out: &mut Vec<u8>, value: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let bytes = value.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0..=0x1f | 0x7f => &[b'\\', b'u', b'0', b'0', HEX[(b >> 4) as usize], HEX[(b & 15) as usize]],
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        out.extend_from_slice(escape);
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+}
+
+/// RFC 3339 in UTC with microseconds, as the formatter wrote it: `2026-12-07T07:42:20.510712Z`.
+/// The date and time of day are worked out once per second per thread.
+fn timestamp(out: &mut Vec<u8>, now: SystemTime) {
+    thread_local! {
+        static SECOND: std::cell::Cell<(u64, [u8; 19])> = const { std::cell::Cell::new((u64::MAX, [0; 19])) };
+    }
+    let since = now.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let seconds = since.as_secs();
+    let (cached, mut text) = SECOND.get();
+    if cached != seconds {
+        text = date_time(seconds);
+        SECOND.set((seconds, text));
+    }
+    out.extend_from_slice(&text);
+    let micros = since.subsec_micros();
+    let mut digits = [b'.', b'0', b'0', b'0', b'0', b'0', b'0', b'Z'];
+    let mut n = micros;
+    for digit in digits[1..7].iter_mut().rev() {
+        *digit = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    out.extend_from_slice(&digits);
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` of a Unix time (days to the civil date as in Howard Hinnant's
+/// `civil_from_days`).
+fn date_time(unix_seconds: u64) -> [u8; 19] {
+    let days = (unix_seconds / 86_400) as i64;
+    let of_day = unix_seconds % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z - era * 146_097;
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let mp = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    let mut text = [0u8; 19];
+    let mut cursor = std::io::Cursor::new(&mut text[..]);
+    let _ =
+        write!(cursor, "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}", of_day / 3600, of_day / 60 % 60, of_day % 60);
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn fields(reason: Option<&'static str>, tenant: &'static str) -> Fields<'static> {
+        Fields {
+            request_id: "32ec43d68e504aed8e6fc68a064f39ed",
+            trace_id: "",
+            method: "GET",
+            surface: "interact-rest",
+            operation: "fullFlow",
+            soap_version: "",
+            tenant,
+            status: if reason.is_some() { 401 } else { 200 },
+            reason,
+            latency_micros: 381,
+        }
+    }
+
+    fn line(format: Format, seconds: u64, micros: u32, f: &Fields<'_>) -> String {
+        let mut out = Vec::new();
+        render(&mut out, format, UNIX_EPOCH + Duration::new(seconds, micros * 1000), f);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn text_lines_read_as_the_formatter_wrote_them() {
+        let text = line(Format::Text { ansi: false }, 1_796_629_340, 510_712, &fields(Some("unknown environment"), ""));
+        assert_eq!(
+            text,
+            "2026-12-07T07:42:20.510712Z  INFO request request_id=32ec43d68e504aed8e6fc68a064f39ed method=GET \
+             surface=\"interact-rest\" operation=fullFlow soap_version=\"\" tenant=\"\" status=401 \
+             reason=\"unknown environment\" latency_ms=0.381\n"
+        );
+    }
+
+    #[test]
+    fn json_lines_are_json_with_the_same_fields() {
+        let mut f = fields(None, "12345678");
+        f.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+        f.operation = "a \"quoted\"\nname\u{1}";
+        f.latency_micros = 12_000_345;
+        let text = line(Format::Json, 951_782_400, 7, &f);
+        assert!(text.ends_with('\n'), "{text}");
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["timestamp"], "2000-02-29T00:00:00.000007Z");
+        assert_eq!((&v["level"], &v["message"]), (&"INFO".into(), &"request".into()));
+        assert_eq!(v["operation"], "a \"quoted\"\nname\u{1}");
+        assert_eq!(
+            (&v["tenant"], &v["status"], &v["latency_ms"]),
+            (&"12345678".into(), &200.into(), &12000.345.into())
+        );
+        assert_eq!(v["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert!(v.get("reason").is_none(), "{text}");
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys.len(), 12, "{keys:?}");
+    }
+
+    #[test]
+    fn a_bare_value_that_could_be_misread_is_quoted() {
+        let mut f = fields(None, "1");
+        f.operation = "two words";
+        let text = line(Format::Text { ansi: false }, 0, 0, &f);
+        assert!(text.starts_with("1970-01-01T00:00:00.000000Z  INFO"), "{text}");
+        assert!(text.contains(" operation=\"two words\" "), "{text}");
+    }
+
+    #[test]
+    fn dates_match_the_calendar() {
+        for (seconds, text) in [
+            (0, "1970-01-01T00:00:00"),
+            (951_868_799, "2000-02-29T23:59:59"),
+            (1_796_629_340, "2026-12-07T07:42:20"),
+            (4_107_542_400, "2100-03-01T00:00:00"),
+        ] {
+            assert_eq!(std::str::from_utf8(&date_time(seconds)).unwrap(), text);
+        }
+    }
+}
