@@ -446,13 +446,32 @@ def collector_away(receiver, gateway):
         hung.close()
 
 
+def remembered_key(receiver, gateway):
+    """A key check answered from the keys remembered (no store call) is not a span of its own; the
+    one that asked the store is."""
+    names = []
+    for _ in range(2):
+        status, headers, body = call(gateway, "rest")
+        check(status == 200, "remembered key: answered 200", f"{status} {body[:200]!r}")
+        trace_id, span_id = answer_traceparent(headers)
+        spans = receiver.trace(trace_id, lambda spans: any(s["span_id"] == span_id for s in spans)
+                               and any("db.system.name" in s["attributes"] and s["name"] == "flow" for s in spans))
+        names.append({s["name"] for s in descendants(spans, span_id)})
+    check("key check" in names[0], "remembered key: the first request's key check asks the store, in a span",
+          sorted(names[0]))
+    check("key check" not in names[1] and "flow" in names[1],
+          "remembered key: the next request's key check, from memory, is no span", sorted(names[1]))
+
+
 def main():
     receiver = Receiver()
     endpoint = f"http://127.0.0.1:{receiver.port}"
     gateways = []
     with tempfile.TemporaryDirectory(prefix="ixgw-otel-") as work:
         try:
-            plain = Gateway("ixgw", work, {"IXGW_TELEMETRY_OTLP_ENDPOINT": endpoint, "IXGW_TELEMETRY_QUEUE": "64"})
+            # Keys never remembered: every request's key check asks the store, so each has its span.
+            plain = Gateway("ixgw", work, {"IXGW_TELEMETRY_OTLP_ENDPOINT": endpoint, "IXGW_TELEMETRY_QUEUE": "64",
+                                           "IXGW_SERVER_KEY_CACHE_MS": "0"})
             gateways.append(plain)
             vendor = Gateway("vendor", work, {"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint})
             gateways.append(vendor)
@@ -463,7 +482,11 @@ def main():
                 "IXGW_UPSTREAM_CONTEXT_SERVICES": vendor.base + "/genesys/1/cs",
             })
             gateways.append(shadow)
+            cached = Gateway("cached", work, {"IXGW_TELEMETRY_OTLP_ENDPOINT": endpoint,
+                                              "IXGW_SERVER_KEY_CACHE_MS": "600000"})
+            gateways.append(cached)
             request_traces(receiver, plain)
+            remembered_key(receiver, cached)
             shadow_trace(receiver, shadow)
             pull_trace(receiver, vendor, work, endpoint)
             collector_away(receiver, plain)

@@ -19,6 +19,8 @@ use ixgw_core::{Credentials, HistoryError, HistoryService, Principal, Scope, Sto
 use ixgw_web::vendor::UNAUTHENTICATED_REASON;
 use ixgw_web::{header as header_text, RequestLabel};
 
+const SOAP_ACTION: actix_web::http::header::HeaderName = actix_web::http::header::HeaderName::from_static("soapaction");
+
 /// What the SOAP face keeps for its handlers.
 pub struct SoapState {
     pub settings: SoapSettings,
@@ -86,7 +88,7 @@ async fn call(
     state: web::Data<SoapState>,
     service: web::Data<HistoryService>,
 ) -> HttpResponse {
-    let content_type = parse_content_type(header_text(req.headers(), "Content-Type"));
+    let content_type = parse_content_type(header_text(req.headers(), actix_web::http::header::CONTENT_TYPE));
     let mut exchange = Exchange { version: content_type.version.unwrap_or(SoapVersion::V11), operation: None };
     let result = exchange.run(&req, body, &state, &service, &content_type).await;
     exchange.respond(&req, result, &state.settings)
@@ -108,7 +110,8 @@ impl Exchange {
         content_type: &ContentType,
     ) -> Result<String, Fault> {
         let cap = state.settings.max_body_bytes;
-        let declared = header_text(req.headers(), "Content-Length").and_then(|l| l.parse::<u64>().ok());
+        let declared =
+            header_text(req.headers(), actix_web::http::header::CONTENT_LENGTH).and_then(|l| l.parse::<u64>().ok());
         if declared.is_some_and(|l| l > cap as u64) {
             return Err(Fault::TooLarge(cap));
         }
@@ -153,7 +156,7 @@ impl Exchange {
             Fault::Client(format!("no operation takes the element {}", clip(&envelope.payload.expanded_name())))
         })?;
         self.operation = Some(op);
-        let soap_action = header_text(req.headers(), "SOAPAction").map(unquote);
+        let soap_action = header_text(req.headers(), SOAP_ACTION).map(unquote);
         for action in [content_type.action.as_deref(), soap_action.as_deref()].into_iter().flatten() {
             if let Some(named) = Operation::from_action_name(action_name(action)).filter(|named| *named != op) {
                 return Err(Fault::Client(format!(

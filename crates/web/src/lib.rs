@@ -2,7 +2,7 @@
 //! credentials from headers, the public base URL, logging failures without leaking them, request
 //! labels, route tables ([`routes`]) and the vendor's wire words ([`vendor`]).
 
-use actix_web::http::header::HeaderMap;
+use actix_web::http::header::{AsHeaderName, HeaderMap, HeaderName, AUTHORIZATION, HOST};
 use actix_web::{HttpMessage, HttpRequest};
 use ixgw_core::rules::urls::{public_base_url, RequestOrigin};
 use ixgw_core::{Credentials, HistoryError};
@@ -12,18 +12,21 @@ pub mod vendor;
 
 pub use routes::{Route, Verb};
 
-pub const TENANT_ID: &str = "Tenant-Id";
-pub const APPLICATION_KEY: &str = "Application-Key";
-pub const ENVIRONMENT_NAME: &str = "Environment-Name";
+// Header names made once, not parsed from text at every lookup.
+pub const TENANT_ID: HeaderName = HeaderName::from_static("tenant-id");
+pub const APPLICATION_KEY: HeaderName = HeaderName::from_static("application-key");
+pub const ENVIRONMENT_NAME: HeaderName = HeaderName::from_static("environment-name");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 
 /// A header as text; a header that is not visible ASCII counts as absent.
-pub fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub fn header(headers: &HeaderMap, name: impl AsHeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim)
 }
 
 /// The Interact credentials: `Application-Key` (or `Authorization: Bearer`) and `Environment-Name`.
 pub fn credentials(headers: &HeaderMap) -> Credentials<'_> {
-    let bearer = header(headers, "Authorization")
+    let bearer = header(headers, AUTHORIZATION)
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
         .map(str::trim);
     Credentials { key: header(headers, APPLICATION_KEY).or(bearer), environment: header(headers, ENVIRONMENT_NAME) }
@@ -36,9 +39,9 @@ pub fn base_url(req: &HttpRequest, configured: Option<&str>) -> String {
     public_base_url(
         configured,
         RequestOrigin {
-            forwarded_proto: header(headers, "X-Forwarded-Proto"),
-            forwarded_host: header(headers, "X-Forwarded-Host"),
-            host: header(headers, "Host"),
+            forwarded_proto: header(headers, X_FORWARDED_PROTO),
+            forwarded_host: header(headers, X_FORWARDED_HOST),
+            host: header(headers, HOST),
             scheme: &scheme,
         },
     )

@@ -9,7 +9,7 @@ use crate::error::{AuthFailure, HistoryError, StoreError};
 use crate::model::ordered::OrderedStrings;
 use crate::model::page::Page;
 use crate::model::record::{CallerAttributeKind, InteractionRecord, RecordError};
-use crate::model::tenancy::{KeyDigest, Principal, Scope, Tenant};
+use crate::model::tenancy::{KeyDigest, Principal, Scope, StoredKey, Tenant};
 use crate::model::time::Millis;
 use crate::resources::summary::{summarize, SummaryPage};
 use crate::rules::window::SearchWindow;
@@ -140,9 +140,11 @@ impl HistoryService {
         self.verify_key(None, credentials, needed).await
     }
 
-    /// The one key check, in a span of its own (a trace's "key check"; no key, digest or tag in
-    /// it). `tenant`: the tenant the request chose (the key must be one of its, and an unnamed
-    /// environment means the tenant's default); `None`: the key's own tenant and environment.
+    /// The one key check. `tenant`: the tenant the request chose (the key must be one of its, and
+    /// an unnamed environment means the tenant's default); `None`: the key's own tenant and
+    /// environment. A key checked against the store less than the key cache's time ago is
+    /// answered from memory; one that asks the store does it in a span of its own (a trace's
+    /// "key check"; no key, digest or tag in it): a remembered key costs a hash, not a span.
     async fn verify_key(
         &self,
         tenant: Option<&str>,
@@ -150,12 +152,30 @@ impl HistoryService {
         needed: Scope,
     ) -> Result<Principal, HistoryError> {
         use tracing::Instrument;
+        let key =
+            credentials.key.filter(|k| !k.is_empty()).ok_or(HistoryError::Unauthenticated(AuthFailure::MissingKey))?;
+        // A remembered key was put under its tag only after its digest matched (below).
+        let tag = self.keys.tag(key);
+        if let Some(remembered) = self.keys.key(tag) {
+            return admit(Some(remembered), tenant, credentials, needed);
+        }
         let span = tracing::debug_span!(
             "key check",
             error.type = tracing::field::Empty,
             otel.status_code = tracing::field::Empty
         );
-        let checked = self.check_key(tenant, credentials, needed).instrument(span.clone()).await;
+        let checked = async {
+            let presented = KeyDigest::of(key);
+            let fetched = self.store.key_by_digest(&presented).await?;
+            let matches = presented.matches(fetched.as_ref().map_or(&NO_KEY, |s| &s.digest));
+            let fetched = fetched.filter(|_| matches);
+            if let Some(key) = &fetched {
+                self.keys.put_key(tag, key);
+            }
+            admit(fetched, tenant, credentials, needed)
+        }
+        .instrument(span.clone())
+        .await;
         if let Err(e) = &checked {
             let kind = match e {
                 HistoryError::Unauthenticated(_) => "unauthenticated",
@@ -166,53 +186,6 @@ impl HistoryService {
             span.record("otel.status_code", "error");
         }
         checked
-    }
-
-    async fn check_key(
-        &self,
-        tenant: Option<&str>,
-        credentials: Credentials<'_>,
-        needed: Scope,
-    ) -> Result<Principal, HistoryError> {
-        let key =
-            credentials.key.filter(|k| !k.is_empty()).ok_or(HistoryError::Unauthenticated(AuthFailure::MissingKey))?;
-        // A remembered key was put under its tag only after its digest matched (below).
-        let tag = self.keys.tag(key);
-        let stored = match self.keys.key(tag) {
-            Some(remembered) => Some(remembered),
-            None => {
-                let presented = KeyDigest::of(key);
-                let fetched = self.store.key_by_digest(&presented).await?;
-                let matches = presented.matches(fetched.as_ref().map_or(&NO_KEY, |s| &s.digest));
-                let fetched = fetched.filter(|_| matches);
-                if let Some(key) = &fetched {
-                    self.keys.put_key(tag, key);
-                }
-                fetched
-            }
-        };
-        let stored = match stored {
-            // A key of another tenant is as unknown as no key: nothing tells that tenant exists.
-            Some(s) if tenant.is_none_or(|t| s.tenant == t) => s,
-            _ => return Err(HistoryError::Unauthenticated(AuthFailure::UnknownKey)),
-        };
-        if stored.revoked {
-            return Err(HistoryError::Unauthenticated(AuthFailure::RevokedKey));
-        }
-        let unnamed = if tenant.is_some() { &stored.tenant_default_environment } else { &stored.environment };
-        let environment = credentials.environment.filter(|e| !e.is_empty()).unwrap_or(unnamed);
-        if environment != stored.environment {
-            return Err(HistoryError::Unauthenticated(AuthFailure::UnknownEnvironment));
-        }
-        if !stored.scope.permits(needed) {
-            return Err(HistoryError::Unauthenticated(AuthFailure::ScopeNotAllowed));
-        }
-        Ok(Principal {
-            tenant: stored.tenant,
-            environment: stored.environment,
-            scope: stored.scope,
-            key_id: stored.key_id,
-        })
     }
 
     /// The Context Services rule for choosing a tenant: the `ContactCenterId` header (account id or
@@ -410,6 +383,33 @@ pub fn placement<'a>(
         None => tenant.default_environment().ok_or_else(|| RecordError::new("environment", "tenant has no default environment"))?,
     };
     Ok(Partition { tenant: &tenant.account_id, environment })
+}
+
+/// The principal `stored` (the key presented, if the store holds it) gives, if it may do what is
+/// `needed` for `tenant` in the environment the credentials name.
+fn admit(
+    stored: Option<StoredKey>,
+    tenant: Option<&str>,
+    credentials: Credentials<'_>,
+    needed: Scope,
+) -> Result<Principal, HistoryError> {
+    let stored = match stored {
+        // A key of another tenant is as unknown as no key: nothing tells that tenant exists.
+        Some(s) if tenant.is_none_or(|t| s.tenant == t) => s,
+        _ => return Err(HistoryError::Unauthenticated(AuthFailure::UnknownKey)),
+    };
+    if stored.revoked {
+        return Err(HistoryError::Unauthenticated(AuthFailure::RevokedKey));
+    }
+    let unnamed = if tenant.is_some() { &stored.tenant_default_environment } else { &stored.environment };
+    let environment = credentials.environment.filter(|e| !e.is_empty()).unwrap_or(unnamed);
+    if environment != stored.environment {
+        return Err(HistoryError::Unauthenticated(AuthFailure::UnknownEnvironment));
+    }
+    if !stored.scope.permits(needed) {
+        return Err(HistoryError::Unauthenticated(AuthFailure::ScopeNotAllowed));
+    }
+    Ok(Principal { tenant: stored.tenant, environment: stored.environment, scope: stored.scope, key_id: stored.key_id })
 }
 
 #[cfg(test)]

@@ -168,8 +168,8 @@ pub(super) async fn method_not_allowed(allowed: &'static str) -> HttpResponse {
 
 /// Whether the request's body is of one of the `accepted` media types, uncompressed.
 pub(super) fn check_media_type(req: &HttpRequest, accepted: &[&str], describe: &'static str) -> Result<(), Failure> {
-    let encoded =
-        ixgw_web::header(req.headers(), "Content-Encoding").is_some_and(|e| !e.eq_ignore_ascii_case("identity"));
+    let encoded = ixgw_web::header(req.headers(), actix_web::http::header::CONTENT_ENCODING)
+        .is_some_and(|e| !e.eq_ignore_ascii_case("identity"));
     match media_type(req) {
         Some(t) if !encoded && accepted.contains(&t.as_str()) => Ok(()),
         _ => Err(Failure::MediaType(describe)),
@@ -178,6 +178,6 @@ pub(super) fn check_media_type(req: &HttpRequest, accepted: &[&str], describe: &
 
 /// The request's media type without parameters, lower-cased (`application/json`).
 pub(super) fn media_type(req: &HttpRequest) -> Option<String> {
-    ixgw_web::header(req.headers(), "Content-Type")
+    ixgw_web::header(req.headers(), actix_web::http::header::CONTENT_TYPE)
         .map(|t| t.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
 }

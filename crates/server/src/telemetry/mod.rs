@@ -4,6 +4,7 @@
 //! a server span per request ([`trace`]). Keys, key hashes and bodies never reach any of them.
 
 mod line;
+mod otlp;
 pub mod trace;
 
 use actix_web::body::MessageBody;
@@ -273,7 +274,7 @@ where
                 }
             };
             let status = res.status().as_u16();
-            let label = res.response().extensions().get::<RequestLabel>().cloned();
+            let label = res.response_mut().extensions_mut().remove::<RequestLabel>();
             let label = label.unwrap_or_else(|| fallback_label(res.request()));
             let elapsed = started.elapsed();
             metrics.observe(&label, status, elapsed.as_secs_f64());

@@ -13,15 +13,15 @@ use crate::settings::TelemetrySettings;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use ixgw_web::RequestLabel;
-use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
+use opentelemetry::propagation::{Extractor, TextMapPropagator};
 use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
 use opentelemetry::{Context, KeyValue};
-use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, Span, SpanData, SpanExporter, SpanProcessor, Tracer};
 use opentelemetry_sdk::Resource;
-use std::collections::VecDeque;
+use std::borrow::Cow;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
@@ -100,18 +100,18 @@ pub fn start(settings: &TelemetrySettings) -> Result<Option<(Export, Tracer)>, S
     if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
         return Err(format!("telemetry.otlp_endpoint must be an http:// or https:// URL, not `{endpoint}`"));
     }
-    let mut exporter = opentelemetry_otlp::SpanExporter::builder()
-        .with_http()
-        .with_endpoint(traces_url(endpoint))
-        .build()
-        .map_err(|e| format!("telemetry.otlp_endpoint: cannot prepare the exporter: {e}"))?;
     let service_name =
         std::env::var("OTEL_SERVICE_NAME").ok().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| "ixgw".into());
     let resource = Resource::builder()
         .with_service_name(service_name)
         .with_attribute(KeyValue::new("service.version", env!("CARGO_PKG_VERSION")))
         .build();
-    exporter.set_resource(&resource);
+    // As the OTLP exporters read them: an export's bound in ms, and headers to send with each.
+    let timeout =
+        std::env::var("OTEL_EXPORTER_OTLP_TIMEOUT").ok().and_then(|ms| ms.trim().parse().ok()).unwrap_or(10_000);
+    let headers = super::otlp::parse_headers(&std::env::var("OTEL_EXPORTER_OTLP_HEADERS").unwrap_or_default())?;
+    let exporter =
+        super::otlp::HttpExporter::new(traces_url(endpoint), Duration::from_millis(timeout), headers, &resource)?;
     let counters = COUNTERS.get_or_init(Arc::default).clone();
     let processor = QueueProcessor::start(exporter, settings.queue, counters)?;
     let provider = SdkTracerProvider::builder()
@@ -323,6 +323,9 @@ impl Failures {
 /// `tracestate`) or starts one, and its own `traceparent` goes back in the answer.
 pub struct ServerSpan {
     pub span: tracing::Span,
+    /// The span as OpenTelemetry holds it: what the answer says is set on it directly (a
+    /// `tracing` record goes through every layer, and cannot rename a started span).
+    context: Context,
     /// 32 hex digits, for the request's log line.
     pub trace_id: String,
     traceparent: Option<HeaderValue>,
@@ -333,66 +336,64 @@ pub const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 
 impl ServerSpan {
     /// The server span of `req`, a root in this process. A `debug` span: the log (at `info`)
-    /// leaves it out, and does not format its fields.
+    /// leaves it out, and does not format its fields. Its name and route are set when it
+    /// finishes, from the face's label.
     pub fn start(req: &ServiceRequest, request_id: &str) -> Self {
-        // The route's template (`/interact/{version}/...`), never the path with its ids.
-        let route = req.match_pattern();
-        let method = req.method().as_str();
-        let name = match &route {
-            Some(route) => format!("{method} {route}"),
-            None => method.to_string(),
-        };
         let span = tracing::debug_span!(
             parent: None,
             "request",
             request_id = %request_id,
-            otel.name = %name,
             otel.kind = "server",
-            http.request.method = %method,
-            http.route = tracing::field::Empty,
-            http.response.status_code = tracing::field::Empty,
-            ixgw.surface = tracing::field::Empty,
-            ixgw.operation = tracing::field::Empty,
-            ixgw.soap_version = tracing::field::Empty,
-            ixgw.tenant = tracing::field::Empty,
-            ixgw.fault = tracing::field::Empty,
-            error.type = tracing::field::Empty,
-            otel.status_code = tracing::field::Empty,
+            http.request.method = %req.method().as_str(),
         );
-        if let Some(route) = &route {
-            span.record("http.route", route.as_str());
-        }
         let parent = TraceContextPropagator::new().extract(&Incoming(req.headers()));
         let _ = span.set_parent(parent);
         let context = span.context();
-        let mut answer = Outgoing::default();
-        TraceContextPropagator::new().inject_context(&context, &mut answer);
-        let trace_id = context.span().span_context().trace_id().to_string();
-        let traceparent = answer.traceparent.and_then(|v| HeaderValue::from_str(&v).ok());
-        Self { span, trace_id, traceparent }
+        let span_context = context.span().span_context().clone();
+        let trace_id = span_context.trace_id().to_string();
+        let traceparent = span_context.is_valid().then(|| {
+            let flags = span_context.trace_flags().to_u8();
+            HeaderValue::from_str(&format!("00-{trace_id}-{}-{flags:02x}", span_context.span_id()))
+        });
+        Self { span, context, trace_id, traceparent: traceparent.and_then(Result::ok) }
     }
 
-    /// Records what the answer was (status, the face's label; a 5xx is an error) and puts the
-    /// span's `traceparent` on it.
+    /// Records what the answer was (the route, status, the face's label; a 5xx is an error) and
+    /// puts the span's `traceparent` on it.
     pub fn finish<B>(&self, res: &mut ServiceResponse<B>, label: &RequestLabel) {
         let status = res.status().as_u16();
-        let span = &self.span;
-        span.record("http.response.status_code", i64::from(status));
-        span.record("ixgw.surface", label.surface);
-        span.record("ixgw.operation", label.operation.as_str());
+        let span = self.context.span();
+        // The route's template (`/interact/{version}/...`), never the path with its ids.
+        let method = res.request().method().as_str();
+        let route = labelled_route(label, res.request().path()).map(Cow::Borrowed).or_else(|| {
+            // Asking actix runs its routing again: only for what no face labels with a route.
+            res.request().match_pattern().map(Cow::Owned)
+        });
+        let mut attributes = Vec::with_capacity(8);
+        match route {
+            Some(route) => {
+                span.update_name(format!("{method} {route}"));
+                attributes.push(KeyValue::new("http.route", route.into_owned()));
+            }
+            None => span.update_name(method.to_string()),
+        }
+        attributes.push(KeyValue::new("http.response.status_code", i64::from(status)));
+        attributes.push(KeyValue::new("ixgw.surface", label.surface));
+        attributes.push(KeyValue::new("ixgw.operation", label.operation.clone()));
         if let Some(version) = label.soap_version {
-            span.record("ixgw.soap_version", version);
+            attributes.push(KeyValue::new("ixgw.soap_version", version));
         }
         if let Some(tenant) = &label.tenant {
-            span.record("ixgw.tenant", tenant.as_str());
+            attributes.push(KeyValue::new("ixgw.tenant", tenant.clone()));
         }
         if let Some(fault) = &label.fault {
-            span.record("ixgw.fault", fault.as_str());
+            attributes.push(KeyValue::new("ixgw.fault", fault.clone()));
         }
         if status >= 500 {
-            span.record("error.type", status.to_string().as_str());
-            span.record("otel.status_code", "error");
+            attributes.push(KeyValue::new("error.type", status.to_string()));
+            span.set_status(opentelemetry::trace::Status::error(""));
         }
+        span.set_attributes(attributes);
         if let Some(traceparent) = &self.traceparent {
             res.headers_mut().insert(TRACEPARENT, traceparent.clone());
         }
@@ -400,9 +401,42 @@ impl ServerSpan {
 
     /// Marks the span failed: the request ended in an error instead of an answer.
     pub fn failed(&self) {
-        self.span.record("error.type", "internal");
-        self.span.record("otel.status_code", "error");
+        let span = self.context.span();
+        span.set_attribute(KeyValue::new("error.type", "internal"));
+        span.set_status(opentelemetry::trace::Status::error(""));
     }
+}
+
+/// The route template of an operation a face labelled, from the faces' route tables (made once):
+/// telling a request's pattern from actix runs its routing again, regular expressions and all.
+/// `None` for what the tables do not name, and for a path outside the template's literal start
+/// (Context Services is also served under its base path). A surface named here unlike its face's
+/// label only costs the routing again: the route is then actix's.
+fn labelled_route(label: &RequestLabel, path: &str) -> Option<&'static str> {
+    type Routes = HashMap<&'static str, HashMap<&'static str, String>>;
+    static ROUTES: OnceLock<Routes> = OnceLock::new();
+    let routes = ROUTES.get_or_init(|| {
+        let mut routes = Routes::new();
+        let mut add = |surface: &'static str, operation: &'static str, route: String| {
+            routes.entry(surface).or_default().insert(operation, route);
+        };
+        for route in ixgw_rest::interact::ROUTES {
+            add("interact-rest", route.operation, format!("{}{}", ixgw_rest::interact::BASE, route.path));
+        }
+        for route in ixgw_rest::context::ROUTES {
+            add("context-services", route.operation, route.path.to_string());
+        }
+        for route in ixgw_rest::ingest::ROUTES {
+            add("ingest", route.operation, route.path.to_string());
+        }
+        for operation in ixgw_soap::request::Operation::ALL {
+            add(ixgw_soap::SURFACE, operation.name(), ixgw_soap::wsdl::ENDPOINT_PATH.to_string());
+        }
+        routes
+    });
+    let route = routes.get(label.surface)?.get(label.operation.as_str())?;
+    let literal = &route[..route.find('{').unwrap_or(route.len())];
+    path.starts_with(literal).then_some(route.as_str())
 }
 
 /// The current span's place in its trace, to continue it from a task that outlives the span (a
@@ -432,20 +466,6 @@ impl Extractor for Incoming<'_> {
 
     fn keys(&self) -> Vec<&str> {
         self.0.keys().map(|k| k.as_str()).collect()
-    }
-}
-
-/// The trace context headers the propagator writes.
-#[derive(Default)]
-struct Outgoing {
-    traceparent: Option<String>,
-}
-
-impl Injector for Outgoing {
-    fn set(&mut self, key: &str, value: String) {
-        if key == "traceparent" {
-            self.traceparent = Some(value);
-        }
     }
 }
 
