@@ -19,7 +19,6 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
-use tracing::Instrument;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::EnvFilter;
 
@@ -256,13 +255,18 @@ where
         let metrics = self.metrics.clone();
         // What the handlers log about a failure names the request (`ixgw_web::log_failure`).
         req.extensions_mut().insert(ixgw_web::RequestId(id.clone()));
-        // With traces exported, the server span is the parent of every span of the request.
-        let traced = trace::exporting().then(|| trace::ServerSpan::start(&req, &id));
+        // With traces exported, the server span is the parent of every span of the request: its
+        // context is attached while the request runs.
+        let traced = if trace::exporting() { trace::ServerSpan::start(&req, &id) } else { None };
         Box::pin(async move {
             let answer = match &traced {
                 Some(traced) => {
-                    let span = traced.span.clone();
-                    span.in_scope(|| service.call(req)).instrument(span).await
+                    use opentelemetry::trace::FutureExt;
+                    let answering = {
+                        let _attached = traced.context.clone().attach();
+                        service.call(req)
+                    };
+                    answering.with_context(traced.context.clone()).await
                 }
                 None => service.call(req).await,
             };
