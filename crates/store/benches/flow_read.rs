@@ -134,6 +134,9 @@ struct BareFlow {
     pages: Vec<u8>,
 }
 
+// Not inlined, so that a profile names the two reads (`valgrind --tool=callgrind
+// --toggle-collect='*bare_read*'`, …).
+#[inline(never)]
 fn bare_read(statement: &mut rusqlite::Statement<'_>, tenant: &str, id: &str, cutoff: i64) -> Option<BareFlow> {
     let mut rows = statement.query(params![tenant, ENVIRONMENT, id, cutoff]).unwrap();
     let first = rows.next().unwrap()?;
@@ -148,6 +151,7 @@ fn bare_read(statement: &mut rusqlite::Statement<'_>, tenant: &str, id: &str, cu
     Some(flow)
 }
 
+#[inline(never)]
 fn store_read(store: &dyn HistoryStore, tenant: &str, id: &str, cutoff: Millis) -> Option<StoredFlow> {
     let at = Partition { tenant, environment: ENVIRONMENT };
     // A SQLite read completes in its first poll, as on the gateway's worker thread.
@@ -195,7 +199,9 @@ fn flow_read(c: &mut Criterion) {
         bytes / (2 * targets.len())
     );
 
-    let mut group = c.benchmark_group("flow_read");
+    // One group per store size, so that a quick run does not overwrite the figures of a full one.
+    let (group_name, started) = (format!("flow_read_{n}"), std::time::SystemTime::now());
+    let mut group = c.benchmark_group(&group_name);
     let mut next = 0usize;
     group.bench_function("store", |b| {
         b.iter(|| {
@@ -213,7 +219,7 @@ fn flow_read(c: &mut Criterion) {
         })
     });
     group.finish();
-    report(n);
+    report(n, &group_name, started);
 
     // Criterion times one function after the other; on a shared machine the load moves between
     // the two. Alternating rounds of the two reads over the same ids see the same load.
@@ -263,14 +269,16 @@ fn median(values: &mut [f64]) -> f64 {
 }
 
 /// The two times a read from criterion's estimates, and their ratio.
-fn report(n: usize) {
-    // The slope's point estimate: the time criterion prints.
-    let mean = |name: &str| -> Option<f64> {
-        let path = criterion_dir().join("flow_read").join(name).join("new/estimates.json");
+fn report(n: usize, group: &str, started: std::time::SystemTime) {
+    // The slope's point estimate: the time criterion prints. Only estimates written by this run
+    // (`--profile-time` and filtered runs write none).
+    let time = |name: &str| -> Option<f64> {
+        let path = criterion_dir().join(group).join(name).join("new/estimates.json");
+        std::fs::metadata(&path).ok()?.modified().ok().filter(|written| *written >= started)?;
         let estimates: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
         estimates["slope"]["point_estimate"].as_f64().or_else(|| estimates["mean"]["point_estimate"].as_f64())
     };
-    if let (Some(ours), Some(bare)) = (mean("store"), mean("bare_rusqlite")) {
+    if let (Some(ours), Some(bare)) = (time("store"), time("bare_rusqlite")) {
         println!(
             "flow_read ({n} interactions): store {ours:.0} ns/read, bare rusqlite {bare:.0} ns/read, \
              store / bare = {:.3}",
