@@ -2,9 +2,9 @@
 //! (`docs/PERFORMANCE.md`, "The store's read beside bare rusqlite").
 //!
 //! `cargo bench -p ixgw-store --bench flow_read`. On a SQLite store of the benchmark's synthetic
-//! history (`scripts/bench.d/generate.py`: 10 pages of ≈ 1.2 KB a flow), stored through the core's
-//! import path (`ImportSession`, as `ixgw import` does) and kept under `target/flow-read-bench/N/`
-//! for later runs, it reads full flows by unique id of interactions of the last 2 months (the ids
+//! history (`scripts/bench.d/generate.py`: 10 pages of ≈ 1.2 KB a flow), each record parsed and
+//! validated as `ixgw import` does and stored in its batches of 512 (`HistoryStore::put_interactions`),
+//! kept under `target/flow-read-bench/N/` for later runs, it reads full flows by unique id of interactions of the last 2 months (the ids
 //! `generate.py targets` picks, as `scripts/bench` does), cycling through 1 000 of them on a warm
 //! page cache:
 //!
@@ -17,18 +17,18 @@
 //!
 //! At the end it prints both times (ns a read, criterion's estimate) and their ratio, then the
 //! medians of 20 rounds that alternate the two over the same ids (the figure to quote on a shared
-//! machine: both see the same load). `FLOW_READ_INTERACTIONS` sets the
-//! store's size (default 100 000; 10 000 for a quick run).
+//! machine: both see the same load). `FLOW_READ_INTERACTIONS` sets the store's size (default
+//! 100 000; 10 000 for a quick run).
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use futures_util::FutureExt;
-use ixgw_core::ingest::{Frame, ImportSession, RecordSplitter, DEFAULT_MAX_RECORD_BYTES};
+use ixgw_core::model::record::InteractionRecord;
 use ixgw_core::store::{FlowTarget, HistoryStore, Partition, StoredFlow};
-use ixgw_core::{HistoryService, Millis, SearchWindow};
+use ixgw_core::{Millis, SearchWindow};
 use ixgw_store::{Database, PoolSettings};
 use rusqlite::{params, Connection, OpenFlags};
 use std::hint::black_box;
-use std::io::Read;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -36,6 +36,8 @@ use std::time::Instant;
 
 const TENANTS: usize = 4;
 const ENVIRONMENT: &str = "production";
+/// Records a transaction of `ixgw import`.
+const IMPORT_BATCH: usize = 512;
 
 fn workspace() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -74,38 +76,25 @@ fn bench_store(rt: &tokio::runtime::Runtime, n: usize) -> (PathBuf, i64) {
             let account = (70_000_001 + t).to_string();
             store.create_tenant(&account, &format!("bench-{t}"), &[ENVIRONMENT.to_string()]).await.expect("tenant");
         }
-        let service = HistoryService::new(store);
-        let mut session = ImportSession::new(&service).in_batches_of(512, 16 * 1024 * 1024);
         let mut child = Command::new("python3")
             .arg(generator())
             .args(["records", &n.to_string(), "--now", &now.to_string(), "--tenants", &TENANTS.to_string()])
             .stdout(Stdio::piped())
             .spawn()
             .expect("python3 runs scripts/bench.d/generate.py");
-        let mut records = child.stdout.take().expect("the generator's output");
-        let mut splitter = RecordSplitter::new(DEFAULT_MAX_RECORD_BYTES);
-        let (mut frames, mut buf, mut stored) = (Vec::<Frame>::new(), vec![0u8; 64 * 1024], 0usize);
-        loop {
-            let read = records.read(&mut buf).expect("the generator's output reads");
-            if read == 0 {
-                splitter.finish(&mut frames);
-            } else {
-                splitter.push(&buf[..read], &mut frames);
+        let records = BufReader::new(child.stdout.take().expect("the generator's output"));
+        // Parsed and validated as the import parses them, stored in its batches of 512 records.
+        let (mut batch, mut stored) = (Vec::with_capacity(IMPORT_BATCH), 0usize);
+        for line in records.lines() {
+            let line = line.expect("the generator's output reads");
+            batch.push(InteractionRecord::from_json(&line).unwrap_or_else(|e| panic!("record rejected: {e}")));
+            if batch.len() == IMPORT_BATCH {
+                stored += put(store.as_ref(), &batch).await;
+                batch.clear();
             }
-            let mut outcomes = Vec::new();
-            for frame in frames.drain(..) {
-                outcomes.extend(session.add(frame).await.expect("the store takes the batch"));
-            }
-            if read == 0 {
-                outcomes.extend(session.flush().await.expect("the store takes the last batch"));
-            }
-            for outcome in outcomes {
-                outcome.result.unwrap_or_else(|e| panic!("record of line {} rejected: {e}", outcome.line));
-                stored += 1;
-            }
-            if read == 0 {
-                break;
-            }
+        }
+        if !batch.is_empty() {
+            stored += put(store.as_ref(), &batch).await;
         }
         assert!(child.wait().expect("the generator ends").success(), "the generator failed");
         assert_eq!(stored, n, "every record stored");
@@ -113,6 +102,18 @@ fn bench_store(rt: &tokio::runtime::Runtime, n: usize) -> (PathBuf, i64) {
     std::fs::write(&marker, now.to_string()).expect("the store's marker");
     eprintln!("flow_read: imported in {:.1} s", started.elapsed().as_secs_f64());
     (db, now)
+}
+
+/// Stores `records` in one batch (`HistoryStore::put_interactions`, the import's call); how many.
+async fn put(store: &dyn HistoryStore, records: &[InteractionRecord]) -> usize {
+    let batch: Vec<_> = records
+        .iter()
+        .map(|r| (Partition { tenant: r.tenant.as_deref().expect("a tenant"), environment: ENVIRONMENT }, r))
+        .collect();
+    for result in store.put_interactions(&batch).await.expect("the store takes the batch") {
+        result.expect("the store takes the record");
+    }
+    records.len()
 }
 
 /// (tenant, id) of 1 000 interactions of the last 2 months, as `scripts/bench` picks them.
