@@ -328,6 +328,8 @@ def scenario_requests(name, targets, keys):
             out.append(("GET", f"/soap/{t['tenant']}/{t['id']}", "", {}))
         elif name == "floor_xml":
             out.append(("GET", f"/xml/{t['tenant']}/{t['id']}", "", {}))
+        elif name == "floor_context":
+            out.append(("GET", f"/context/{t['tenant']}/{t['id']}", "", {}))
         elif name == "rest_flow_by_id":
             out.append(("GET", f"{account}/{t['id']}/fullFlow", "", interact))
         elif name == "rest_flow_by_attribute":
@@ -345,7 +347,15 @@ def scenario_requests(name, targets, keys):
     return out
 
 
-SCENARIOS = ["healthz", "floor_bytes", "floor_flow", "floor_soap", "floor_xml", "rest_flow_by_id", "rest_flow_by_attribute", "soap11_flow_by_id", "soap12_flow_by_id",
+# The floor each route is measured beside (`ratio_to_floor`); any other route's is floor_flow.
+FLOOR_OF = {"soap11_flow_by_id": "floor_soap", "soap12_flow_by_id": "floor_soap", "context_by_id": "floor_context"}
+
+
+def floor_of(scenario):
+    return FLOOR_OF.get(scenario, "floor_flow")
+
+
+SCENARIOS = ["healthz", "floor_bytes", "floor_flow", "floor_soap", "floor_xml", "floor_context", "rest_flow_by_id", "rest_flow_by_attribute", "soap11_flow_by_id", "soap12_flow_by_id",
              "context_by_id", "context_customer_list"]
 
 
@@ -447,8 +457,9 @@ def callgrind_totals(out_file):
 
 
 def callgrind_run(args, store, requests, count, label):
-    """Serves `count` of `requests` in turn on one keep-alive connection to a gateway under
-    callgrind (one worker), and returns the instructions the gateway executed, start to exit."""
+    """Serves `count` of `requests` in turn on one keep-alive connection to a gateway (or, for a
+    floor scenario, ixgw-floor) under callgrind (one worker), and returns the instructions the
+    server executed, start to exit."""
     import http.client
     import signal
     out_file = os.path.join(store.dir, f"callgrind-{label}-{count}.out")
@@ -456,11 +467,10 @@ def callgrind_run(args, store, requests, count, label):
     # request (valgrind makes a request take milliseconds).
     env = dict(os.environ, IXGW_SERVER_WORKERS="1", IXGW_SERVER_KEY_CACHE_MS="3600000", **args.server_env)
     with open(os.path.join(store.dir, f"callgrind-{label}.log"), "w") as logf:
-        # A floor is ixgw-floor on the same store, on a port chosen here (it binds what it is told).
-        server = ([args.floor_bin, store.url, f"127.0.0.1:{free_port()}"] if label.startswith("floor_")
+        server = ([args.floor_bin, store.url, "127.0.0.1:0"] if label.startswith("floor_")
                   else [args.bin, "--database", store.url, "serve", "--listen", "127.0.0.1:0"])
-        proc = subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out_file}", *server],
-                                env=env, stdout=subprocess.PIPE, stderr=logf, bufsize=0)
+        proc = subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out_file}", *server], env=env,
+                                stdout=subprocess.PIPE, stderr=logf, bufsize=0)
         # The printed address, not an HTTP probe: a probe would add requests to the count.
         port = int(listening_address(proc, 300, f"the gateway under callgrind (see {logf.name})").rsplit(":", 1)[1])
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
@@ -916,6 +926,17 @@ def main():
         print(table(all_rows))
     for r in result.get("callgrind", []):
         print(f"{r['run']:<28} {r['scenario']:<24} {r['instructions_per_request']:>10,} instructions/request")
+    # Under callgrind a route beside its floor is the floor's instructions / the route's: the
+    # throughput ratio the two would have if instructions were all that counted.
+    floor_ir = {(r["run"], r["scenario"]): r for r in result.get("callgrind", []) if r["scenario"].startswith("floor_")}
+    for r in result.get("callgrind", []):
+        base = floor_ir.get((r["run"], floor_of(r["scenario"])))
+        if base and not r["scenario"].startswith(("floor_", "healthz")):
+            r["floor_instructions_ratio"] = {
+                "floor": base["scenario"],
+                "ratio": round(base["instructions_per_request"] / r["instructions_per_request"], 3)}
+            print(f"{r['run']}: {r['scenario']} / {base['scenario']} = {r['floor_instructions_ratio']['ratio']} "
+                  f"by instructions ({r['instructions_per_request']:,} vs {base['instructions_per_request']:,})")
     print()
     for name, info in result["imports"].items():
         print(f"import {name}: {info['import_pages_per_s']} pages/s ({info['import_seconds']} s, "
@@ -930,10 +951,11 @@ def main():
             f"{r['scenario']} {r['ratio_to_one_replica']}" for r in result["replicas"]["rows"]
             if "ratio_to_one_replica" in r))
     # Each route beside its floor: SOAP flows beside floor_soap (the same read and reply writer,
+    # bare), Context Services by id beside floor_context (the same one-row read and resource writer,
     # bare), the others beside floor_flow (the same read, bare, its JSON answered).
-    floors = {(r["run"], r["scenario"]): r for r in result["rows"] if r["scenario"] in ("floor_flow", "floor_soap")}
+    floors = {(r["run"], r["scenario"]): r for r in result["rows"] if r["scenario"] in set(FLOOR_OF.values())}
     for r in result["rows"]:
-        floor_name = "floor_soap" if r["scenario"].startswith("soap") else "floor_flow"
+        floor_name = floor_of(r["scenario"])
         base = floors.get((r["run"], floor_name))
         if base and not r["scenario"].startswith(("floor_", "healthz")):
             r["ratio_to_floor"] = {"floor": floor_name, "ratio": round(r["requests_per_s"] / base["requests_per_s"], 3)}

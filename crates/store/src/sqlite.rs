@@ -57,6 +57,13 @@ impl SqliteStore {
         Ok(Self { pool, reads: Arc::new(reads), sql: &SQLITE_SQL, inserts: &SQLITE_INSERTS })
     }
 
+    /// The text of the statement that reads a flow by unique id, word for word as this store runs
+    /// it: for `benches/flow_read.rs`, which runs it through bare rusqlite beside the store's own
+    /// read (`HistoryReads::flow`).
+    pub fn flow_by_id_statement(&self) -> &'static str {
+        self.sql.flow_by_id
+    }
+
     /// The connection pool (tests and tools that inspect the tables).
     pub fn pool(&self) -> &sqlx::SqlitePool {
         &self.pool

@@ -10,7 +10,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::web::{Bytes, Data, Path};
 use actix_web::{HttpRequest, HttpResponse};
 use futures_util::stream::{self, Stream, StreamExt};
-use ixgw_core::resources::context_services::write_resource;
+use ixgw_core::resources::context_services::{write_resource, ContentUrls};
 use ixgw_core::store::{ContentPart, ContextRow, ListCursor, ListSubject};
 use ixgw_core::{HistoryError, HistoryService, Principal};
 use ixgw_web::RequestLabel;
@@ -56,11 +56,19 @@ pub(super) async fn interaction(
     let result = async {
         let who = principal(&req, &service, &settings).await?;
         let row = service.context_interaction(&who, &interaction_id).await?;
+        // The public base URL only for an interaction with content to link to.
+        let urls =
+            if has_content(&row) { links(&req, &settings, &mount).content_urls(&row) } else { ContentUrls::default() };
         let mut body = Vec::with_capacity(2048);
-        write_resource(&mut body, &row, &links(&req, &settings, &mount).content_urls(&row))?;
+        write_resource(&mut body, &row, &urls)?;
         Ok(HttpResponse::Ok().content_type(JSON).body(body))
     };
     answer(&req, "interaction", result.await)
+}
+
+/// Whether `row` has a content part, i.e. its resource links to something.
+fn has_content(row: &ContextRow) -> bool {
+    row.has_plain_text || row.has_structured_text || row.has_binary_content
 }
 
 /// `GET /interactions/{interaction_id}/{plain_text | structured_text | binary_content}`.

@@ -60,6 +60,15 @@ fn mount_at(cfg: &mut web::ServiceConfig, mount: String) {
     }
 }
 
+/// The content URLs of `row` as a request at the root mount with the public base URL `base_url`
+/// sees them: for the benchmark's floor (`ixgw-floor`), which answers the same bytes.
+pub fn root_content_urls(
+    base_url: &str,
+    row: &ixgw_core::store::ContextRow,
+) -> ixgw_core::resources::context_services::ContentUrls {
+    links::Links::new(base_url, "").content_urls(row)
+}
+
 /// Checks the Context Services settings; the server calls it at start-up and refuses to start on
 /// an error.
 pub fn validate(settings: &RestSettings) -> Result<(), String> {

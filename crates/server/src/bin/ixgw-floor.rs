@@ -13,11 +13,16 @@
 //!   it as the gateway's SOAP endpoint writes it (no envelope is read: it is a `GET`);
 //! - `GET /xml/{tenant}/{id}`: the same read, answered with that SOAP reply written once at the
 //!   first request and kept: what keeping each page's XML in the store would give at most (it
-//!   reads the JSON, ≈ 0.6 times the XML's bytes).
+//!   reads the JSON, ≈ 0.6 times the XML's bytes);
+//! - `GET /context/{tenant}/{id}`: the Context Services resource of an interaction, the same
+//!   one-row read as the gateway's `GET /interactions/{id}` (`HistoryReads::context_interaction`)
+//!   written by the same writer, with the same bytes (the content URLs, when the interaction has
+//!   content, from the `Host` header as the gateway's root mount prints them).
 //!
 //! It is a tool of the benchmark only: it listens where it is told and answers anyone.
 
-use actix_web::{web, App, HttpResponse, HttpServer};
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use ixgw_core::resources::context_services::{write_resource, ContentUrls};
 use ixgw_core::store::{FlowTarget, HistoryStore, Partition, StoredFlow};
 use ixgw_core::Millis;
 use ixgw_store::{Database, PoolSettings};
@@ -85,6 +90,25 @@ async fn xml(floor: web::Data<Floor>, path: web::Path<(String, String)>) -> Http
     answer(XML, read.and(kept))
 }
 
+async fn context(req: HttpRequest, floor: web::Data<Floor>, path: web::Path<(String, String)>) -> HttpResponse {
+    let at = Partition { tenant: &path.0, environment: "production" };
+    let Ok(Some(row)) = floor.store.context_interaction(at, &path.1).await else {
+        return HttpResponse::NotFound().finish();
+    };
+    // Links only when the interaction has content to link to.
+    let urls = if row.has_plain_text || row.has_structured_text || row.has_binary_content {
+        let host = req.headers().get("host").and_then(|h| h.to_str().ok()).unwrap_or_default();
+        ixgw_rest::context::root_content_urls(&format!("http://{host}"), &row)
+    } else {
+        ContentUrls::default()
+    };
+    let mut body = Vec::with_capacity(2048);
+    match write_resource(&mut body, &row, &urls) {
+        Ok(()) => answer(JSON, Some(body)),
+        Err(_) => HttpResponse::InternalServerError().finish(),
+    }
+}
+
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
@@ -100,13 +124,17 @@ async fn main() -> anyhow::Result<()> {
             .route("/bytes/{tenant}/{id}", web::get().to(bytes))
             .route("/soap/{tenant}/{id}", web::get().to(soap))
             .route("/xml/{tenant}/{id}", web::get().to(xml))
+            .route("/context/{tenant}/{id}", web::get().to(context))
     })
     .bind(&listen)?;
     // As many workers as the gateway: IXGW_SERVER_WORKERS, else one per core.
     if let Some(workers) = std::env::var("IXGW_SERVER_WORKERS").ok().and_then(|w| w.parse().ok()).filter(|&w| w > 0) {
         server = server.workers(workers);
     }
-    println!("listening on {listen}");
+    // The bound address, as `ixgw serve` prints it (`LISTEN` may name port 0: callgrind runs).
+    for address in server.addrs() {
+        println!("listening on http://{address}");
+    }
     server.run().await?;
     Ok(())
 }
