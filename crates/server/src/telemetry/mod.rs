@@ -285,9 +285,6 @@ where
             if let Ok(value) = HeaderValue::from_str(&id) {
                 res.headers_mut().insert(REQUEST_ID, value);
             }
-            if let Some(traced) = &traced {
-                traced.finish(&mut res, &label);
-            }
             line::write(&line::Fields {
                 request_id: &id,
                 trace_id: traced.as_ref().map_or("", |t| t.trace_id.as_str()),
@@ -300,6 +297,9 @@ where
                 reason: label.reason,
                 latency_micros: elapsed.as_micros().try_into().unwrap_or(u64::MAX),
             });
+            if let Some(traced) = &traced {
+                traced.finish(&mut res, label);
+            }
             Ok(res)
         })
     }

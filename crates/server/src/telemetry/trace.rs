@@ -12,7 +12,8 @@
 use crate::settings::TelemetrySettings;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
-use ixgw_web::RequestLabel;
+use actix_web::http::Method;
+use ixgw_web::{RequestLabel, Route, Verb};
 use opentelemetry::propagation::{Extractor, TextMapPropagator};
 use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
 use opentelemetry::{Context, KeyValue};
@@ -342,15 +343,22 @@ pub struct ServerSpan {
 pub const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 
 impl ServerSpan {
-    /// The server span of `req`, named by its method until it finishes (then by its route).
+    /// The server span of `req`, named when it finishes (by its method and route).
     /// `None` before the exporter started.
     pub fn start(req: &ServiceRequest, request_id: &str) -> Option<Self> {
         use opentelemetry::trace::{SpanKind, Tracer as _};
         let tracer = TRACER.get()?;
         let parent = TraceContextPropagator::new().extract(&Incoming(req.headers()));
-        let method = req.method().as_str();
-        let builder = tracer.span_builder(method.to_string()).with_kind(SpanKind::Server).with_attributes([
-            KeyValue::new("http.request.method", method.to_string()),
+        let method: opentelemetry::StringValue = match *req.method() {
+            Method::GET => "GET".into(),
+            Method::POST => "POST".into(),
+            Method::PUT => "PUT".into(),
+            Method::DELETE => "DELETE".into(),
+            Method::HEAD => "HEAD".into(),
+            ref other => other.as_str().to_string().into(),
+        };
+        let builder = tracer.span_builder(Cow::Borrowed("request")).with_kind(SpanKind::Server).with_attributes([
+            KeyValue::new("http.request.method", method),
             KeyValue::new("request_id", request_id.to_string()),
         ]);
         let span = tracer.build_with_context(builder, &parent);
@@ -366,34 +374,33 @@ impl ServerSpan {
 
     /// Records what the answer was (the route, status, the face's label; a 5xx is an error) and
     /// puts the span's `traceparent` on it.
-    pub fn finish<B>(&self, res: &mut ServiceResponse<B>, label: &RequestLabel) {
+    pub fn finish<B>(&self, res: &mut ServiceResponse<B>, label: RequestLabel) {
         let status = res.status().as_u16();
         let span = self.context.span();
         // The route's template (`/interact/{version}/...`), never the path with its ids.
         let method = res.request().method().as_str();
-        let route = labelled_route(label, res.request().path()).map(Cow::Borrowed).or_else(|| {
-            // Asking actix runs its routing again: only for what no face labels with a route.
-            res.request().match_pattern().map(Cow::Owned)
-        });
         let mut attributes = Vec::with_capacity(8);
-        match route {
-            Some(route) => {
-                span.update_name(format!("{method} {route}"));
-                attributes.push(KeyValue::new("http.route", route.into_owned()));
-            }
-            None => span.update_name(method.to_string()),
+        if let Some(route) = labelled_route(&label, method, res.request().path()) {
+            span.update_name(Cow::Borrowed(route.name.as_str()));
+            attributes.push(KeyValue::new("http.route", route.template.as_str()));
+        } else if let Some(route) = res.request().match_pattern() {
+            // Asking actix runs its routing again: only for what no face labels with a route.
+            span.update_name(format!("{method} {route}"));
+            attributes.push(KeyValue::new("http.route", route));
+        } else {
+            span.update_name(method.to_string());
         }
         attributes.push(KeyValue::new("http.response.status_code", i64::from(status)));
         attributes.push(KeyValue::new("ixgw.surface", label.surface));
-        attributes.push(KeyValue::new("ixgw.operation", label.operation.clone()));
+        attributes.push(KeyValue::new("ixgw.operation", label.operation));
         if let Some(version) = label.soap_version {
             attributes.push(KeyValue::new("ixgw.soap_version", version));
         }
-        if let Some(tenant) = &label.tenant {
-            attributes.push(KeyValue::new("ixgw.tenant", tenant.clone()));
+        if let Some(tenant) = label.tenant {
+            attributes.push(KeyValue::new("ixgw.tenant", tenant));
         }
-        if let Some(fault) = &label.fault {
-            attributes.push(KeyValue::new("ixgw.fault", fault.clone()));
+        if let Some(fault) = label.fault {
+            attributes.push(KeyValue::new("ixgw.fault", fault));
         }
         if status >= 500 {
             attributes.push(KeyValue::new("error.type", status.to_string()));
@@ -420,31 +427,42 @@ impl ServerSpan {
 /// `None` for what the tables do not name, and for a path outside the template's literal start
 /// (Context Services is also served under its base path). A surface named here unlike its face's
 /// label only costs the routing again: the route is then actix's.
-fn labelled_route(label: &RequestLabel, path: &str) -> Option<&'static str> {
-    type Routes = HashMap<&'static str, HashMap<&'static str, String>>;
+fn labelled_route(label: &RequestLabel, method: &str, path: &str) -> Option<&'static LabelledRoute> {
+    type Routes = HashMap<&'static str, HashMap<&'static str, LabelledRoute>>;
     static ROUTES: OnceLock<Routes> = OnceLock::new();
     let routes = ROUTES.get_or_init(|| {
         let mut routes = Routes::new();
-        let mut add = |surface: &'static str, operation: &'static str, route: String| {
-            routes.entry(surface).or_default().insert(operation, route);
+        let mut add = |surface: &'static str, route: &Route, template: String| {
+            let name = format!("{} {template}", route.method.as_str());
+            routes.entry(surface).or_default().insert(route.operation, LabelledRoute { template, name });
         };
         for route in ixgw_rest::interact::ROUTES {
-            add("interact-rest", route.operation, format!("{}{}", ixgw_rest::interact::BASE, route.path));
+            add("interact-rest", &route, format!("{}{}", ixgw_rest::interact::BASE, route.path));
         }
         for route in ixgw_rest::context::ROUTES {
-            add("context-services", route.operation, route.path.to_string());
+            add("context-services", &route, route.path.to_string());
         }
         for route in ixgw_rest::ingest::ROUTES {
-            add("ingest", route.operation, route.path.to_string());
+            add("ingest", &route, route.path.to_string());
         }
         for operation in ixgw_soap::request::Operation::ALL {
-            add(ixgw_soap::SURFACE, operation.name(), ixgw_soap::wsdl::ENDPOINT_PATH.to_string());
+            let route = Route::new(Verb::Post, ixgw_soap::wsdl::ENDPOINT_PATH, operation.name());
+            add(ixgw_soap::SURFACE, &route, route.path.to_string());
         }
         routes
     });
     let route = routes.get(label.surface)?.get(label.operation.as_str())?;
-    let literal = &route[..route.find('{').unwrap_or(route.len())];
-    path.starts_with(literal).then_some(route.as_str())
+    let literal = &route.template[..route.template.find('{').unwrap_or(route.template.len())];
+    (path.starts_with(literal)
+        && route.name.starts_with(method)
+        && route.name.as_bytes().get(method.len()) == Some(&b' '))
+    .then_some(route)
+}
+
+/// A route template and the server span's name for it (`GET /interact/...`).
+struct LabelledRoute {
+    template: String,
+    name: String,
 }
 
 /// The current span's place in its trace, to continue it from a task that outlives the span (a
