@@ -13,7 +13,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// The fields of one request's line.
 pub struct Fields<'a> {
     pub request_id: &'a str,
-    /// Empty unless traces are exported.
+    /// Empty unless traces are exported (and then written empty).
     pub trace_id: &'a str,
     pub method: &'a str,
     pub surface: &'a str,
@@ -72,9 +72,7 @@ fn render(out: &mut Vec<u8>, format: Format, now: SystemTime, f: &Fields<'_>) {
             timestamp(out, now);
             out.extend_from_slice(b"\",\"level\":\"INFO\",\"message\":\"request\"");
             json_field(out, "request_id", f.request_id);
-            if !f.trace_id.is_empty() {
-                json_field(out, "trace_id", f.trace_id);
-            }
+            json_field(out, "trace_id", f.trace_id);
             json_field(out, "method", f.method);
             json_field(out, "surface", f.surface);
             json_field(out, "operation", f.operation);
@@ -97,9 +95,7 @@ fn render(out: &mut Vec<u8>, format: Format, now: SystemTime, f: &Fields<'_>) {
             out.extend_from_slice(if ansi { b"\x1b[0m \x1b[32m INFO\x1b[0m request" } else { b"  INFO request" });
             // As the formatter wrote them: values given with `%` bare, strings quoted.
             bare_field(out, "request_id", f.request_id);
-            if !f.trace_id.is_empty() {
-                quoted_field(out, "trace_id", f.trace_id);
-            }
+            quoted_field(out, "trace_id", f.trace_id);
             bare_field(out, "method", f.method);
             quoted_field(out, "surface", f.surface);
             bare_field(out, "operation", f.operation);
@@ -271,7 +267,7 @@ mod tests {
         let text = line(Format::Text { ansi: false }, 1_796_629_340, 510_712, &fields(Some("unknown environment"), ""));
         assert_eq!(
             text,
-            "2026-12-07T07:42:20.510712Z  INFO request request_id=32ec43d68e504aed8e6fc68a064f39ed method=GET \
+            "2026-12-07T07:42:20.510712Z  INFO request request_id=32ec43d68e504aed8e6fc68a064f39ed trace_id=\"\" method=GET \
              surface=\"interact-rest\" operation=fullFlow soap_version=\"\" tenant=\"\" status=401 \
              reason=\"unknown environment\" latency_ms=0.381\n"
         );
