@@ -62,10 +62,10 @@ pub fn request_id(req: &HttpRequest) -> String {
 pub fn log_failure(req: &HttpRequest, error: &HistoryError) {
     match error {
         HistoryError::StoreUnavailable(_) => {
-            tracing::warn!(request_id = %request_id(req), path = %req.path(), error = ?error, "store unavailable")
+            tracing::warn!(path = %req.path(), error = ?error, request_id = %request_id(req), "store unavailable")
         }
         HistoryError::Internal(_) => {
-            tracing::error!(request_id = %request_id(req), path = %req.path(), error = ?error, "request failed")
+            tracing::error!(path = %req.path(), error = ?error, request_id = %request_id(req), "request failed")
         }
         _ => {}
     }

@@ -58,7 +58,7 @@ impl Report {
                 Ok(_) => self.accepted += 1,
                 Err(rejection) => {
                     if let Rejection::Store(e) = &rejection {
-                        tracing::warn!(request_id = %ixgw_web::request_id(req), path = %req.path(), line = outcome.line, error = ?e, "record refused by the store");
+                        tracing::warn!(path = %req.path(), line = outcome.line, request_id = %ixgw_web::request_id(req), error = ?e, "record refused by the store");
                     }
                     let (path, reason) = rejection.public();
                     self.reject(outcome.line, path, reason);

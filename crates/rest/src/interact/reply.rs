@@ -67,7 +67,7 @@ pub fn error(req: &HttpRequest, e: &HistoryError) -> HttpResponse {
         | HistoryError::ContentNotFound { .. }
         | HistoryError::UnknownTenant(_)
         | HistoryError::NoTenant => {
-            tracing::error!(request_id = %ixgw_web::request_id(req), path = %req.path(), error = ?e, "unexpected answer to an Interact query");
+            tracing::error!(path = %req.path(), error = ?e, request_id = %ixgw_web::request_id(req), "unexpected answer to an Interact query");
             text(StatusCode::INTERNAL_SERVER_ERROR, "exception")
         }
     }
