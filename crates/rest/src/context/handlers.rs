@@ -25,7 +25,7 @@ const PLAIN_TEXT: &str = "text/plain;charset=UTF-8";
 const OCTET_STREAM: &str = "application/octet-stream";
 
 /// The Context Services surface's name in request logs and metrics.
-pub(super) const SURFACE: &str = "context-services";
+pub const SURFACE: &str = "context-services";
 
 /// A handler's result as the client sees it, labelled with its `operation` for the request log and
 /// metrics.

@@ -9,6 +9,9 @@
 mod access;
 mod error;
 mod handlers;
+
+/// The surface of this face's request labels (the request log, metrics, traces).
+pub use handlers::SURFACE;
 mod links;
 mod params;
 

@@ -13,6 +13,9 @@ mod erase;
 mod live;
 mod reply;
 
+/// The surface of this face's request labels (the request log, metrics, traces).
+pub use reply::SURFACE;
+
 use actix_web::{web, HttpRequest};
 use ixgw_core::{HistoryService, Principal, Scope};
 use ixgw_web::routes::{Route, Verb};

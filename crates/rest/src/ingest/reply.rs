@@ -93,7 +93,7 @@ fn history(req: &HttpRequest, e: &HistoryError) -> (StatusCode, &'static str, St
 }
 
 /// The ingest API's name in request logs and metrics.
-pub(super) const SURFACE: &str = "ingest";
+pub const SURFACE: &str = "ingest";
 
 impl Failure {
     /// The reason of a refusal of credentials, for the request log.

@@ -9,6 +9,9 @@
 mod flow;
 mod photo;
 mod reply;
+
+/// The surface of this face's request labels (the request log, metrics, traces).
+pub use reply::SURFACE;
 mod request;
 
 use actix_web::web;

@@ -6,7 +6,6 @@
 //! The line goes to the log's destination in one write, unless the log's filter leaves `info`
 //! of the request log out (`[log] level`).
 
-use std::io::Write;
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -65,26 +64,46 @@ pub fn write(fields: &Fields<'_>) {
     });
 }
 
+/// A field's value and how each format writes it.
+enum Value<'a> {
+    /// Text written bare in the text format (a `%` field of the formatter), quoted in JSON.
+    Bare(&'a str),
+    /// Text quoted in both formats.
+    Quoted(&'a str),
+    Number(u64),
+    /// Microseconds, written as milliseconds with three decimals.
+    Millis(u64),
+}
+
 fn render(out: &mut Vec<u8>, format: Format, now: SystemTime, f: &Fields<'_>) {
+    let fields = [
+        ("request_id", Some(Value::Bare(f.request_id))),
+        ("trace_id", Some(Value::Quoted(f.trace_id))),
+        ("method", Some(Value::Bare(f.method))),
+        ("surface", Some(Value::Quoted(f.surface))),
+        ("operation", Some(Value::Bare(f.operation))),
+        ("soap_version", Some(Value::Quoted(f.soap_version))),
+        ("tenant", Some(Value::Quoted(f.tenant))),
+        ("status", Some(Value::Number(u64::from(f.status)))),
+        ("reason", f.reason.map(Value::Quoted)),
+        ("latency_ms", Some(Value::Millis(f.latency_micros))),
+    ];
+    let fields = fields.iter().filter_map(|(name, value)| Some((*name, value.as_ref()?)));
     match format {
         Format::Json => {
             out.extend_from_slice(b"{\"timestamp\":\"");
             timestamp(out, now);
             out.extend_from_slice(b"\",\"level\":\"INFO\",\"message\":\"request\"");
-            json_field(out, "request_id", f.request_id);
-            json_field(out, "trace_id", f.trace_id);
-            json_field(out, "method", f.method);
-            json_field(out, "surface", f.surface);
-            json_field(out, "operation", f.operation);
-            json_field(out, "soap_version", f.soap_version);
-            json_field(out, "tenant", f.tenant);
-            out.extend_from_slice(b",\"status\":");
-            decimal(out, u64::from(f.status));
-            if let Some(reason) = f.reason {
-                json_field(out, "reason", reason);
+            for (name, value) in fields {
+                out.extend_from_slice(b",\"");
+                out.extend_from_slice(name.as_bytes());
+                out.extend_from_slice(b"\":");
+                match value {
+                    Value::Bare(text) | Value::Quoted(text) => quoted(out, text),
+                    Value::Number(n) => decimal(out, *n),
+                    Value::Millis(micros) => millis(out, *micros),
+                }
             }
-            out.extend_from_slice(b",\"latency_ms\":");
-            millis(out, f.latency_micros);
             out.extend_from_slice(b"}\n");
         }
         Format::Text { ansi } => {
@@ -93,21 +112,17 @@ fn render(out: &mut Vec<u8>, format: Format, now: SystemTime, f: &Fields<'_>) {
             }
             timestamp(out, now);
             out.extend_from_slice(if ansi { b"\x1b[0m \x1b[32m INFO\x1b[0m request" } else { b"  INFO request" });
-            // As the formatter wrote them: values given with `%` bare, strings quoted.
-            bare_field(out, "request_id", f.request_id);
-            quoted_field(out, "trace_id", f.trace_id);
-            bare_field(out, "method", f.method);
-            quoted_field(out, "surface", f.surface);
-            bare_field(out, "operation", f.operation);
-            quoted_field(out, "soap_version", f.soap_version);
-            quoted_field(out, "tenant", f.tenant);
-            out.extend_from_slice(b" status=");
-            decimal(out, u64::from(f.status));
-            if let Some(reason) = f.reason {
-                quoted_field(out, "reason", reason);
+            for (name, value) in fields {
+                out.push(b' ');
+                out.extend_from_slice(name.as_bytes());
+                out.push(b'=');
+                match value {
+                    Value::Bare(text) => bare(out, text),
+                    Value::Quoted(text) => quoted(out, text),
+                    Value::Number(n) => decimal(out, *n),
+                    Value::Millis(micros) => millis(out, *micros),
+                }
             }
-            out.extend_from_slice(b" latency_ms=");
-            millis(out, f.latency_micros);
             out.push(b'\n');
         }
     }
@@ -139,31 +154,18 @@ fn decimal(out: &mut Vec<u8>, mut n: u64) {
     out.extend_from_slice(&digits[at..]);
 }
 
-/// A value written bare in the text format; one that could be misread (a space, a quote, a
-/// control character) is quoted instead.
-fn bare_field(out: &mut Vec<u8>, name: &str, value: &str) {
+/// A value written bare, as the formatter wrote `%` fields in the text format; one that could be
+/// misread (empty, a space, a quote, a control character) is quoted instead.
+fn bare(out: &mut Vec<u8>, value: &str) {
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\' && b != b'=') {
-        out.push(b' ');
-        out.extend_from_slice(name.as_bytes());
-        out.push(b'=');
         out.extend_from_slice(value.as_bytes());
     } else {
-        quoted_field(out, name, value);
+        quoted(out, value);
     }
 }
 
-fn quoted_field(out: &mut Vec<u8>, name: &str, value: &str) {
-    out.push(b' ');
-    out.extend_from_slice(name.as_bytes());
-    out.extend_from_slice(b"=\"");
-    escaped(out, value);
+fn quoted(out: &mut Vec<u8>, value: &str) {
     out.push(b'"');
-}
-
-fn json_field(out: &mut Vec<u8>, name: &str, value: &str) {
-    out.extend_from_slice(b",\"");
-    out.extend_from_slice(name.as_bytes());
-    out.extend_from_slice(b"\":\"");
     escaped(out, value);
     out.push(b'"');
 }
@@ -215,24 +217,12 @@ fn timestamp(out: &mut Vec<u8>, now: SystemTime) {
     out.extend_from_slice(&digits);
 }
 
-/// `YYYY-MM-DDTHH:MM:SS` of a Unix time (days to the civil date as in Howard Hinnant's
-/// `civil_from_days`).
+/// `YYYY-MM-DDTHH:MM:SS` of a Unix time: the start of the core's ISO form of the instant.
 fn date_time(unix_seconds: u64) -> [u8; 19] {
-    let days = (unix_seconds / 86_400) as i64;
-    let of_day = unix_seconds % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z - era * 146_097;
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let mp = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    let mut iso = String::with_capacity(24);
+    ixgw_core::Millis(i64::try_from(unix_seconds).unwrap_or(i64::MAX / 1000) * 1000).write_iso_millis(&mut iso);
     let mut text = [0u8; 19];
-    let mut cursor = std::io::Cursor::new(&mut text[..]);
-    let _ =
-        write!(cursor, "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}", of_day / 3600, of_day / 60 % 60, of_day % 60);
+    text.copy_from_slice(&iso.as_bytes()[..19]);
     text
 }
 

@@ -72,7 +72,7 @@ pub fn parse_headers(text: &str) -> Result<reqwest::header::HeaderMap, String> {
     for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let (name, value) =
             pair.split_once('=').ok_or_else(|| format!("OTEL_EXPORTER_OTLP_HEADERS: `{pair}` is not name=value"))?;
-        let value = percent_decode(value.trim());
+        let value = percent_encoding::percent_decode_str(value.trim()).decode_utf8_lossy();
         let name = reqwest::header::HeaderName::from_bytes(name.trim().as_bytes())
             .map_err(|_| format!("OTEL_EXPORTER_OTLP_HEADERS: `{}` is not a header name", name.trim()))?;
         let value = reqwest::header::HeaderValue::from_str(&value)
@@ -80,25 +80,6 @@ pub fn parse_headers(text: &str) -> Result<reqwest::header::HeaderMap, String> {
         headers.append(name, value);
     }
     Ok(headers)
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 // --- protobuf -------------------------------------------------------------------------------------
@@ -419,7 +400,7 @@ mod tests {
         assert_eq!(headers["x-team"], "gateway");
         assert!(parse_headers("no-equals-sign").is_err());
         assert!(parse_headers("bad name=x").is_err());
-        assert_eq!(percent_decode("100%"), "100%");
-        assert_eq!(percent_decode("%4"), "%4");
+        let loose = parse_headers("a=100%,b=%4").unwrap();
+        assert_eq!((loose["a"].to_str().unwrap(), loose["b"].to_str().unwrap()), ("100%", "%4"));
     }
 }

@@ -425,8 +425,7 @@ impl ServerSpan {
 /// The route template of an operation a face labelled, from the faces' route tables (made once):
 /// telling a request's pattern from actix runs its routing again, regular expressions and all.
 /// `None` for what the tables do not name, and for a path outside the template's literal start
-/// (Context Services is also served under its base path). A surface named here unlike its face's
-/// label only costs the routing again: the route is then actix's.
+/// (Context Services is also served under its base path).
 fn labelled_route(label: &RequestLabel, method: &str, path: &str) -> Option<&'static LabelledRoute> {
     type Routes = HashMap<&'static str, HashMap<&'static str, LabelledRoute>>;
     static ROUTES: OnceLock<Routes> = OnceLock::new();
@@ -437,13 +436,13 @@ fn labelled_route(label: &RequestLabel, method: &str, path: &str) -> Option<&'st
             routes.entry(surface).or_default().insert(route.operation, LabelledRoute { template, name });
         };
         for route in ixgw_rest::interact::ROUTES {
-            add("interact-rest", &route, format!("{}{}", ixgw_rest::interact::BASE, route.path));
+            add(ixgw_rest::interact::SURFACE, &route, format!("{}{}", ixgw_rest::interact::BASE, route.path));
         }
         for route in ixgw_rest::context::ROUTES {
-            add("context-services", &route, route.path.to_string());
+            add(ixgw_rest::context::SURFACE, &route, route.path.to_string());
         }
         for route in ixgw_rest::ingest::ROUTES {
-            add("ingest", &route, route.path.to_string());
+            add(ixgw_rest::ingest::SURFACE, &route, route.path.to_string());
         }
         for operation in ixgw_soap::request::Operation::ALL {
             let route = Route::new(Verb::Post, ixgw_soap::wsdl::ENDPOINT_PATH, operation.name());
