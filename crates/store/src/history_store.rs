@@ -32,6 +32,11 @@ macro_rules! insert_rows {
 macro_rules! history_store {
     ($store:ty, $db:ty, $backend:literal) => {
         impl $store {
+            /// A transaction on a connection of [`Self::connection`].
+            async fn begin(&self) -> StoreResult<sqlx::Transaction<'static, $db>> {
+                sqlx::Transaction::begin(self.connection().await?, None).await.map_err(classify)
+            }
+
             /// Stores `batch` in one transaction: every record whole, or none. New interactions and
             /// all child rows go in multi-row INSERTs (see `ChildInserts`).
             async fn write_records(&self, batch: &[(Partition<'_>, &InteractionRecord)]) -> StoreResult<()> {
@@ -57,7 +62,7 @@ macro_rules! history_store {
                     other => other,
                 };
                 let inserts = self.inserts;
-                let mut tx = self.pool.begin().await.map_err(classify)?;
+                let mut tx = self.begin().await?;
                 let mut keys: Vec<Option<i64>> = vec![None; records.len()];
                 let mut offset = 0;
                 for (sql, chunk) in inserts.interactions.chunks(&records) {
@@ -183,11 +188,11 @@ macro_rules! history_store {
             }
 
             async fn ping(&self) -> StoreResult<()> {
-                sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ()).map_err(classify)
+                sqlx::query("SELECT 1").execute(&mut *self.connection().await?).await.map(|_| ()).map_err(classify)
             }
 
             async fn create_tenant(&self, account_id: &str, name: &str, environments: &[String]) -> StoreResult<()> {
-                let mut tx = self.pool.begin().await.map_err(classify)?;
+                let mut tx = self.begin().await?;
                 sqlx::query(self.sql.insert_tenant)
                     .bind(account_id)
                     .bind(name)
@@ -217,7 +222,7 @@ macro_rules! history_store {
                     .bind(account_id)
                     .bind(environment)
                     .bind(false)
-                    .execute(&self.pool)
+                    .execute(&mut *self.connection().await?)
                     .await
                     .map(|_| ())
                     .map_err(|e| match classify(e) {
@@ -227,14 +232,17 @@ macro_rules! history_store {
             }
 
             async fn tenants(&self) -> StoreResult<Vec<Tenant>> {
-                let rows = sqlx::query_as(self.sql.tenants).fetch_all(&self.pool).await.map_err(classify)?;
+                let rows = sqlx::query_as(self.sql.tenants)
+                    .fetch_all(&mut *self.connection().await?)
+                    .await
+                    .map_err(classify)?;
                 Ok(fold_tenants(rows))
             }
 
             async fn tenant(&self, account_id_or_name: &str) -> StoreResult<Option<Tenant>> {
                 let rows = sqlx::query_as(self.sql.tenant)
                     .bind(account_id_or_name)
-                    .fetch_all(&self.pool)
+                    .fetch_all(&mut *self.connection().await?)
                     .await
                     .map_err(classify)?;
                 Ok(fold_tenants(rows).pop())
@@ -248,7 +256,7 @@ macro_rules! history_store {
                     .bind(key.environment)
                     .bind(key.scope.as_str())
                     .bind(key.created_at.0)
-                    .execute(&self.pool)
+                    .execute(&mut *self.connection().await?)
                     .await
                     .map(|_| ())
                     .map_err(|e| match classify(e) {
@@ -263,7 +271,7 @@ macro_rules! history_store {
 
             async fn keys(&self) -> StoreResult<Vec<KeyInfo>> {
                 let rows: Vec<(String, String, String, String, i64, bool)> =
-                    sqlx::query_as(self.sql.keys).fetch_all(&self.pool).await.map_err(classify)?;
+                    sqlx::query_as(self.sql.keys).fetch_all(&mut *self.connection().await?).await.map_err(classify)?;
                 rows.into_iter()
                     .map(|(key_id, tenant, environment, scope, created_at, revoked)| {
                         Ok(KeyInfo {
@@ -282,7 +290,7 @@ macro_rules! history_store {
                 let done = sqlx::query(self.sql.revoke_key)
                     .bind(key_id)
                     .bind(Millis::now().0)
-                    .execute(&self.pool)
+                    .execute(&mut *self.connection().await?)
                     .await
                     .map_err(classify)?;
                 Ok(done.rows_affected() > 0)
@@ -292,7 +300,7 @@ macro_rules! history_store {
                 let row: Option<(String, String, String, String, Vec<u8>, bool, String)> =
                     sqlx::query_as(self.sql.key_by_digest)
                         .bind(digest.0.to_vec())
-                        .fetch_optional(&self.pool)
+                        .fetch_optional(&mut *self.connection().await?)
                         .await
                         .map_err(classify)?;
                 row.map(|(key_id, tenant, environment, scope, stored, revoked, default_env)| {
@@ -339,7 +347,7 @@ macro_rules! history_store {
                 page: &Page,
             ) -> StoreResult<Result<PageAppended, LiveRefusal>> {
                 let body = page.to_json();
-                let mut tx = self.pool.begin().await.map_err(classify)?;
+                let mut tx = self.begin().await?;
                 let locked = self.lock_for_write(&mut tx, at, interaction_id).await?;
                 let Some((pk, _, _)) = locked else {
                     tx.rollback().await.map_err(classify)?;
@@ -385,7 +393,7 @@ macro_rules! history_store {
             ) -> StoreResult<Result<AttributeAllocated, LiveRefusal>> {
                 let (kind, value, allocated_at) =
                     (attribute.kind.as_str(), attribute.value.as_str(), attribute.allocated_at.0 .0);
-                let mut tx = self.pool.begin().await.map_err(classify)?;
+                let mut tx = self.begin().await?;
                 let locked = self.lock_for_write(&mut tx, at, interaction_id).await?;
                 let Some((pk, _, _)) = locked else {
                     tx.rollback().await.map_err(classify)?;
@@ -435,7 +443,7 @@ macro_rules! history_store {
                 interaction_id: &str,
                 ended_at: Millis,
             ) -> StoreResult<Result<(), LiveRefusal>> {
-                let mut tx = self.pool.begin().await.map_err(classify)?;
+                let mut tx = self.begin().await?;
                 let locked = self.lock_for_write(&mut tx, at, interaction_id).await?;
                 let pk = match locked {
                     Some((pk, started_at, _)) if ended_at.0 >= started_at => pk,
@@ -471,13 +479,13 @@ macro_rules! history_store {
                         let bound: Option<i64> = sqlx::query_scalar(self.sql.purge_bound)
                             .bind(cutoff.0)
                             .bind(i64::from(batch.max(1)) - 1)
-                            .fetch_optional(&self.pool)
+                            .fetch_optional(&mut *self.connection().await?)
                             .await
                             .map_err(classify)?;
                         (&self.sql.erase_inactive, Selection::Inactive(cutoff.0, bound.unwrap_or(cutoff.0)))
                     }
                 };
-                let mut tx = self.pool.begin().await.map_err(classify)?;
+                let mut tx = self.begin().await?;
                 let locked = bind_selection!(sqlx::query(sql.lock), selection)
                     .execute(&mut *tx)
                     .await

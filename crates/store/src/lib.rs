@@ -39,8 +39,9 @@ pub struct PoolSettings {
     /// How long a request waits for a connection (or a connection attempt) before the store counts
     /// as unavailable: short, so that requests fail fast during an outage.
     pub acquire_timeout: Duration,
-    /// How long one PostgreSQL server is given to accept a connection and answer when the servers
-    /// of a multi-host URL are looked through (`hosts`) before migrating.
+    /// How long one PostgreSQL server is given to accept a connection and answer: each attempt of a
+    /// request's new connection (`acquire`), and each server when those of a multi-host URL are
+    /// looked through (`hosts`) before migrating.
     pub connect_timeout: Duration,
     /// SQLite's page cache per connection, in KiB. The server keeps SQLite's default (2 MiB: the
     /// OS page cache holds the file anyway, and each connection has its own); a bulk import wants
@@ -229,6 +230,29 @@ pub(crate) fn classify(e: sqlx::Error) -> StoreError {
             }
         }
         _ => StoreError::Failed(e.to_string()),
+    }
+}
+
+/// A connection from `pool` within the pool's acquire timeout, each attempt cut after `attempt`.
+///
+/// sqlx gives a new connection the whole acquire timeout. Behind a proxy that holds a connection
+/// while it retries a server that just went down (HAProxy waits a second between tries) a request
+/// would wait that long although the database answers every other connection, and the background
+/// probe, finding it up, has no reason to close the gate. A cut attempt is dropped (sqlx gives back
+/// what it took) and the next one is routed again. Waiting for a busy pool is unchanged but for
+/// its place in the queue.
+pub(crate) async fn acquire<DB: sqlx::Database>(
+    pool: &sqlx::Pool<DB>,
+    attempt: Duration,
+) -> Result<sqlx::pool::PoolConnection<DB>, sqlx::Error> {
+    let deadline = tokio::time::Instant::now() + pool.options().get_acquire_timeout();
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match tokio::time::timeout(attempt.min(left), pool.acquire()).await {
+            Ok(acquired) => return acquired,
+            Err(_) if left > attempt => {}
+            Err(_) => return Err(sqlx::Error::PoolTimedOut),
+        }
     }
 }
 

@@ -13,6 +13,7 @@ use ixgw_core::store::{
     StoredFlow, StoredPhoto,
 };
 use ixgw_core::{Millis, StoreError, StoreResult};
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::Row;
 use std::sync::{Arc, LazyLock};
@@ -31,7 +32,8 @@ pub struct PostgresStore {
     pub(crate) replica: Option<(sqlx::PgPool, Arc<Servers>)>,
     pub(crate) sql: &'static Sql,
     pub(crate) inserts: &'static ChildInserts,
-    /// Each server's time to answer when the servers are looked through before migrating.
+    /// Each connection attempt's time to answer (a request's, `connection`; each server's when
+    /// the servers are looked through before migrating).
     connect_timeout: std::time::Duration,
 }
 
@@ -98,10 +100,9 @@ impl PostgresStore {
         (alone(&self.pool, &self.servers), self.replica.as_ref().map(|(pool, servers)| alone(pool, servers)))
     }
 
-    /// The pool of the read routes. (A read replica is a store of its own, which
-    /// `crate::replica::ReadReplica` puts in front of this one: see `split`.)
-    fn reads(&self) -> &sqlx::PgPool {
-        &self.pool
+    /// A pooled connection, each new one given `connect_timeout` (see `crate::acquire`).
+    pub(crate) async fn connection(&self) -> StoreResult<PoolConnection<sqlx::Postgres>> {
+        crate::acquire(&self.pool, self.connect_timeout).await.map_err(classify)
     }
 
     pub async fn migrate(&self) -> StoreResult<()> {
@@ -140,7 +141,7 @@ impl HistoryReads for PostgresStore {
             .bind(at.environment)
             .bind(target.value())
             .bind(cutoff.0)
-            .fetch_all(self.reads())
+            .fetch_all(&mut *self.connection().await?)
             .await
             .map_err(classify)?;
         let Some(interaction_id) = rows.first().map(|(id, _)| id.clone()) else {
@@ -167,7 +168,7 @@ impl HistoryReads for PostgresStore {
             .bind(at.environment)
             .bind(target.value())
             .bind(cutoff.0)
-            .fetch_optional(self.reads())
+            .fetch_optional(&mut *self.connection().await?)
             .await
             .map_err(classify)?;
         Ok(row.map(|(key, interaction_id)| Resolved { key, interaction_id }))
@@ -186,7 +187,7 @@ impl HistoryReads for PostgresStore {
             .bind(value)
             .bind(cutoff.0)
             .bind(kind.as_str())
-            .fetch_optional(self.reads())
+            .fetch_optional(&mut *self.connection().await?)
             .await
             .map_err(classify)
     }
@@ -194,7 +195,7 @@ impl HistoryReads for PostgresStore {
     async fn variable_set(&self, interaction: &Resolved, name: &str) -> StoreResult<Option<OrderedStrings>> {
         let json: Option<Option<String>> = sqlx::query_scalar(self.sql.variable_sets)
             .bind(interaction.key)
-            .fetch_optional(self.reads())
+            .fetch_optional(&mut *self.connection().await?)
             .await
             .map_err(classify)?;
         variable_set_named(json.flatten().as_deref(), name)
@@ -206,7 +207,7 @@ impl HistoryReads for PostgresStore {
             .bind(at.environment)
             .bind(interaction_id)
             .bind(path)
-            .fetch_optional(self.reads())
+            .fetch_optional(&mut *self.connection().await?)
             .await
             .map_err(classify)?;
         Ok(row.map(|(mime, data)| StoredPhoto { mime, data }))
@@ -217,7 +218,7 @@ impl HistoryReads for PostgresStore {
             .bind(at.tenant)
             .bind(at.environment)
             .bind(interaction_id)
-            .fetch_optional(self.reads())
+            .fetch_optional(&mut *self.connection().await?)
             .await
             .map_err(classify)?;
         Ok(row.as_ref().map(context_row))
@@ -240,7 +241,7 @@ impl HistoryReads for PostgresStore {
             .bind(before_started)
             .bind(before_id)
             .bind(limit)
-            .fetch_all(self.reads())
+            .fetch_all(&mut *self.connection().await?)
             .await
             .map_err(classify)?;
         Ok(rows.iter().map(context_row).collect())
@@ -254,7 +255,7 @@ impl HistoryReads for PostgresStore {
     ) -> StoreResult<Option<ContentBlob>> {
         let sql = self.sql.content[part as usize];
         let q = sqlx::query(sql).bind(at.tenant).bind(at.environment).bind(interaction_id);
-        let row = q.fetch_optional(self.reads()).await.map_err(classify)?;
+        let row = q.fetch_optional(&mut *self.connection().await?).await.map_err(classify)?;
         Ok(row.map(|r| {
             let mime: Option<String> = r.get(0);
             let data = match part {

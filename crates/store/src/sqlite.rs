@@ -64,6 +64,12 @@ impl SqliteStore {
         self.sql.flow_by_id
     }
 
+    /// A pooled connection (a file opens at once or not at all: no attempt to cut, unlike
+    /// PostgreSQL's `connection`).
+    pub(crate) async fn connection(&self) -> StoreResult<sqlx::pool::PoolConnection<sqlx::Sqlite>> {
+        self.pool.acquire().await.map_err(crate::classify)
+    }
+
     /// The connection pool (tests and tools that inspect the tables).
     pub fn pool(&self) -> &sqlx::SqlitePool {
         &self.pool
