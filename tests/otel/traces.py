@@ -320,6 +320,10 @@ def request_traces(receiver, gateway):
             db = [s for s in below if "db.system.name" in s["attributes"]]
             check(db and all(s["attributes"]["db.system.name"] == "sqlite" and s["attributes"].get("db.operation.name")
                              for s in db), f"{what}: store calls are children, named ({sorted({s['name'] for s in db})})")
+            key_checks = {s["span_id"] for s in below if s["name"] == "key check"}
+            check(any(s["name"] == "key_by_digest" and s["parent"] in key_checks for s in db),
+                  f"{what}: the key check's store call is its child",
+                  json.dumps([(s["name"], s["parent"]) for s in below]))
             if kind == "soap":
                 check({"soap read", "soap write"} <= names, f"{what}: SOAP envelope reading and reply writing are children",
                       sorted(names))

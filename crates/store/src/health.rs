@@ -158,24 +158,15 @@ impl FailFast {
     }
 }
 
-/// A gated call in a span of its own (`db.operation.name`: the store's method, which names its
-/// statement; never the values bound to it). A span off (no trace export) costs a level check.
+/// A gated call in a span of its own when traces are exported (`crate::spans`; the store's
+/// method names the span and its statement, never the values bound to it).
 macro_rules! gated {
     ($this:ident, $store:ident => $s:ident . $method:ident ( $($arg:expr),* $(,)? )) => {{
         let $store = &$this.inner;
-        let span = tracing::debug_span!(
-            "db",
-            otel.name = stringify!($method),
-            otel.kind = "client",
-            db.system.name = db_system($this.inner.backend()),
-            db.operation.name = stringify!($method),
-            error.type = tracing::field::Empty,
-            otel.status_code = tracing::field::Empty,
-        );
-        let result = tracing::Instrument::instrument($this.call($s.$method($($arg),*)), span.clone()).await;
-        if let Err(e) = &result {
-            span.record("error.type", error_type(e));
-            span.record("otel.status_code", "error");
+        let span = crate::spans::start(stringify!($method), db_system($this.inner.backend()));
+        let result = $this.call($s.$method($($arg),*)).await;
+        if let Some(span) = span {
+            span.end(result.as_ref().err().map(error_type));
         }
         result
     }};

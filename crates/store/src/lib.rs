@@ -6,7 +6,7 @@
 //! rusqlite on the request's thread; `postgres.rs`, sqlx) and its migrations (`migrations/sqlite`,
 //! `migrations/postgres`); `plans.rs` explains their lookups.
 //! Around them: failing fast while a database is down (`health`), and the read routes on a hot
-//! standby (`replica`).
+//! standby (`replica`); a span for each store call while traces are exported (`spans`).
 
 #[macro_use]
 mod delegate;
@@ -19,6 +19,7 @@ mod postgres;
 pub mod replica;
 mod rows;
 mod shadow;
+pub mod spans;
 mod sql;
 mod sqlite;
 mod sqlite_reads;

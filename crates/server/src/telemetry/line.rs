@@ -175,6 +175,11 @@ fn quoted(out: &mut Vec<u8>, value: &str) {
 fn escaped(out: &mut Vec<u8>, value: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let bytes = value.as_bytes();
+    // Most values need nothing escaped; a fold over every byte (no early exit) is vectorised.
+    if !bytes.iter().fold(false, |any, &b| any | (b < 0x20 || b == b'"' || b == b'\\' || b == 0x7f)) {
+        out.extend_from_slice(bytes);
+        return;
+    }
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
         let escape: &[u8] = match b {
@@ -283,6 +288,22 @@ mod tests {
         assert!(v.get("reason").is_none(), "{text}");
         let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(keys.len(), 12, "{keys:?}");
+    }
+
+    #[test]
+    fn quoted_values_escape_exactly_what_json_needs() {
+        for (value, written) in [
+            ("plain value 4bf92f", "\"plain value 4bf92f\""),
+            ("a\"b\\c", "\"a\\\"b\\\\c\""),
+            ("tab\there\nnew\r\u{1}\u{7f}", "\"tab\\there\\nnew\\r\\u0001\\u007f\""),
+            ("é ü 中", "\"é ü 中\""),
+        ] {
+            let mut out = Vec::new();
+            quoted(&mut out, value);
+            assert_eq!(String::from_utf8(out).unwrap(), written);
+            let json: String = serde_json::from_str(written).unwrap();
+            assert_eq!(json, value, "JSON reads it back");
+        }
     }
 
     #[test]

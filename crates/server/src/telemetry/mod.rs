@@ -287,7 +287,7 @@ where
             }
             line::write(&line::Fields {
                 request_id: &id,
-                trace_id: traced.as_ref().map_or("", |t| t.trace_id.as_str()),
+                trace_id: traced.as_ref().map_or("", trace::ServerSpan::trace_id),
                 method: res.request().method().as_str(),
                 surface: label.surface,
                 operation: &label.operation,

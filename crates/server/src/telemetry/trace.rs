@@ -1,5 +1,8 @@
-//! Traces: `tracing` spans made into OpenTelemetry spans and exported over OTLP/HTTP (protobuf)
-//! when `[telemetry] otlp_endpoint` is set (`docs/OBSERVABILITY.md`).
+//! Traces: OpenTelemetry spans exported over OTLP/HTTP (protobuf) when `[telemetry]
+//! otlp_endpoint` is set (`docs/OBSERVABILITY.md`). The spans of every request, the server's and
+//! its store calls', are made with the SDK directly ([`ServerSpan`], [`StoreCalls`]); the rarer
+//! ones (the key check, SOAP's reader and writer, the vendor's client, `ixgw pull`) are `tracing`
+//! spans that the OpenTelemetry layer makes into SDK spans.
 //!
 //! Finished spans go into a bounded queue and a thread of their own sends them in batches, so
 //! no request ever waits for the collector: when it is down or slow, spans that find the queue full
@@ -22,7 +25,7 @@ use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, Span, SpanData, SpanExporter, SpanProcessor, Tracer};
 use opentelemetry_sdk::Resource;
 use std::borrow::Cow;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
@@ -69,6 +72,56 @@ pub fn metrics_text() -> String {
         text.push_str(&format!("ixgw_trace_spans_total{{outcome=\"{outcome}\"}} {}\n", value.load(Ordering::Relaxed)));
     }
     text
+}
+
+/// The spans of store calls (`ixgw_store::spans`), made with the SDK directly: a child of the
+/// current `tracing` span of the gateway's (the key check; `ixgw pull`, the cutover's background
+/// copies), else of the request's server span (the context attached to the request's future);
+/// none outside both.
+struct StoreCalls(Tracer);
+
+/// A store call's SDK span.
+struct StoreCall(Span);
+
+impl ixgw_store::spans::CallTracer for StoreCalls {
+    fn start(&self, operation: &'static str, system: &'static str) -> Option<Box<dyn ixgw_store::spans::CallSpan>> {
+        use opentelemetry::trace::{SpanKind, Tracer as _};
+        // A `tracing` span of the gateway's inside the request (the key check) is the nearer
+        // parent; a request's store calls mostly have none, and that costs a look at the
+        // subscriber's stack.
+        let in_tracing = tracing::Span::current();
+        let from_tracing = (!in_tracing.is_none())
+            .then(|| in_tracing.context())
+            .filter(|context| context.span().span_context().is_valid());
+        let parent = match from_tracing {
+            Some(context) => context,
+            None => {
+                let current = Context::current();
+                if !current.has_active_span() {
+                    return None;
+                }
+                current
+            }
+        };
+        let builder = self
+            .0
+            .span_builder(Cow::Borrowed(operation))
+            .with_kind(SpanKind::Client)
+            .with_attributes([KeyValue::new("db.system.name", system), KeyValue::new("db.operation.name", operation)]);
+        Some(Box::new(StoreCall(self.0.build_with_context(builder, &parent))))
+    }
+}
+
+impl ixgw_store::spans::CallSpan for StoreCall {
+    fn end(self: Box<Self>, error: Option<&'static str>) {
+        use opentelemetry::trace::Span as _;
+        let mut span = self.0;
+        if let Some(error) = error {
+            span.set_attribute(KeyValue::new("error.type", error));
+            span.set_status(opentelemetry::trace::Status::error(""));
+        }
+        span.end();
+    }
 }
 
 /// The started exporter; [`Export::shutdown`] sends what is queued before the process ends.
@@ -125,6 +178,7 @@ pub fn start(settings: &TelemetrySettings) -> Result<Option<(Export, Tracer)>, S
     opentelemetry::global::set_text_map_propagator(opentelemetry_sdk::propagation::TraceContextPropagator::new());
     let tracer = provider.tracer("ixgw");
     let _ = TRACER.set(tracer.clone());
+    ixgw_store::spans::install(Box::new(StoreCalls(tracer.clone())));
     EXPORTING.store(true, Ordering::Relaxed);
     Ok(Some((Export { provider }, tracer)))
 }
@@ -327,20 +381,25 @@ impl Failures {
 /// `tracestate`) or starts one, and its own `traceparent` goes back in the answer.
 ///
 /// It is an SDK span, not a `tracing` one: the request log runs the request with its context
-/// attached (`opentelemetry::Context::attach`), so that the `tracing` spans of the faces, the core
-/// and the store (the key check, the store's calls, the SOAP reader and writer, the vendor) find it
-/// as their parent. A `tracing` span in its place went through every layer of the subscriber at
-/// its start, at each poll of the request and at its end: a third of what tracing cost a request.
+/// attached (`opentelemetry::Context::attach`), so that the store's calls ([`StoreCalls`]) and the
+/// `tracing` spans of the faces and the core (the key check, the SOAP reader and writer, the
+/// vendor) find it as their parent. A `tracing` span in its place went through every layer of the
+/// subscriber at its start, at each poll of the request and at its end: a third of what tracing
+/// cost a request.
 pub struct ServerSpan {
     /// The client's context with this span in it: the parent of the request's spans.
     pub context: Context,
-    /// 32 hex digits, for the request's log line.
-    pub trace_id: String,
-    traceparent: Option<HeaderValue>,
+    /// This span's `traceparent` (`00-{trace id}-{span id}-{flags}`), all zeros if it is invalid.
+    traceparent: [u8; TRACEPARENT_LEN],
 }
 
 /// `traceparent`, the W3C header of the trace context.
 pub const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+const TRACEPARENT_LEN: usize = 55;
+
+/// The attributes a server span may have: its vector is made this long at the start, so that
+/// those of the answer never make it grow.
+const SERVER_ATTRIBUTES: usize = 10;
 
 impl ServerSpan {
     /// The server span of `req`, named when it finishes (by its method and route).
@@ -348,7 +407,13 @@ impl ServerSpan {
     pub fn start(req: &ServiceRequest, request_id: &str) -> Option<Self> {
         use opentelemetry::trace::{SpanKind, Tracer as _};
         let tracer = TRACER.get()?;
-        let parent = TraceContextPropagator::new().extract(&Incoming(req.headers()));
+        // Without a `traceparent` there is nothing to extract (the propagator would parse the
+        // names of the headers it looks for on every request).
+        let parent = if req.headers().contains_key(TRACEPARENT) {
+            TraceContextPropagator::new().extract(&Incoming(req.headers()))
+        } else {
+            Context::new()
+        };
         let method: opentelemetry::StringValue = match *req.method() {
             Method::GET => "GET".into(),
             Method::POST => "POST".into(),
@@ -357,19 +422,24 @@ impl ServerSpan {
             Method::HEAD => "HEAD".into(),
             ref other => other.as_str().to_string().into(),
         };
-        let builder = tracer.span_builder(Cow::Borrowed("request")).with_kind(SpanKind::Server).with_attributes([
-            KeyValue::new("http.request.method", method),
-            KeyValue::new("request_id", request_id.to_string()),
-        ]);
+        let mut attributes = Vec::with_capacity(SERVER_ATTRIBUTES);
+        attributes.push(KeyValue::new("http.request.method", method));
+        attributes.push(KeyValue::new("request_id", request_id.to_string()));
+        // A vector's own iterator collects back into it: the capacity stays.
+        let builder =
+            tracer.span_builder(Cow::Borrowed("request")).with_kind(SpanKind::Server).with_attributes(attributes);
         let span = tracer.build_with_context(builder, &parent);
         let context = parent.with_span(span);
-        let span_context = context.span().span_context().clone();
-        let trace_id = span_context.trace_id().to_string();
-        let traceparent = span_context.is_valid().then(|| {
-            let flags = span_context.trace_flags().to_u8();
-            HeaderValue::from_str(&format!("00-{trace_id}-{}-{flags:02x}", span_context.span_id()))
-        });
-        Some(Self { context, trace_id, traceparent: traceparent.and_then(Result::ok) })
+        let traceparent = traceparent(context.span().span_context());
+        Some(Self { context, traceparent })
+    }
+
+    /// 32 hex digits, for the request's log line; empty if the span is invalid.
+    pub fn trace_id(&self) -> &str {
+        if self.traceparent[0] == 0 {
+            return "";
+        }
+        std::str::from_utf8(&self.traceparent[3..35]).unwrap_or("")
     }
 
     /// Records what the answer was (the route, status, the face's label; a 5xx is an error) and
@@ -379,7 +449,7 @@ impl ServerSpan {
         let span = self.context.span();
         // The route's template (`/interact/{version}/...`), never the path with its ids.
         let method = res.request().method().as_str();
-        let mut attributes = Vec::with_capacity(8);
+        let mut attributes = Vec::with_capacity(SERVER_ATTRIBUTES - 2);
         if let Some(route) = labelled_route(&label, method, res.request().path()) {
             span.update_name(Cow::Borrowed(route.name.as_str()));
             attributes.push(KeyValue::new("http.route", route.template.as_str()));
@@ -408,8 +478,10 @@ impl ServerSpan {
         }
         span.set_attributes(attributes);
         span.end();
-        if let Some(traceparent) = &self.traceparent {
-            res.headers_mut().insert(TRACEPARENT, traceparent.clone());
+        if self.traceparent[0] != 0 {
+            if let Ok(value) = HeaderValue::from_bytes(&self.traceparent) {
+                res.headers_mut().insert(TRACEPARENT, value);
+            }
         }
     }
 
@@ -422,46 +494,74 @@ impl ServerSpan {
     }
 }
 
+/// `span_context` as a W3C `traceparent`, written without the formatting machinery (this is per
+/// request); all zeros for an invalid context.
+fn traceparent(span_context: &opentelemetry::trace::SpanContext) -> [u8; TRACEPARENT_LEN] {
+    fn hex(out: &mut [u8], bytes: &[u8]) {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        for (pair, byte) in out.chunks_exact_mut(2).zip(bytes) {
+            pair[0] = DIGITS[usize::from(byte >> 4)];
+            pair[1] = DIGITS[usize::from(byte & 15)];
+        }
+    }
+    let mut out = [0; TRACEPARENT_LEN];
+    if span_context.is_valid() {
+        out[..3].copy_from_slice(b"00-");
+        hex(&mut out[3..35], &span_context.trace_id().to_bytes());
+        out[35] = b'-';
+        hex(&mut out[36..52], &span_context.span_id().to_bytes());
+        out[52] = b'-';
+        hex(&mut out[53..], &[span_context.trace_flags().to_u8()]);
+    }
+    out
+}
+
 /// The route template of an operation a face labelled, from the faces' route tables (made once):
 /// telling a request's pattern from actix runs its routing again, regular expressions and all.
 /// `None` for what the tables do not name, and for a path outside the template's literal start
 /// (Context Services is also served under its base path).
 fn labelled_route(label: &RequestLabel, method: &str, path: &str) -> Option<&'static LabelledRoute> {
-    type Routes = HashMap<&'static str, HashMap<&'static str, LabelledRoute>>;
-    static ROUTES: OnceLock<Routes> = OnceLock::new();
+    // A few surfaces of a dozen operations at most: a scan is quicker than hashing the names.
+    static ROUTES: OnceLock<Vec<(&'static str, Vec<LabelledRoute>)>> = OnceLock::new();
     let routes = ROUTES.get_or_init(|| {
-        let mut routes = Routes::new();
-        let mut add = |surface: &'static str, route: &Route, template: String| {
-            let name = format!("{} {template}", route.method.as_str());
-            routes.entry(surface).or_default().insert(route.operation, LabelledRoute { template, name });
+        let labelled = |route: &Route, template: String| LabelledRoute {
+            operation: route.operation,
+            name: format!("{} {template}", route.method.as_str()),
+            literal: template.find('{').unwrap_or(template.len()),
+            template,
         };
-        for route in ixgw_rest::interact::ROUTES {
-            add(ixgw_rest::interact::SURFACE, &route, format!("{}{}", ixgw_rest::interact::BASE, route.path));
-        }
-        for route in ixgw_rest::context::ROUTES {
-            add(ixgw_rest::context::SURFACE, &route, route.path.to_string());
-        }
-        for route in ixgw_rest::ingest::ROUTES {
-            add(ixgw_rest::ingest::SURFACE, &route, route.path.to_string());
-        }
-        for operation in ixgw_soap::request::Operation::ALL {
+        let interact = ixgw_rest::interact::ROUTES
+            .iter()
+            .map(|route| labelled(route, format!("{}{}", ixgw_rest::interact::BASE, route.path)));
+        let context = ixgw_rest::context::ROUTES.iter().map(|route| labelled(route, route.path.to_string()));
+        let ingest = ixgw_rest::ingest::ROUTES.iter().map(|route| labelled(route, route.path.to_string()));
+        let soap = ixgw_soap::request::Operation::ALL.iter().map(|operation| {
             let route = Route::new(Verb::Post, ixgw_soap::wsdl::ENDPOINT_PATH, operation.name());
-            add(ixgw_soap::SURFACE, &route, route.path.to_string());
-        }
-        routes
+            labelled(&route, route.path.to_string())
+        });
+        vec![
+            (ixgw_rest::interact::SURFACE, interact.collect()),
+            (ixgw_rest::context::SURFACE, context.collect()),
+            (ixgw_rest::ingest::SURFACE, ingest.collect()),
+            (ixgw_soap::SURFACE, soap.collect()),
+        ]
     });
-    let route = routes.get(label.surface)?.get(label.operation.as_str())?;
-    let literal = &route.template[..route.template.find('{').unwrap_or(route.template.len())];
-    (path.starts_with(literal)
+    let (_, surface) = routes.iter().find(|(surface, _)| *surface == label.surface)?;
+    let route = surface.iter().find(|route| route.operation == label.operation)?;
+    (path.starts_with(&route.template[..route.literal])
         && route.name.starts_with(method)
         && route.name.as_bytes().get(method.len()) == Some(&b' '))
     .then_some(route)
 }
 
-/// A route template and the server span's name for it (`GET /interact/...`).
 struct LabelledRoute {
+    operation: &'static str,
+    /// `http.route`'s value.
     template: String,
+    /// The span's name: the method and the template.
     name: String,
+    /// The length of the template's literal start (up to its first `{`).
+    literal: usize,
 }
 
 /// The current span's place in its trace, to continue it from a task that outlives the span (a
@@ -584,6 +684,23 @@ mod tests {
         assert_eq!(dropped + failed, 1000, "every span is counted once");
         assert_eq!(collector.taken.load(Ordering::Relaxed), 0);
         processor.shutdown_with_timeout(Duration::from_secs(5)).unwrap();
+    }
+
+    #[test]
+    fn the_traceparent_is_the_w3c_header_of_the_span() {
+        let context = SpanContext::new(
+            TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap(),
+            SpanId::from_hex("00f067aa0ba902b7").unwrap(),
+            TraceFlags::SAMPLED,
+            false,
+            TraceState::NONE,
+        );
+        let written = traceparent(&context);
+        assert_eq!(&written, b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+        let unsampled =
+            SpanContext::new(context.trace_id(), context.span_id(), TraceFlags::default(), false, TraceState::NONE);
+        assert!(traceparent(&unsampled).ends_with(b"-00"));
+        assert_eq!(traceparent(&SpanContext::empty_context()), [0; TRACEPARENT_LEN], "none for an invalid span");
     }
 
     #[test]
