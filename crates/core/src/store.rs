@@ -56,12 +56,16 @@ pub struct StoredFlow {
     pages: Vec<std::ops::Range<usize>>,
 }
 
+/// The pages [`StoredFlow::new`] makes room for before the first: more grow the list as needed.
+const EXPECTED_PAGES: usize = 16;
+
 impl StoredFlow {
     /// A flow with no pages yet; `capacity`: the bytes its pages are expected to take.
     pub fn new(interaction_id: String, capacity: usize) -> Self {
         let mut json = String::with_capacity(capacity + 2);
         json.push('[');
-        Self { interaction_id, json, pages: Vec::new() }
+        // Room for a typical flow's pages at once (growing from empty took three allocations).
+        Self { interaction_id, json, pages: Vec::with_capacity(EXPECTED_PAGES) }
     }
 
     /// Appends the next page, as its canonical JSON.

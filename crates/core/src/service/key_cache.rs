@@ -17,14 +17,14 @@ use crate::model::tenancy::{StoredKey, Tenant};
 use siphasher::sip128::SipHasher24;
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 /// Entries beyond this many are dropped (expired first, then all) before a new one is kept.
 pub const MAX_ENTRIES: usize = 10_000;
 
 /// Tenants by the account id or name they were asked for (Context Services' `ContactCenterId`).
-pub type TenantCache = TtlCache<String, Tenant>;
+pub type TenantCache = TtlCache<String, Arc<Tenant>>;
 
 pub struct TtlCache<K, V> {
     ttl: Duration,
@@ -38,7 +38,7 @@ pub struct KeyTag(u128);
 /// Keys by the tag of the key as presented.
 pub struct KeyCache {
     tagger: SipHasher24,
-    entries: TtlCache<KeyTag, StoredKey>,
+    entries: TtlCache<KeyTag, Arc<StoredKey>>,
 }
 
 impl KeyCache {
@@ -52,13 +52,14 @@ impl KeyCache {
         KeyTag(self.tagger.hash(key.as_bytes()).as_u128())
     }
 
-    /// The key presented with `tag`, if the store returned it less than `ttl` ago.
-    pub fn key(&self, tag: KeyTag) -> Option<StoredKey> {
+    /// The key presented with `tag`, if the store returned it less than `ttl` ago (shared, not
+    /// copied: a remembered key is read on every request).
+    pub fn key(&self, tag: KeyTag) -> Option<Arc<StoredKey>> {
         self.entries.get(&tag)
     }
 
     /// Remembers a key the store just returned for a presented key whose digest it matched.
-    pub fn put_key(&self, tag: KeyTag, key: &StoredKey) {
+    pub fn put_key(&self, tag: KeyTag, key: &Arc<StoredKey>) {
         self.entries.put(tag, key.clone())
     }
 }
@@ -128,8 +129,8 @@ mod tests {
         let cache = KeyCache::new(Duration::from_millis(50));
         let k = key("a");
         assert_eq!(cache.key(cache.tag("a")), None);
-        cache.put_key(cache.tag("a"), &k);
-        assert_eq!(cache.key(cache.tag("a")), Some(k.clone()));
+        cache.put_key(cache.tag("a"), &Arc::new(k.clone()));
+        assert_eq!(cache.key(cache.tag("a")).as_deref(), Some(&k));
         assert_eq!(cache.key(cache.tag("b")), None);
         assert_eq!(cache.key(cache.tag("a ")), None);
         std::thread::sleep(Duration::from_millis(60));
@@ -140,8 +141,8 @@ mod tests {
     fn tenants_are_remembered_by_the_name_asked_for() {
         let cache = TenantCache::new(Duration::from_millis(50));
         let tenant = Tenant { account_id: "12345678".into(), name: "Demo".into(), environments: Vec::new() };
-        cache.put("Demo".to_string(), tenant.clone());
-        assert_eq!(cache.get("Demo"), Some(tenant));
+        cache.put("Demo".to_string(), Arc::new(tenant.clone()));
+        assert_eq!(cache.get("Demo").as_deref(), Some(&tenant));
         assert_eq!(cache.get("12345678"), None, "only what was asked for");
         std::thread::sleep(Duration::from_millis(60));
         assert_eq!(cache.get("Demo"), None, "expired");
@@ -150,7 +151,7 @@ mod tests {
     #[test]
     fn zero_ttl_remembers_nothing() {
         let cache = KeyCache::new(Duration::ZERO);
-        cache.put_key(cache.tag("a"), &key("a"));
+        cache.put_key(cache.tag("a"), &Arc::new(key("a")));
         assert_eq!(cache.key(cache.tag("a")), None);
         assert_eq!(cache.entries.len(), 0);
     }
@@ -159,10 +160,10 @@ mod tests {
     fn the_number_of_entries_is_capped() {
         let cache = KeyCache::new(Duration::from_secs(60));
         for i in 0..MAX_ENTRIES + 5 {
-            cache.put_key(cache.tag(&i.to_string()), &key(&i.to_string()));
+            cache.put_key(cache.tag(&i.to_string()), &Arc::new(key(&i.to_string())));
         }
         assert!(cache.entries.len() <= MAX_ENTRIES);
         let last = (MAX_ENTRIES + 4).to_string();
-        assert_eq!(cache.key(cache.tag(&last)), Some(key(&last)));
+        assert_eq!(cache.key(cache.tag(&last)).as_deref(), Some(&key(&last)));
     }
 }

@@ -157,7 +157,7 @@ impl HistoryService {
         // A remembered key was put under its tag only after its digest matched (below).
         let tag = self.keys.tag(key);
         if let Some(remembered) = self.keys.key(tag) {
-            return admit(Some(remembered), tenant, credentials, needed);
+            return admit(Some(&remembered), tenant, credentials, needed);
         }
         let span = tracing::debug_span!(
             "key check",
@@ -168,11 +168,11 @@ impl HistoryService {
             let presented = KeyDigest::of(key);
             let fetched = self.store.key_by_digest(&presented).await?;
             let matches = presented.matches(fetched.as_ref().map_or(&NO_KEY, |s| &s.digest));
-            let fetched = fetched.filter(|_| matches);
+            let fetched = fetched.filter(|_| matches).map(Arc::new);
             if let Some(key) = &fetched {
                 self.keys.put_key(tag, key);
             }
-            admit(fetched, tenant, credentials, needed)
+            admit(fetched.as_deref(), tenant, credentials, needed)
         }
         .instrument(span.clone())
         .await;
@@ -194,12 +194,13 @@ impl HistoryService {
         &self,
         contact_center_id: Option<&str>,
         default: Option<&str>,
-    ) -> Result<Tenant, HistoryError> {
+    ) -> Result<Arc<Tenant>, HistoryError> {
         let wanted = contact_center_id.or(default).ok_or(HistoryError::NoTenant)?;
         if let Some(remembered) = self.tenants.get(wanted) {
             return Ok(remembered);
         }
         let tenant = self.store.tenant(wanted).await?.ok_or_else(|| HistoryError::UnknownTenant(wanted.to_string()))?;
+        let tenant = Arc::new(tenant);
         self.tenants.put(wanted.to_string(), tenant.clone());
         Ok(tenant)
     }
@@ -388,7 +389,7 @@ pub fn placement<'a>(
 /// The principal `stored` (the key presented, if the store holds it) gives, if it may do what is
 /// `needed` for `tenant` in the environment the credentials name.
 fn admit(
-    stored: Option<StoredKey>,
+    stored: Option<&StoredKey>,
     tenant: Option<&str>,
     credentials: Credentials<'_>,
     needed: Scope,
@@ -409,7 +410,12 @@ fn admit(
     if !stored.scope.permits(needed) {
         return Err(HistoryError::Unauthenticated(AuthFailure::ScopeNotAllowed));
     }
-    Ok(Principal { tenant: stored.tenant, environment: stored.environment, scope: stored.scope, key_id: stored.key_id })
+    Ok(Principal {
+        tenant: stored.tenant.clone(),
+        environment: stored.environment.clone(),
+        scope: stored.scope,
+        key_id: stored.key_id.clone(),
+    })
 }
 
 #[cfg(test)]
