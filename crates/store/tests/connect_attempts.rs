@@ -2,7 +2,7 @@
 //! between tries) is cut after `connect_timeout` and made again, instead of holding the request
 //! for the whole acquire timeout while the database answers every other connection.
 
-use ixgw_core::store::{FlowTarget, Partition};
+use ixgw_core::store::{FlowTarget, HistoryStore, Partition};
 use ixgw_core::Millis;
 use ixgw_store::{Database, PoolSettings};
 use ixgw_testkit::Backend;
@@ -38,11 +38,20 @@ async fn holding_proxy(upstream: String, held: usize) -> (String, Arc<AtomicUsiz
     (address, accepted)
 }
 
-/// `url` with its `host:port` replaced by `address`.
-fn through(url: &str, address: &str) -> (String, String) {
+/// A store on `url` through a [`holding_proxy`] that holds its first `held` connections, and the
+/// proxy's count of connections.
+async fn store_through_proxy(
+    url: &str,
+    held: usize,
+    connect_timeout: Duration,
+    acquire_timeout: Duration,
+) -> (Arc<dyn HistoryStore>, Arc<AtomicUsize>) {
     let start = url.find('@').map_or_else(|| url.find("://").unwrap() + 3, |at| at + 1);
     let end = start + url[start..].find('/').unwrap();
-    (format!("{}{address}{}", &url[..start], &url[end..]), url[start..end].to_string())
+    let (proxy, accepted) = holding_proxy(url[start..end].to_string(), held).await;
+    let url = format!("{}{proxy}{}", &url[..start], &url[end..]);
+    let settings = PoolSettings { connect_timeout, acquire_timeout, ..PoolSettings::default() };
+    (Database::connect(&url, &settings).await.unwrap().store(), accepted)
 }
 
 #[tokio::test]
@@ -55,15 +64,8 @@ async fn a_connection_attempt_a_proxy_holds_is_cut_and_made_again() {
     direct.migrate().await.unwrap();
     direct.store().create_tenant(AT.tenant, "Demo", &["production".into()]).await.unwrap();
 
-    let (url, upstream) = through(&database.url, "127.0.0.1:0");
-    let (proxy, accepted) = holding_proxy(upstream, 2).await;
-    let (url, _) = through(&url, &proxy);
-    let settings = PoolSettings {
-        connect_timeout: Duration::from_millis(200),
-        acquire_timeout: Duration::from_secs(10),
-        ..PoolSettings::default()
-    };
-    let store = Database::connect(&url, &settings).await.unwrap().store();
+    let (store, accepted) =
+        store_through_proxy(&database.url, 2, Duration::from_millis(200), Duration::from_secs(10)).await;
 
     let started = Instant::now();
     let flow = store.flow(AT, FlowTarget::UniqueId("absent"), Millis(0)).await;
@@ -86,15 +88,8 @@ async fn a_connection_never_made_is_still_answered_within_the_acquire_timeout() 
         return;
     }
     let database = Backend::Postgres.fresh_database().await;
-    let (url, upstream) = through(&database.url, "127.0.0.1:0");
-    let (proxy, accepted) = holding_proxy(upstream, usize::MAX).await;
-    let (url, _) = through(&url, &proxy);
-    let settings = PoolSettings {
-        connect_timeout: Duration::from_millis(100),
-        acquire_timeout: Duration::from_millis(750),
-        ..PoolSettings::default()
-    };
-    let store = Database::connect(&url, &settings).await.unwrap().store();
+    let (store, accepted) =
+        store_through_proxy(&database.url, usize::MAX, Duration::from_millis(100), Duration::from_millis(750)).await;
 
     let started = Instant::now();
     let refused = store.ping().await;
