@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import {
-  startGateway, launchBrowser, signIn, go, ready, TENANT, KEY, STAGING_KEY, BIG_ID, BIG_PAGES,
+  startGateway, launchBrowser, signIn, go, navigate, TENANT, KEY, STAGING_KEY, BIG_ID, BIG_PAGES,
 } from './harness.mjs';
 
 const require = createRequire(import.meta.url);
@@ -67,8 +67,7 @@ test('sign in, find by unique id: the timeline with inputs by kind and photos', 
   const { page, seen, close } = await tab();
   await signIn(page, gateway.explorer);
   await page.getByLabel('Unique id', { exact: true }).fill('040100713');
-  await page.getByLabel('Unique id', { exact: true }).press('Enter');
-  await ready(page);
+  await navigate(page, () => page.getByLabel('Unique id', { exact: true }).press('Enter'));
   assert.equal(new URL(page.url()).hash, '#/flow/040100713');
   assert.equal(await pageCount(page), 6);
   const first = page.locator('ol.timeline > li').first();
@@ -114,8 +113,7 @@ test('find by caller attribute, in the 3- and the 12-month window', async () => 
   const { page, close } = await tab();
   await signIn(page, gateway.explorer);
   await page.getByLabel('Caller attribute value').fill('history1');
-  await page.getByRole('button', { name: 'Show' }).nth(1).click();
-  await ready(page);
+  await navigate(page, () => page.getByRole('button', { name: 'Show' }).nth(1).click());
   assert.equal(new URL(page.url()).hash, '#/attribute/history1');
   assert.equal(await pageCount(page), 6);
   await page.waitForSelector('#resolved a');
@@ -124,12 +122,10 @@ test('find by caller attribute, in the 3- and the 12-month window', async () => 
   await go(page, '#/');
   await page.getByLabel('Caller attribute value').fill('history-old');
   await page.locator('#find-attribute').getByLabel('Past 12 months (widerSearch)').check();
-  await page.locator('#find-attribute').getByRole('button', { name: 'Show' }).click();
-  await ready(page);
+  await navigate(page, () => page.locator('#find-attribute').getByRole('button', { name: 'Show' }).click());
   assert.equal(new URL(page.url()).hash, '#/attribute/history-old?wider=1');
   assert.equal(await pageCount(page), 2);
-  await page.getByRole('link', { name: 'Past 3 months only' }).click();
-  await ready(page);
+  await navigate(page, () => page.getByRole('link', { name: 'Past 3 months only' }).click());
   assert.match(await mainText(page), /history for attribute history-old was not found/);
   await close();
 });
@@ -138,29 +134,22 @@ test('every view has its address; links open it in a signed-in tab; back returns
   const { page, close } = await tab();
   await signIn(page, gateway.explorer, { hash: '#/flow/040100709' });
   assert.equal(await pageCount(page), 3);
-  await page.getByRole('link', { name: 'Summary' }).click();
-  await ready(page);
+  await navigate(page, () => page.getByRole('link', { name: 'Summary' }).click());
   assert.equal(new URL(page.url()).hash, '#/flow/040100709/summary');
   assert.match(await mainText(page), /Choose a plan/);
-  await page.getByRole('link', { name: 'Variable sets' }).click();
-  await ready(page);
+  await navigate(page, () => page.getByRole('link', { name: 'Variable sets' }).click());
   await page.getByLabel('Variable set id').fill('customerInfoSet');
-  await page.getByLabel('Variable set id').press('Enter');
-  await ready(page);
+  await navigate(page, () => page.getByLabel('Variable set id').press('Enter'));
   assert.equal(new URL(page.url()).hash, '#/flow/040100709/variables?sets=customerInfoSet');
   assert.match(await page.locator('table.kv').innerText(), /firstName\s+Carlos/);
-  await page.goBack();
-  await ready(page);
+  await navigate(page, () => page.goBack());
   assert.equal(new URL(page.url()).hash, '#/flow/040100709/variables');
-  await page.goBack();
-  await ready(page);
+  await navigate(page, () => page.goBack());
   assert.equal(new URL(page.url()).hash, '#/flow/040100709/summary');
-  await page.goBack();
-  await ready(page);
+  await navigate(page, () => page.goBack());
   assert.equal(await pageCount(page), 3);
   // A link opened in this signed-in tab (a reload keeps the sign-in, the tab's sessionStorage).
-  await page.goto(`${gateway.explorer}#/flow/040100713/variables?sets=repairInfoSet,noSuchSet`);
-  await ready(page);
+  await navigate(page, () => page.goto(`${gateway.explorer}#/flow/040100713/variables?sets=repairInfoSet,noSuchSet`));
   assert.match(await mainText(page), /repairTicketId\s+RMA-2026-10-0042/);
   assert.match(await mainText(page), /variable set noSuchSet was not found/);
   // The staging environment sees its own data.
@@ -176,23 +165,18 @@ test("a customer's interactions, a page at a time, each leading to its flow", as
   const { page, close } = await tab();
   await signIn(page, gateway.explorer);
   await page.getByLabel('Customer id').fill('00001a57JGQ00BVU');
-  await page.getByLabel('Customer id').press('Enter');
-  await ready(page);
+  await navigate(page, () => page.getByLabel('Customer id').press('Enter'));
   assert.equal(await page.locator('table.list tbody tr').count(), 6);
   await go(page, '#/customer/00001a57JGQ00BVU?limit=2');
   const ids = async () => page.locator('table.list tbody tr td:last-child').allInnerTexts();
   assert.deepEqual(await ids(), ['00001a57JGQ00C11', '00001a57JGQ00C10']);
-  await page.getByRole('link', { name: 'Next page »' }).click();
-  await ready(page);
+  await navigate(page, () => page.getByRole('link', { name: 'Next page »' }).click());
   assert.deepEqual(await ids(), ['040100713', '040100650']);
-  await page.getByRole('link', { name: 'Next page »' }).click();
-  await ready(page);
+  await navigate(page, () => page.getByRole('link', { name: 'Next page »' }).click());
   assert.deepEqual(await ids(), ['039900100', '00001a57JGQ00BW8']);
-  await page.goBack();
-  await ready(page);
+  await navigate(page, () => page.goBack());
   assert.deepEqual(await ids(), ['040100713', '040100650']);
-  await page.getByRole('link', { name: '040100713' }).click();
-  await ready(page);
+  await navigate(page, () => page.getByRole('link', { name: '040100713' }).click());
   assert.equal(await pageCount(page), 6);
   await go(page, '#/customer/nobody');
   assert.match(await mainText(page), /No interactions for customer nobody/);
@@ -207,8 +191,7 @@ test('not found, empty history and a wrong key read as the vendor means them', a
   assert.match(await mainText(page), /History found, but empty/);
   await go(page, '#/flow/040100650');
   assert.match(await mainText(page), /history for UUID 040100650 was not found/);
-  await page.getByRole('alert').getByRole('link', { name: 'Search the past 12 months' }).click();
-  await ready(page);
+  await navigate(page, () => page.getByRole('alert').getByRole('link', { name: 'Search the past 12 months' }).click());
   assert.equal(await pageCount(page), 2);
   await go(page, '#/flow/039900100?wider=1');
   assert.match(await mainText(page), /history for UUID 039900100 was not found/);
@@ -226,8 +209,7 @@ test('not found, empty history and a wrong key read as the vendor means them', a
   await wrong.page.getByRole('button', { name: 'Sign in again' }).click();
   await wrong.page.getByLabel('Application key').fill(KEY);
   await wrong.page.getByLabel('Tenant (account id)').fill(TENANT);
-  await wrong.page.getByRole('button', { name: 'Sign in' }).click();
-  await ready(wrong.page);
+  await navigate(wrong.page, () => wrong.page.getByRole('button', { name: 'Sign in' }).click());
   assert.equal(await pageCount(wrong.page), 6);
   await wrong.close();
 
@@ -360,15 +342,13 @@ test('usable: no accessibility violations (axe), keyboard only, readable at 360 
   await page.keyboard.press('Tab');
   assert.equal(await page.evaluate(() => document.activeElement.id), 'key');
   await page.keyboard.type(KEY);
-  await page.keyboard.press('Enter');
-  await ready(page);
+  await navigate(page, () => page.keyboard.press('Enter'));
   // The new view's title has the focus (a screen reader starts there); the first field follows.
   assert.equal(await page.evaluate(() => document.activeElement.id), 'view-title');
   await page.keyboard.press('Tab');
   assert.equal(await page.evaluate(() => document.activeElement.id), 'find-id-value');
   // On a fresh load, the skip link comes first and moves to the content.
-  await page.reload();
-  await ready(page);
+  await navigate(page, () => page.reload());
   await page.keyboard.press('Tab');
   assert.equal(await page.evaluate(() => document.activeElement.id), 'skip');
   await page.keyboard.press('Enter');
@@ -376,8 +356,7 @@ test('usable: no accessibility violations (axe), keyboard only, readable at 360 
   await axe(page, 'find');
   await page.locator('#find-id-value').click();
   await page.keyboard.type('040100713');
-  await page.keyboard.press('Enter');
-  await ready(page);
+  await navigate(page, () => page.keyboard.press('Enter'));
   assert.equal(await page.evaluate(() => document.activeElement.id), 'view-title', 'focus moves to the new view');
   await axe(page, 'timeline');
   for (const hash of ['#/flow/040100713/summary', '#/flow/040100713/variables?sets=customerInfoSet', '#/flow/040100713/wire', '#/customer/00001a57JGQ00BVU', '#/flow/no-such-id', '#/flow/040100766']) {

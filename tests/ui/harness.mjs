@@ -164,13 +164,21 @@ export async function signIn(page, explorer, { tenant = TENANT, key = KEY, envir
   await page.getByLabel('Tenant (account id)').fill(tenant);
   await page.getByLabel('Application key').fill(key);
   if (environment) await page.getByLabel(/^Environment/).fill(environment);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await navigate(page, () => page.getByRole('button', { name: 'Sign in' }).click());
+}
+
+/**
+ * Does `action` (a click, a key, back, a reload) that shows another view and waits for that view's
+ * data. The mark is cleared first: the view before had it, and the new view's render starts only
+ * when the browser gets to the hashchange, after the action has returned.
+ */
+export async function navigate(page, action) {
+  await page.evaluate(() => { delete document.getElementById('main').dataset.ready; });
+  await action();
   await ready(page);
 }
 
 /** Goes to `hash` in the signed-in tab and waits for its data. */
 export async function go(page, hash) {
-  await page.evaluate(() => { delete document.getElementById('main').dataset.ready; });
-  await page.evaluate((h) => { location.hash = h; }, hash);
-  await ready(page);
+  await navigate(page, () => page.evaluate((h) => { location.hash = h; }, hash));
 }
