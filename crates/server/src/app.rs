@@ -56,7 +56,6 @@ impl Application {
                 .wrap(crate::cutover::CutoverLayer(cutover.clone()))
                 .wrap(crate::limits::BodyIdleTimeout { idle: request_timeout })
                 .wrap(crate::telemetry::RequestLog { metrics: metrics.clone() })
-                .wrap(actix_web::middleware::from_fn(crate::shutdown::track))
                 .service(web::resource(HEALTHZ.path).route(HEALTHZ.to(healthz)))
                 .service(web::resource(METRICS.path).route(METRICS.to(metrics_text)))
                 .service(web::resource(READYZ.path).route(READYZ.to(readyz)))

@@ -5,6 +5,7 @@
 
 use actix_web::dev::{forward_ready, Payload, Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::error::PayloadError;
+use actix_web::http::header::{self, HeaderMap};
 use actix_web::web::Bytes;
 use actix_web::HttpMessage;
 use futures_util::stream::{self, Stream, StreamExt};
@@ -47,10 +48,19 @@ where
     forward_ready!(service);
 
     fn call(&self, mut req: ServiceRequest) -> Self::Future {
-        let body = req.take_payload();
-        req.set_payload(Payload::Stream { payload: Box::pin(with_idle_timeout(body, self.idle)) });
+        if announces_body(req.headers()) {
+            let body = req.take_payload();
+            req.set_payload(Payload::Stream { payload: Box::pin(with_idle_timeout(body, self.idle)) });
+        }
         self.service.call(req)
     }
+}
+
+/// Whether an HTTP/1.1 request has a body: a `Content-Length` other than 0, or a
+/// `Transfer-Encoding` (without either there is none, and nothing to time: a GET costs no wrapper).
+fn announces_body(headers: &HeaderMap) -> bool {
+    headers.contains_key(header::TRANSFER_ENCODING)
+        || headers.get(header::CONTENT_LENGTH).is_some_and(|length| length.as_bytes() != b"0")
 }
 
 /// `body`, failing with a timeout error when no part arrives for `idle`.
@@ -98,5 +108,20 @@ mod tests {
         assert_eq!(s.next().await.unwrap().unwrap(), Bytes::from_static(b"a"));
         assert!(matches!(s.next().await, Some(Err(PayloadError::Io(e))) if e.kind() == std::io::ErrorKind::TimedOut));
         assert!(s.next().await.is_none());
+    }
+
+    #[test]
+    fn only_a_request_that_announces_a_body_has_its_body_timed() {
+        let with = |pairs: &[(&'static str, &'static str)]| {
+            let mut headers = HeaderMap::new();
+            for (name, value) in pairs {
+                headers.insert(header::HeaderName::from_static(name), header::HeaderValue::from_static(value));
+            }
+            announces_body(&headers)
+        };
+        assert!(with(&[("content-length", "12")]));
+        assert!(with(&[("transfer-encoding", "chunked")]));
+        assert!(!with(&[]), "a GET");
+        assert!(!with(&[("content-length", "0")]));
     }
 }

@@ -14,10 +14,8 @@
 //! closes a connection whose request has not been read yet, and drops connections accepted but not
 //! yet handed to a worker, which is how requests were lost at shutdown.
 
-use actix_web::body::MessageBody;
 use actix_web::dev::{Extensions, ServerHandle, ServiceRequest, ServiceResponse};
 use actix_web::http::ConnectionType;
-use actix_web::middleware::Next;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -95,24 +93,35 @@ impl Drop for Connection {
     }
 }
 
-/// Middleware: a request makes its connection owed an answer until it has it; while draining, the
-/// answer closes the connection.
-pub async fn track(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let connection = req.conn_data::<Rc<Connection>>().cloned();
-    if let Some(c) = &connection {
-        c.set_owed(true);
+/// A request's part in its connection's debt: from [`Owed::begin`] the connection is owed an
+/// answer until [`Owed::answered`] (or until the request is given up: dropped); while draining, the
+/// answer closes the connection. The request log, the outermost layer, holds one for every request
+/// (a middleware of its own cost a boxed future and an `Rc` per request).
+pub struct Owed(Option<Rc<Connection>>);
+
+impl Owed {
+    pub fn begin(req: &ServiceRequest) -> Self {
+        let connection = req.conn_data::<Rc<Connection>>().cloned();
+        if let Some(c) = &connection {
+            c.set_owed(true);
+        }
+        Self(connection)
     }
-    let mut result = next.call(req).await;
-    if let Some(c) = &connection {
-        if let (Ok(response), true) = (&mut result, c.drain.is_draining()) {
+
+    /// The answer is made: while draining it closes its connection.
+    pub fn answered<B>(self, response: &mut ServiceResponse<B>) {
+        if self.0.as_ref().is_some_and(|c| c.drain.is_draining()) {
             response.response_mut().head_mut().set_connection_type(ConnectionType::Close);
         }
-        c.set_owed(false);
     }
-    result
+}
+
+impl Drop for Owed {
+    fn drop(&mut self) {
+        if let Some(c) = &self.0 {
+            c.set_owed(false);
+        }
+    }
 }
 
 /// How the server stops (from the settings).

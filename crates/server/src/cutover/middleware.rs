@@ -44,6 +44,15 @@ pub struct CutoverService<S> {
 
 type Answer<B> = Result<ServiceResponse<EitherBody<B>>, actix_web::Error>;
 
+/// The face's answer as the client's, when the cutover does not take the request.
+fn faces_answer<B>(answered: Result<ServiceResponse<B>, actix_web::Error>) -> Answer<B> {
+    answered.map(ServiceResponse::map_into_left_body)
+}
+
+/// A request the cutover does not take (every request with `mode = off`) goes straight on, with no
+/// future of its own to allocate.
+type PassedOn<F, B> = futures_util::future::Map<F, fn(Result<ServiceResponse<B>, actix_web::Error>) -> Answer<B>>;
+
 impl<S, B> Service<ServiceRequest> for CutoverService<S>
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
@@ -51,11 +60,12 @@ where
 {
     type Response = ServiceResponse<EitherBody<B>>;
     type Error = actix_web::Error;
-    type Future = Pin<Box<dyn Future<Output = Answer<B>>>>;
+    type Future = futures_util::future::Either<PassedOn<S::Future, B>, Pin<Box<dyn Future<Output = Answer<B>>>>>;
 
     forward_ready!(service);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
+        use futures_util::future::{Either, FutureExt};
         let route = self.cutover.as_ref().and_then(|cutover| {
             let post = match *req.method() {
                 Method::GET => false,
@@ -65,16 +75,15 @@ where
             cutover.route(post, req.path())
         });
         let (Some(cutover), Some(route)) = (self.cutover.clone(), route) else {
-            let answer = self.service.call(req);
-            return Box::pin(async move { answer.await.map(ServiceResponse::map_into_left_body) });
+            return Either::Left(self.service.call(req).map(faces_answer::<B> as fn(_) -> _));
         };
         let service = self.service.clone();
-        Box::pin(async move {
+        Either::Right(Box::pin(async move {
             match cutover.mode {
                 Mode::Shadow => shadow(&cutover, service, req, route).await,
                 Mode::Fallback | Mode::Off => fallback(&cutover, service, req, route).await,
             }
-        })
+        }))
     }
 }
 

@@ -193,8 +193,8 @@ fn fallback_label(req: &actix_web::HttpRequest) -> RequestLabel {
     RequestLabel { surface, operation, ..Default::default() }
 }
 
-/// Logs and measures every request, and gives it an `X-Request-Id` (the client's if it sent a sane
-/// one).
+/// Logs and measures every request, gives it an `X-Request-Id` (the client's if it sent a sane
+/// one), and keeps its connection owed an answer until it has it (`shutdown::Owed`).
 pub struct RequestLog {
     pub metrics: Arc<Metrics>,
 }
@@ -250,6 +250,7 @@ where
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
         let started = Instant::now();
+        let owed = crate::shutdown::Owed::begin(&req);
         let id = request_id(&req);
         let service = self.service.clone();
         let metrics = self.metrics.clone();
@@ -300,6 +301,7 @@ where
             if let Some(traced) = &traced {
                 traced.finish(&mut res, label);
             }
+            owed.answered(&mut res);
             Ok(res)
         })
     }
