@@ -12,12 +12,13 @@
 //! when more threads read at the same instant.
 //!
 //! A read that misses the page cache waits on the disk, and every request queued on its worker
-//! waits with it. So [`DISK_READS_TO_OFFLOAD`] reads within a second, each slower than
-//! [`SLOW_READ`] and gone to the disk (the thread's block reads in `/proc/thread-self/io` went up: a
-//! read merely slowed by a busy CPU did not), move the reads of the next [`OFFLOAD_FOR`] to tokio's blocking pool ([`OFFLOADED_AT_ONCE`] at a time, on connections
-//! of their own with SQLite's default page cache), and each read there that goes to the disk
-//! extends it: while the store is read from disk the workers keep answering and the disk serves
-//! several reads at once; while it is read from memory nothing changes.
+//! waits with it. So once reads slower than [`SLOW_READ`] that went to the disk (the thread's block
+//! reads in `/proc/thread-self/io` went up: a read merely slowed by a busy CPU did not) have held the
+//! serving threads [`DISK_WAIT_TO_OFFLOAD`] within a second, the reads of the next [`OFFLOAD_FOR`]
+//! move to tokio's blocking pool ([`OFFLOADED_AT_ONCE`] at a time, on connections of their own
+//! with SQLite's default page cache), and each read there that goes to the disk extends it: while
+//! the store is read from disk the workers keep answering and the disk serves several reads at
+//! once; while it is read from memory nothing changes.
 
 use crate::rows::{list_binds, variable_set_named};
 use crate::SqliteStore;
@@ -50,13 +51,14 @@ pub const SLOW_READ: Duration = Duration::from_millis(1);
 const SLOWER_THAN_TYPICAL: u64 = 16;
 /// How long after a read from disk the reads run on the blocking pool.
 pub const OFFLOAD_FOR: Duration = Duration::from_secs(1);
-/// Slow reads from disk on the serving threads, within [`OFFLOAD_FOR`] of the first, that move the
-/// reads. A store read from disk makes hundreds a second; a store in memory whose pages the OS
-/// reclaims now and then (a guest's proactive reclaim) a few, and moving its reads for them cost
-/// more than they held up: a read on the blocking pool takes two thread hand-offs (the 20 000 bench
-/// with 4: REST by id 0.67–0.70 × its floor in the runs where the reads moved, 0.88 in the one
-/// where they did not).
-pub const DISK_READS_TO_OFFLOAD: u64 = 64;
+/// How long slow reads from disk may hold the serving threads within [`OFFLOAD_FOR`] before the
+/// reads move: what a store read from disk costs them in a few reads (the morning's 300 000 store:
+/// 258 ms of `/healthz` p99), and more than the stray reads of a store in memory whose pages the OS
+/// reclaims now and then (a guest's proactive reclaim). Moving the reads for those cost more than
+/// they held up, since a read on the blocking pool takes two thread hand-offs: the 20 000 bench with
+/// the reads moved after four slow reads from disk, REST by id 0.67–0.70 × its floor in the runs
+/// where they moved, 0.88 in the one where they did not.
+pub const DISK_WAIT_TO_OFFLOAD: Duration = Duration::from_millis(100);
 /// Reads on the blocking pool at once (more wait, without holding a worker): the disk's queue.
 pub const OFFLOADED_AT_ONCE: usize = 16;
 /// The page cache of a blocking-pool read connection, in KiB (SQLite's default; the OS page
@@ -95,9 +97,9 @@ pub struct ReadConnections {
     offload_slots: Arc<Semaphore>,
     /// Until when, in ms after `started`, reads go to the blocking pool (0: never so far).
     offload_until_ms: AtomicU64,
-    /// The slow reads from disk on the serving threads since `disk_reads_since_ms`.
-    disk_reads: AtomicU64,
-    disk_reads_since_ms: AtomicU64,
+    /// The time slow reads from disk held the serving threads since `disk_wait_since_ms`, in µs.
+    disk_wait_us: AtomicU64,
+    disk_wait_since_ms: AtomicU64,
     started: Instant,
     /// A moving average of the reads' times, in µs.
     typical_read_us: AtomicU64,
@@ -115,8 +117,8 @@ impl ReadConnections {
             idle_offloaded: Mutex::new(Vec::new()),
             offload_slots: Arc::new(Semaphore::new(OFFLOADED_AT_ONCE)),
             offload_until_ms: AtomicU64::new(0),
-            disk_reads: AtomicU64::new(0),
-            disk_reads_since_ms: AtomicU64::new(0),
+            disk_wait_us: AtomicU64::new(0),
+            disk_wait_since_ms: AtomicU64::new(0),
             started: Instant::now(),
             typical_read_us: AtomicU64::new(0),
             #[cfg(test)]
@@ -151,22 +153,24 @@ impl ReadConnections {
         took > SLOW_READ && took_us > typical.saturating_mul(SLOWER_THAN_TYPICAL)
     }
 
-    /// Counts a slow read from disk on a serving thread; the [`DISK_READS_TO_OFFLOAD`]th within
-    /// [`OFFLOAD_FOR`] of the first moves the reads. (Updates may race: a count off by one will do.)
-    fn slow_read_from_disk(&self) {
+    /// Counts a slow read from disk on a serving thread, which held it `took`; once such reads
+    /// have held the serving threads [`DISK_WAIT_TO_OFFLOAD`] within [`OFFLOAD_FOR`], the reads
+    /// move. (Updates may race: a sum off by one read will do.)
+    fn slow_read_from_disk(&self, took: Duration) {
         let now = self.elapsed_ms();
-        let since = self.disk_reads_since_ms.load(Ordering::Relaxed);
-        let count = if self.disk_reads.load(Ordering::Relaxed) == 0
+        let took_us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        let since = self.disk_wait_since_ms.load(Ordering::Relaxed);
+        let waited = if self.disk_wait_us.load(Ordering::Relaxed) == 0
             || now.saturating_sub(since) > OFFLOAD_FOR.as_millis() as u64
         {
-            self.disk_reads_since_ms.store(now, Ordering::Relaxed);
-            self.disk_reads.store(1, Ordering::Relaxed);
-            1
+            self.disk_wait_since_ms.store(now, Ordering::Relaxed);
+            self.disk_wait_us.store(took_us, Ordering::Relaxed);
+            took_us
         } else {
-            self.disk_reads.fetch_add(1, Ordering::Relaxed) + 1
+            self.disk_wait_us.fetch_add(took_us, Ordering::Relaxed).saturating_add(took_us)
         };
-        if count >= DISK_READS_TO_OFFLOAD {
-            self.disk_reads.store(0, Ordering::Relaxed);
+        if waited >= DISK_WAIT_TO_OFFLOAD.as_micros() as u64 {
+            self.disk_wait_us.store(0, Ordering::Relaxed);
             self.offload_for_a_while();
         }
     }
@@ -216,8 +220,11 @@ impl ReadConnections {
             if read_from_disk_since_last_asked() {
                 self.offload_for_a_while();
             }
-        } else if self.slow(began.elapsed()) && read_from_disk_since_last_asked() {
-            self.slow_read_from_disk();
+        } else {
+            let took = began.elapsed();
+            if self.slow(took) && read_from_disk_since_last_asked() {
+                self.slow_read_from_disk(took);
+            }
         }
         set.lock().unwrap_or_else(|e| e.into_inner()).push(conn);
         result.map_err(classify)
@@ -619,11 +626,12 @@ mod tests {
         // Slow reads from the disk (what `read_from_disk_since_last_asked` tells): a stray one
         // leaves the reads where they are; several within a second send the next ones to the
         // blocking pool.
-        for _ in 1..super::DISK_READS_TO_OFFLOAD {
-            store.reads.slow_read_from_disk();
+        let a_tenth = super::DISK_WAIT_TO_OFFLOAD / 10;
+        for _ in 1..10 {
+            store.reads.slow_read_from_disk(a_tenth);
         }
-        assert!(!store.reads.offloading(), "a few reads from disk do not move the reads");
-        store.reads.slow_read_from_disk();
+        assert!(!store.reads.offloading(), "reads from disk that held the threads briefly do not move the reads");
+        store.reads.slow_read_from_disk(a_tenth);
         assert!(store.reads.offloading());
         let there = reads().await;
         assert_eq!(there, here, "the same answers");
