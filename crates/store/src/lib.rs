@@ -160,12 +160,18 @@ impl Database {
                     let probe = health::Probe::postgres(store.pool(), store.servers(), connect_timeout);
                     health::guarded_with_gate(Arc::new(store), probe, role, connect_timeout)
                 };
-                let (primary, _) = guard(primary, health::Role::Store);
+                // A read both databases failed waits for either to be back at most as long as a
+                // request waits for a pooled connection.
+                let wait = primary.pool().options().get_acquire_timeout().max(health::PROBE_EVERY * 2);
+                let (primary, primary_gate) = guard(primary, health::Role::Store);
                 match standby {
                     Some(standby) => {
                         let (standby, gate) = guard(standby, health::Role::ReadReplica);
-                        let wait = connect_timeout.max(health::PROBE_EVERY * 2);
-                        Arc::new(replica::ReadReplica::new(primary, standby).with_second_chance(gate, wait))
+                        Arc::new(replica::ReadReplica::new(primary, standby).with_second_chance(
+                            gate,
+                            Some(primary_gate),
+                            wait,
+                        ))
                     }
                     None => primary,
                 }

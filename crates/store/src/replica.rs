@@ -26,9 +26,21 @@ use std::time::Duration;
 pub struct ReadReplica {
     primary: Arc<dyn HistoryStore>,
     standby: Arc<dyn HistoryStore>,
-    /// The standby's gate, and how long a read that neither database answered waits for it to
-    /// open again before asking the standby once more (see [`ReadReplica::with_second_chance`]).
-    second_chance: Option<(Arc<Gate>, Duration)>,
+    /// The gates, and how long a read that neither database answered waits for one of them to
+    /// open again before asking that database once more (see [`ReadReplica::with_second_chance`]).
+    second_chance: Option<SecondChance>,
+}
+
+struct SecondChance {
+    standby: Arc<Gate>,
+    primary: Option<Arc<Gate>>,
+    wait: Duration,
+}
+
+/// Which database's gate opened first.
+enum Side {
+    Standby,
+    Primary,
 }
 
 impl ReadReplica {
@@ -36,23 +48,46 @@ impl ReadReplica {
         Self { primary, standby, second_chance: None }
     }
 
-    /// A read or key lookup that both databases failed waits up to `wait` for the standby's
-    /// `gate` to open again, and asks the standby once more. During a switchover or a promotion
-    /// the standby's pool can fail on a connection that is going away (a server shutting down,
-    /// a proxy moving its port to another server) while the primary is between servers too; the
-    /// standby's probe, asked at once by that failure, finds the server now behind the address
-    /// within milliseconds, so the read is answered instead of failed.
-    pub fn with_second_chance(mut self, gate: Arc<Gate>, wait: Duration) -> Self {
-        self.second_chance = Some((gate, wait));
+    /// A read that both databases failed waits up to `wait` for the standby's gate or the
+    /// primary's (`primary`, when given) to open again, and asks that database once more (a key
+    /// lookup: the standby only). During a switchover or a promotion the standby's pool can fail
+    /// on a connection that is going away (a server shutting down, a proxy moving its port to
+    /// another server) while the primary is between servers too: behind HAProxy, for a few hundred
+    /// milliseconds the replica port has lost its standby (promoted) and the primary port has not
+    /// yet marked the new primary up. The probe of each gate, asked at once by the failure, finds
+    /// the server behind its address as soon as there is one, so the read is answered instead of
+    /// failed.
+    pub fn with_second_chance(mut self, standby: Arc<Gate>, primary: Option<Arc<Gate>>, wait: Duration) -> Self {
+        self.second_chance = Some(SecondChance { standby, primary, wait });
         self
     }
 
     /// Whether the standby's gate is open, or opens within the wait.
     async fn standby_back(&self) -> bool {
         match &self.second_chance {
-            Some((gate, wait)) => tokio::time::timeout(*wait, gate.opened()).await.is_ok(),
+            Some(chance) => tokio::time::timeout(chance.wait, chance.standby.opened()).await.is_ok(),
             None => false,
         }
+    }
+
+    /// The database whose gate is open, or opens first within the wait (the standby's first when
+    /// both are).
+    async fn database_back(&self) -> Option<Side> {
+        let chance = self.second_chance.as_ref()?;
+        let primary = async {
+            match &chance.primary {
+                Some(gate) => gate.opened().await,
+                None => std::future::pending().await,
+            }
+        };
+        let first = async {
+            tokio::select! {
+                biased;
+                () = chance.standby.opened() => Side::Standby,
+                () = primary => Side::Primary,
+            }
+        };
+        tokio::time::timeout(chance.wait, first).await.ok()
     }
 }
 
@@ -70,14 +105,17 @@ macro_rules! standby_first {
                     $call.await
                 };
                 match from_primary {
-                    Err(ixgw_core::StoreError::Unavailable(why)) => {
-                        if $this.standby_back().await {
+                    Err(ixgw_core::StoreError::Unavailable(why)) => match $this.database_back().await {
+                        Some(Side::Standby) => {
                             let $store = &$this.standby;
                             $call.await
-                        } else {
-                            Err(ixgw_core::StoreError::Unavailable(why))
                         }
-                    }
+                        Some(Side::Primary) => {
+                            let $store = &$this.primary;
+                            $call.await
+                        }
+                        None => Err(ixgw_core::StoreError::Unavailable(why)),
+                    },
                     answer => answer,
                 }
             }
@@ -179,7 +217,7 @@ mod tests {
             Arc::new(FailFast::new(primary.clone(), primary_gate.clone())),
             Arc::new(FailFast::new(standby.clone(), standby_gate.clone())),
         )
-        .with_second_chance(standby_gate.clone(), Duration::from_millis(300));
+        .with_second_chance(standby_gate.clone(), Some(primary_gate.clone()), Duration::from_millis(300));
         primary.set_down(true);
         standby.set_down(true);
         // The standby's probe finds the server now behind its address 30 ms later.
@@ -201,6 +239,34 @@ mod tests {
         let started = Instant::now();
         assert!(flow(&store).await.is_err());
         assert!(started.elapsed() >= Duration::from_millis(300), "waited for the standby");
+    }
+
+    #[tokio::test]
+    async fn a_read_both_failed_is_asked_of_the_primary_again_when_its_gate_opens_first() {
+        let (primary, standby) = (Flaky::new().await, Flaky::new().await);
+        let (primary_gate, standby_gate) = (Gate::new(Role::Store), Gate::new(Role::ReadReplica));
+        let store = ReadReplica::new(
+            Arc::new(FailFast::new(primary.clone(), primary_gate.clone())),
+            Arc::new(FailFast::new(standby.clone(), standby_gate.clone())),
+        )
+        .with_second_chance(standby_gate.clone(), Some(primary_gate.clone()), Duration::from_secs(2));
+        primary.set_down(true);
+        standby.set_down(true);
+        // A switchover behind a proxy: the standby was promoted (the replica port has no server for
+        // seconds) and the primary port finds the new primary 40 ms later.
+        let reopen = {
+            let (primary, gate) = (primary.clone(), primary_gate.clone());
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(40)).await;
+                primary.set_down(false);
+                gate.set_for_tests(true);
+            })
+        };
+        let started = Instant::now();
+        flow(&store).await.expect("answered by the primary on its second chance");
+        assert!(started.elapsed() < Duration::from_millis(1000), "{:?}", started.elapsed());
+        reopen.await.unwrap();
+        assert!(!standby_gate.is_up(), "the standby is still down");
     }
 
     fn gate_up(gate: &Gate) {
