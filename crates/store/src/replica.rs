@@ -209,26 +209,43 @@ mod tests {
         assert!(matches!(store.tenant("t").await, Err(ixgw_core::StoreError::Unavailable(_))));
     }
 
-    #[tokio::test]
-    async fn a_read_both_failed_is_asked_of_the_standby_again_once_its_gate_opens() {
+    /// A replica pair behind their gates, both databases down, with a second chance of `wait`.
+    struct BothDown {
+        store: ReadReplica,
+        primary: Arc<Flaky>,
+        standby: Arc<Flaky>,
+        primary_gate: Arc<Gate>,
+        standby_gate: Arc<Gate>,
+    }
+
+    async fn both_down(wait: Duration) -> BothDown {
         let (primary, standby) = (Flaky::new().await, Flaky::new().await);
         let (primary_gate, standby_gate) = (Gate::new(Role::Store), Gate::new(Role::ReadReplica));
         let store = ReadReplica::new(
             Arc::new(FailFast::new(primary.clone(), primary_gate.clone())),
             Arc::new(FailFast::new(standby.clone(), standby_gate.clone())),
         )
-        .with_second_chance(standby_gate.clone(), Some(primary_gate.clone()), Duration::from_millis(300));
+        .with_second_chance(standby_gate.clone(), Some(primary_gate.clone()), wait);
         primary.set_down(true);
         standby.set_down(true);
+        BothDown { store, primary, standby, primary_gate, standby_gate }
+    }
+
+    /// `database` answers again `after`, and its probe opens its `gate`.
+    fn back_after(database: &Arc<Flaky>, gate: &Arc<Gate>, after: Duration) -> tokio::task::JoinHandle<()> {
+        let (database, gate) = (database.clone(), gate.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            database.set_down(false);
+            gate.set_for_tests(true);
+        })
+    }
+
+    #[tokio::test]
+    async fn a_read_both_failed_is_asked_of_the_standby_again_once_its_gate_opens() {
+        let BothDown { store, standby, standby_gate, .. } = both_down(Duration::from_millis(300)).await;
         // The standby's probe finds the server now behind its address 30 ms later.
-        let reopen = {
-            let (standby, gate) = (standby.clone(), standby_gate.clone());
-            tokio::spawn(async move {
-                tokio::time::sleep(Duration::from_millis(30)).await;
-                standby.set_down(false);
-                gate.set_for_tests(true);
-            })
-        };
+        let reopen = back_after(&standby, &standby_gate, Duration::from_millis(30));
         let started = Instant::now();
         flow(&store).await.expect("answered by the standby on its second chance");
         assert!(started.elapsed() < Duration::from_millis(200), "{:?}", started.elapsed());
@@ -243,25 +260,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_read_both_failed_is_asked_of_the_primary_again_when_its_gate_opens_first() {
-        let (primary, standby) = (Flaky::new().await, Flaky::new().await);
-        let (primary_gate, standby_gate) = (Gate::new(Role::Store), Gate::new(Role::ReadReplica));
-        let store = ReadReplica::new(
-            Arc::new(FailFast::new(primary.clone(), primary_gate.clone())),
-            Arc::new(FailFast::new(standby.clone(), standby_gate.clone())),
-        )
-        .with_second_chance(standby_gate.clone(), Some(primary_gate.clone()), Duration::from_secs(2));
-        primary.set_down(true);
-        standby.set_down(true);
+        let BothDown { store, primary, primary_gate, standby_gate, .. } = both_down(Duration::from_secs(2)).await;
         // A switchover behind a proxy: the standby was promoted (the replica port has no server for
         // seconds) and the primary port finds the new primary 40 ms later.
-        let reopen = {
-            let (primary, gate) = (primary.clone(), primary_gate.clone());
-            tokio::spawn(async move {
-                tokio::time::sleep(Duration::from_millis(40)).await;
-                primary.set_down(false);
-                gate.set_for_tests(true);
-            })
-        };
+        let reopen = back_after(&primary, &primary_gate, Duration::from_millis(40));
         let started = Instant::now();
         flow(&store).await.expect("answered by the primary on its second chance");
         assert!(started.elapsed() < Duration::from_millis(1000), "{:?}", started.elapsed());
