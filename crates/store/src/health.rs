@@ -209,6 +209,12 @@ pub enum Probe {
         servers: Arc<Servers>,
         /// How long one server is given to accept a connection and answer.
         connect_timeout: Duration,
+        /// Set once the probe found the server a primary, for the gate of the store the writes
+        /// go to (`None` for a read replica's). From then on a server found in recovery is down:
+        /// in a switchover the demoted primary comes back as a standby, and a proxy's primary port
+        /// still leads to it until its next check; opening the gate then would send writes to a
+        /// standby, each failing only after a connection and a query.
+        primary_seen: Option<Arc<AtomicBool>>,
     },
 }
 
@@ -217,8 +223,9 @@ impl Probe {
         Self::Sqlite(Arc::new(pool.connect_options().as_ref().clone().create_if_missing(false)))
     }
 
-    pub fn postgres(pool: &sqlx::PgPool, servers: &Arc<Servers>, connect_timeout: Duration) -> Self {
-        Self::Postgres { pool: pool.clone(), servers: servers.clone(), connect_timeout }
+    pub fn postgres(pool: &sqlx::PgPool, servers: &Arc<Servers>, connect_timeout: Duration, role: Role) -> Self {
+        let primary_seen = (role == Role::Store).then(|| Arc::new(AtomicBool::new(false)));
+        Self::Postgres { pool: pool.clone(), servers: servers.clone(), connect_timeout, primary_seen }
     }
 
     /// How long one probe may take: `timeout` (SQLite), or each server's connect timeout for each
@@ -242,7 +249,7 @@ impl Probe {
                 let _ = connection.close().await;
                 read.map(|_| ()).map_err(unreachable)
             }
-            Self::Postgres { pool, servers, connect_timeout } if servers.checks_role() => {
+            Self::Postgres { pool, servers, connect_timeout, .. } if servers.checks_role() => {
                 let found = servers.find(*connect_timeout).await.map_err(StoreError::Unavailable)?;
                 let current = pool.connect_options();
                 if !crate::hosts::same_server(&current, found) {
@@ -256,16 +263,19 @@ impl Probe {
                 }
                 Ok(())
             }
-            Self::Postgres { pool, .. } => match PgConnection::connect_with(&pool.connect_options()).await {
-                Ok(connection) => {
-                    let _ = connection.close().await;
-                    Ok(())
+            Self::Postgres { pool, primary_seen, .. } => {
+                match PgConnection::connect_with(&pool.connect_options()).await {
+                    Ok(mut connection) => {
+                        let in_recovery = in_recovery(&mut connection).await;
+                        let _ = connection.close().await;
+                        still_primary(primary_seen.as_deref(), in_recovery.map_err(unreachable)?)
+                    }
+                    // A server that refuses a connection for want of slots is up: the pool's own
+                    // connections still work.
+                    Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("53300") => Ok(()),
+                    Err(e) => Err(unreachable(e)),
                 }
-                // A server that refuses a connection for want of slots is up: the pool's own
-                // connections still work.
-                Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("53300") => Ok(()),
-                Err(e) => Err(unreachable(e)),
-            },
+            }
         }
     }
 
@@ -273,12 +283,14 @@ impl Probe {
     /// (PostgreSQL; a pool's connections to a server that stopped fail at once; with a role asked
     /// for, the server must still have it), else [`Probe::reachable`].
     async fn still_up(&self) -> StoreResult<()> {
-        if let Self::Postgres { pool, servers, .. } = self {
+        if let Self::Postgres { pool, servers, primary_seen, .. } = self {
             if let Some(mut connection) = pool.try_acquire() {
                 let fits = if servers.checks_role() {
                     servers.still_fits(&mut connection).await.unwrap_or(false)
                 } else {
-                    sqlx::query("SELECT 1").execute(&mut *connection).await.is_ok()
+                    in_recovery(&mut connection)
+                        .await
+                        .is_ok_and(|in_recovery| still_primary(primary_seen.as_deref(), in_recovery).is_ok())
                 };
                 if fits {
                     return Ok(());
@@ -286,6 +298,25 @@ impl Probe {
             }
         }
         self.reachable().await
+    }
+}
+
+async fn in_recovery(connection: &mut PgConnection) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT pg_is_in_recovery()").fetch_one(connection).await
+}
+
+/// Whether a server that answered may serve: always, unless it is in recovery where a primary
+/// was seen before (`primary_seen`, the store's gate).
+fn still_primary(primary_seen: Option<&AtomicBool>, in_recovery: bool) -> StoreResult<()> {
+    match primary_seen {
+        Some(seen) if in_recovery && seen.load(Ordering::Acquire) => {
+            Err(StoreError::Unavailable("the server is a standby now, where the primary was: the primary moved".into()))
+        }
+        Some(seen) if !in_recovery => {
+            seen.store(true, Ordering::Release);
+            Ok(())
+        }
+        _ => Ok(()),
     }
 }
 

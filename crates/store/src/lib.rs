@@ -157,7 +157,7 @@ impl Database {
             Self::Postgres(p) => {
                 let (primary, standby) = p.split();
                 let guard = |store: PostgresStore, role| {
-                    let probe = health::Probe::postgres(store.pool(), store.servers(), connect_timeout);
+                    let probe = health::Probe::postgres(store.pool(), store.servers(), connect_timeout, role);
                     health::guarded_with_gate(Arc::new(store), probe, role, connect_timeout)
                 };
                 // A read both databases failed waits for either to be back at most as long as a

@@ -5,6 +5,8 @@
 
 use crate::helpers::process::*;
 use sqlx::PgPool;
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const CONTEXT_INTERACTION: &str = "/interactions/00001a57JGQ00BW8";
@@ -301,4 +303,95 @@ async fn while_the_primary_is_down_reads_are_served_by_the_standby_and_writes_fa
     }
     assert_eq!(readyz(base, "").await.1, "ready");
     eprintln!("primary back: writes taken again {:?} after its restart began", resumed.elapsed());
+}
+
+/// A TCP proxy standing in for HAProxy's primary port: it leads new connections to one server,
+/// and [`SwitchProxy::lead_to`] moves it to another, cutting the connections it carried (as a
+/// demoted primary's shutdown does).
+struct SwitchProxy {
+    port: u16,
+    target: Arc<AtomicU16>,
+    carried: Arc<std::sync::Mutex<tokio::task::JoinSet<()>>>,
+}
+
+impl SwitchProxy {
+    async fn start(target: u16) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let target = Arc::new(AtomicU16::new(target));
+        let carried = Arc::new(std::sync::Mutex::new(tokio::task::JoinSet::new()));
+        let (to, connections) = (target.clone(), carried.clone());
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let port = to.load(Ordering::SeqCst);
+                connections.lock().unwrap().spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+            }
+        });
+        Self { port, target, carried }
+    }
+
+    fn lead_to(&self, port: u16) {
+        self.target.store(port, Ordering::SeqCst);
+        self.carried.lock().unwrap().abort_all();
+    }
+}
+
+fn port_of(url: &str) -> u16 {
+    url.rsplit_once(':').unwrap().1.split('/').next().unwrap().parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_proxy_that_still_leads_to_the_demoted_primary_does_not_reopen_the_gate() {
+    if !postgres_binaries() {
+        return;
+    }
+    let dir = cluster_home();
+    let primary = Cluster::start_with(dir.path().join("primary"), "-c synchronous_commit=on");
+    let standby = primary.standby(dir.path().join("standby"));
+    let proxy = SwitchProxy::start(port_of(&primary.url)).await;
+    let through_proxy = primary.url.replace(&format!(":{}/", port_of(&primary.url)), &format!(":{}/", proxy.port));
+    let env = [("IXGW_SERVER_DRAIN_SECS", "0")];
+    let server = Server::demo(dir.path(), &through_proxy, &env).await;
+    let base = server.base.as_str();
+    assert_eq!(read(base, 0).await.0, 200);
+    // The gate's check of a database that is up (once a second) sees a primary.
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+
+    // The proxy now leads to the standby: the primary moved, and its port does not know yet. The
+    // next check finds a standby where the primary was and closes the gate (a write there would
+    // fail only after a connection and a query).
+    let from = server.log_text().len();
+    proxy.lead_to(port_of(&standby.url));
+    let started = Instant::now();
+    while read(base, 0).await.0 == 200 {
+        assert!(started.elapsed() < Duration::from_secs(5), "the gate never closed on a standby");
+    }
+    // Ten probes' time: each finds the standby, and none opens the gate.
+    let mut answers = 0;
+    while started.elapsed() < Duration::from_secs(1) {
+        let (status, took) = read(base, answers).await;
+        assert_eq!(status, 503, "answer {answers}: the gate stays closed on a standby");
+        assert!(took < Duration::from_millis(500), "answer {answers} took {took:?}");
+        answers += 1;
+    }
+    let lines = log_lines_from(&server, from);
+    assert!(!lines.iter().any(|l| l.contains("the store answers again")), "{lines:#?}");
+
+    // The proxy leads to the primary again: the gate opens.
+    proxy.lead_to(port_of(&primary.url));
+    let back = Instant::now();
+    while read(base, 0).await.0 != 200 {
+        assert!(back.elapsed() < Duration::from_secs(5), "the gate never opened again");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(log_lines_from(&server, from).iter().any(|l| l.contains("the store answers again")));
+    eprintln!(
+        "proxy led to a standby: {answers} answers, all 503, gate closed throughout; back {:?} after it led to \
+         the primary again",
+        back.elapsed()
+    );
 }
