@@ -358,8 +358,9 @@ async fn a_proxy_that_still_leads_to_the_demoted_primary_does_not_reopen_the_gat
     let server = Server::demo(dir.path(), &through_proxy, &env).await;
     let base = server.base.as_str();
     assert_eq!(read(base, 0).await.0, 200);
-    // The gate's check of a database that is up (once a second) sees a primary.
-    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    // The gate's check of a database that is up (once a second) sees a primary: two checks' time,
+    // for a busy machine.
+    tokio::time::sleep(Duration::from_millis(2_200)).await;
 
     // The proxy now leads to the standby: the primary moved, and its port does not know yet. The
     // next check finds a standby where the primary was and closes the gate (a write there would
