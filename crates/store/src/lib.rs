@@ -169,7 +169,7 @@ impl Database {
                         let (standby, gate) = guard(standby, health::Role::ReadReplica);
                         Arc::new(replica::ReadReplica::new(primary, standby).with_second_chance(
                             gate,
-                            Some(primary_gate),
+                            primary_gate,
                             wait,
                         ))
                     }

@@ -33,7 +33,7 @@ pub struct ReadReplica {
 
 struct SecondChance {
     standby: Arc<Gate>,
-    primary: Option<Arc<Gate>>,
+    primary: Arc<Gate>,
     wait: Duration,
 }
 
@@ -49,7 +49,7 @@ impl ReadReplica {
     }
 
     /// A read that both databases failed waits up to `wait` for the standby's gate or the
-    /// primary's (`primary`, when given) to open again, and asks that database once more (a key
+    /// primary's to open again, and asks that database once more (a key
     /// lookup: the standby only). During a switchover or a promotion the standby's pool can fail
     /// on a connection that is going away (a server shutting down, a proxy moving its port to
     /// another server) while the primary is between servers too: behind HAProxy, for a few hundred
@@ -57,7 +57,7 @@ impl ReadReplica {
     /// yet marked the new primary up. The probe of each gate, asked at once by the failure, finds
     /// the server behind its address as soon as there is one, so the read is answered instead of
     /// failed.
-    pub fn with_second_chance(mut self, standby: Arc<Gate>, primary: Option<Arc<Gate>>, wait: Duration) -> Self {
+    pub fn with_second_chance(mut self, standby: Arc<Gate>, primary: Arc<Gate>, wait: Duration) -> Self {
         self.second_chance = Some(SecondChance { standby, primary, wait });
         self
     }
@@ -74,17 +74,11 @@ impl ReadReplica {
     /// both are).
     async fn database_back(&self) -> Option<Side> {
         let chance = self.second_chance.as_ref()?;
-        let primary = async {
-            match &chance.primary {
-                Some(gate) => gate.opened().await,
-                None => std::future::pending().await,
-            }
-        };
         let first = async {
             tokio::select! {
                 biased;
                 () = chance.standby.opened() => Side::Standby,
-                () = primary => Side::Primary,
+                () = chance.primary.opened() => Side::Primary,
             }
         };
         tokio::time::timeout(chance.wait, first).await.ok()
@@ -225,7 +219,7 @@ mod tests {
             Arc::new(FailFast::new(primary.clone(), primary_gate.clone())),
             Arc::new(FailFast::new(standby.clone(), standby_gate.clone())),
         )
-        .with_second_chance(standby_gate.clone(), Some(primary_gate.clone()), wait);
+        .with_second_chance(standby_gate.clone(), primary_gate.clone(), wait);
         primary.set_down(true);
         standby.set_down(true);
         BothDown { store, primary, standby, primary_gate, standby_gate }

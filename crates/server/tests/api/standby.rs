@@ -27,6 +27,13 @@ async fn statements(pool: &PgPool) -> (i64, i64) {
     )
 }
 
+/// A primary started with `options` and a streaming hot standby of it, both under `dir`.
+fn primary_and_standby(dir: &std::path::Path, options: &str) -> (Cluster, Cluster) {
+    let primary = Cluster::start_with(dir.join("primary"), options);
+    let standby = primary.standby(dir.join("standby"));
+    (primary, standby)
+}
+
 /// The read routes: Interact REST and SOAP full flows, Context Services.
 async fn read(base: &str, n: usize) -> (u16, Duration) {
     let client = client();
@@ -70,8 +77,7 @@ async fn reads_are_served_by_a_real_hot_standby_and_by_the_primary_while_it_is_d
     // Commits flushed at once (the test clusters defer them: `synchronous_commit = off`), since the
     // standby is sent only what the primary has flushed: the replication lag is then a real one.
     let options = "-c shared_preload_libraries=pg_stat_statements -c synchronous_commit=on";
-    let primary = Cluster::start_with(dir.path().join("primary"), options);
-    let standby = primary.standby(dir.path().join("standby"));
+    let (primary, standby) = primary_and_standby(dir.path(), options);
     // Every request checks its key (no cache), so that the keys' reads show on the primary.
     let env = [
         ("IXGW_DATABASE_READ_URL", standby.url.as_str()),
@@ -231,8 +237,7 @@ async fn while_the_primary_is_down_reads_are_served_by_the_standby_and_writes_fa
         return;
     }
     let dir = cluster_home();
-    let primary = Cluster::start_with(dir.path().join("primary"), "-c synchronous_commit=on");
-    let standby = primary.standby(dir.path().join("standby"));
+    let (primary, standby) = primary_and_standby(dir.path(), "-c synchronous_commit=on");
     // Every read checks its key in the store (no cache): the worst case for a lost primary.
     let env = [
         ("IXGW_DATABASE_READ_URL", standby.url.as_str()),
@@ -350,8 +355,7 @@ async fn a_proxy_that_still_leads_to_the_demoted_primary_does_not_reopen_the_gat
         return;
     }
     let dir = cluster_home();
-    let primary = Cluster::start_with(dir.path().join("primary"), "-c synchronous_commit=on");
-    let standby = primary.standby(dir.path().join("standby"));
+    let (primary, standby) = primary_and_standby(dir.path(), "-c synchronous_commit=on");
     let proxy = SwitchProxy::start(port_of(&primary.url)).await;
     let through_proxy = primary.url.replace(&format!(":{}/", port_of(&primary.url)), &format!(":{}/", proxy.port));
     let env = [("IXGW_SERVER_DRAIN_SECS", "0")];
