@@ -107,7 +107,7 @@ impl Exchange {
         body: web::Payload,
         state: &SoapState,
         service: &HistoryService,
-        content_type: &ContentType,
+        content_type: &ContentType<'_>,
     ) -> Result<String, Fault> {
         let cap = state.settings.max_body_bytes;
         let declared =

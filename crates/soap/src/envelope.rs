@@ -66,13 +66,13 @@ pub struct UsernameToken {
 
 /// An envelope that passed the structural checks.
 #[derive(Debug)]
-pub struct Envelope {
+pub struct Envelope<'a> {
     pub version: SoapVersion,
     /// Header blocks addressed to this node with `mustUnderstand` set that it does not understand,
     /// as (namespace, local name).
     pub not_understood: Vec<(Option<String>, String)>,
     pub username_token: Option<UsernameToken>,
-    pub payload: Element,
+    pub payload: Element<'a>,
 }
 
 /// What is wrong with an envelope, by the fault it calls for.
@@ -85,7 +85,7 @@ pub enum EnvelopeError {
 }
 
 /// Checks the envelope's structure and finds its parts.
-pub fn read_envelope(root: Element) -> Result<Envelope, EnvelopeError> {
+pub fn read_envelope(root: Element<'_>) -> Result<Envelope<'_>, EnvelopeError> {
     if root.local != "Envelope" {
         return Err(EnvelopeError::Invalid(format!(
             "the root element is {}, not a SOAP Envelope",
@@ -96,17 +96,17 @@ pub fn read_envelope(root: Element) -> Result<Envelope, EnvelopeError> {
         .ns
         .as_deref()
         .and_then(SoapVersion::from_envelope_ns)
-        .ok_or_else(|| EnvelopeError::VersionMismatch(root.ns.clone().unwrap_or_default()))?;
+        .ok_or_else(|| EnvelopeError::VersionMismatch(root.ns.as_deref().unwrap_or_default().to_string()))?;
     let env = version.envelope_ns();
     if !root.has_blank_text() {
         return Err(EnvelopeError::Invalid("the Envelope holds text".to_string()));
     }
 
-    let mut header: Option<Element> = None;
-    let mut body: Option<Element> = None;
+    let mut header: Option<Element<'_>> = None;
+    let mut body: Option<Element<'_>> = None;
     for child in root.children {
         let in_env = child.ns.as_deref() == Some(env);
-        match child.local.as_str() {
+        match child.local {
             "Header" if in_env && header.is_none() && body.is_none() => header = Some(child),
             "Header" if in_env => {
                 return Err(EnvelopeError::Invalid("the Header must come once, before the Body".to_string()))
@@ -137,17 +137,17 @@ pub fn read_envelope(root: Element) -> Result<Envelope, EnvelopeError> {
         if block.ns.as_deref() == Some(WSSE) && block.local == "Security" {
             username_token = username_token.or(read_username_token(&block)?);
         } else if must_understand(&block, version) && addressed_to_us(&block, version) {
-            not_understood.push((block.ns.clone(), block.local.clone()));
+            not_understood.push((block.ns.as_deref().map(str::to_string), block.local.to_string()));
         }
     }
     Ok(Envelope { version, not_understood, username_token, payload })
 }
 
-fn must_understand(block: &Element, version: SoapVersion) -> bool {
+fn must_understand(block: &Element<'_>, version: SoapVersion) -> bool {
     matches!(block.attribute(Some(version.envelope_ns()), "mustUnderstand").map(str::trim), Some("1" | "true"))
 }
 
-fn addressed_to_us(block: &Element, version: SoapVersion) -> bool {
+fn addressed_to_us(block: &Element<'_>, version: SoapVersion) -> bool {
     match version {
         SoapVersion::V11 => match block.attribute(Some(SOAP11_ENV), "actor").map(str::trim) {
             None | Some("") | Some(SOAP11_NEXT) => true,
@@ -162,7 +162,7 @@ fn addressed_to_us(block: &Element, version: SoapVersion) -> bool {
 
 /// The first UsernameToken of a `wsse:Security` block. A token this node cannot check (a password
 /// digest: keys are stored hashed) is refused rather than ignored.
-fn read_username_token(security: &Element) -> Result<Option<UsernameToken>, EnvelopeError> {
+fn read_username_token(security: &Element<'_>) -> Result<Option<UsernameToken>, EnvelopeError> {
     let Some(token) = security.children.iter().find(|c| c.is(WSSE, "UsernameToken")) else {
         return Ok(None);
     };
@@ -188,7 +188,7 @@ mod tests {
     use super::*;
     use crate::reader::{parse, Limits};
 
-    fn envelope(text: &str) -> Result<Envelope, EnvelopeError> {
+    fn envelope(text: &str) -> Result<Envelope<'_>, EnvelopeError> {
         read_envelope(parse(text.as_bytes(), Limits::default()).unwrap())
     }
 

@@ -13,6 +13,7 @@ use quick_xml::events::{BytesStart, Event};
 use quick_xml::name::{NamespaceError, ResolveResult};
 use quick_xml::reader::NsReader;
 use quick_xml::XmlVersion;
+use std::borrow::Cow;
 use std::fmt;
 
 /// Caps on the shape of a request document.
@@ -44,38 +45,52 @@ impl Default for Limits {
 
 /// An attribute other than a namespace declaration, its name resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Attribute {
-    pub ns: Option<String>,
-    pub local: String,
-    pub value: String,
+pub struct Attribute<'a> {
+    pub ns: Option<Cow<'a, str>>,
+    pub local: &'a str,
+    pub value: Cow<'a, str>,
 }
 
 /// An element with its name resolved, its attributes, its child elements in order and the text
 /// directly inside it (character data, CDATA and references, concatenated).
+///
+/// Names and text borrow the body wherever they can (a namespace the service knows is a constant):
+/// a request's tree then costs a few allocations, not several per element.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Element {
-    pub ns: Option<String>,
-    pub local: String,
-    pub attributes: Vec<Attribute>,
-    pub children: Vec<Element>,
-    pub text: String,
+pub struct Element<'a> {
+    pub ns: Option<Cow<'a, str>>,
+    pub local: &'a str,
+    pub attributes: Vec<Attribute<'a>>,
+    pub children: Vec<Element<'a>>,
+    pub text: Cow<'a, str>,
 }
 
-impl Element {
+/// Namespaces a request names over and over, kept as constants rather than copied per element.
+const KNOWN_NAMESPACES: [&str; 7] = [
+    crate::envelope::SOAP11_ENV,
+    crate::envelope::SOAP12_ENV,
+    crate::envelope::WSSE,
+    crate::request::TNS,
+    crate::request::AGENT_NS,
+    "http://www.w3.org/2001/XMLSchema-instance",
+    "http://www.w3.org/2001/XMLSchema",
+];
+
+impl Element<'_> {
     pub fn is(&self, ns: &str, local: &str) -> bool {
         self.ns.as_deref() == Some(ns) && self.local == local
     }
 
     /// The value of the attribute `{ns}local`.
     pub fn attribute(&self, ns: Option<&str>, local: &str) -> Option<&str> {
-        self.attributes.iter().find(|a| a.ns.as_deref() == ns && a.local == local).map(|a| a.value.as_str())
+        self.attributes.iter().find(|a| a.ns.as_deref() == ns && a.local == local).map(|a| &*a.value)
     }
 
     /// `{namespace}local`, for messages.
     pub fn expanded_name(&self) -> String {
         match &self.ns {
             Some(ns) => format!("{{{ns}}}{}", self.local),
-            None => self.local.clone(),
+            None => self.local.to_string(),
         }
     }
 
@@ -134,7 +149,7 @@ pub fn clip(text: &str) -> String {
 }
 
 /// Reads a whole document into its root element.
-pub fn parse(body: &[u8], limits: Limits) -> Result<Element, XmlError> {
+pub fn parse(body: &[u8], limits: Limits) -> Result<Element<'_>, XmlError> {
     if let Some(encoding) = sniff_other_encoding(body) {
         return Err(XmlError::Encoding(encoding.to_string()));
     }
@@ -183,7 +198,7 @@ pub fn parse(body: &[u8], limits: Limits) -> Result<Element, XmlError> {
                 if stack.len() >= limits.max_depth {
                     return Err(XmlError::TooDeep(limits.max_depth));
                 }
-                stack.push(element(&reader, &start, limits)?);
+                stack.push(element(&reader, text, &start, limits)?);
             }
             Event::Empty(start) => {
                 elements += 1;
@@ -193,7 +208,7 @@ pub fn parse(body: &[u8], limits: Limits) -> Result<Element, XmlError> {
                 if stack.len() >= limits.max_depth {
                     return Err(XmlError::TooDeep(limits.max_depth));
                 }
-                let done = element(&reader, &start, limits)?;
+                let done = element(&reader, text, &start, limits)?;
                 attach(&mut stack, &mut root, done);
             }
             Event::End(_) => {
@@ -201,14 +216,13 @@ pub fn parse(body: &[u8], limits: Limits) -> Result<Element, XmlError> {
                 let done = stack.pop().ok_or_else(|| XmlError::Malformed("unexpected end tag".to_string()))?;
                 attach(&mut stack, &mut root, done);
             }
-            Event::Text(text) => {
-                let text = text.xml10_content();
-                push_text(&mut stack, &text)?;
+            Event::Text(content) => {
+                push_text(&mut stack, borrowed(text, content.xml10_content()))?;
             }
             Event::CData(cdata) => {
-                let text = cdata.xml10_content();
+                let content = borrowed(text, cdata.xml10_content());
                 match stack.last_mut() {
-                    Some(open) => open.text.push_str(&text),
+                    Some(open) => append(&mut open.text, content),
                     None => return Err(XmlError::Malformed("CDATA outside the root element".to_string())),
                 }
             }
@@ -227,8 +241,7 @@ pub fn parse(body: &[u8], limits: Limits) -> Result<Element, XmlError> {
                         other => return Err(XmlError::UndeclaredEntity(clip(other))),
                     },
                 };
-                let mut buf = [0u8; 4];
-                push_text(&mut stack, resolved.encode_utf8(&mut buf))?;
+                push_text(&mut stack, Cow::Owned(resolved.to_string()))?;
             }
             Event::Eof => {
                 if !stack.is_empty() {
@@ -263,13 +276,40 @@ fn is_utf8_label(label: &str) -> bool {
     label.eq_ignore_ascii_case("utf-8") || label.eq_ignore_ascii_case("utf8")
 }
 
-fn push_text(stack: &mut [Element], text: &str) -> Result<(), XmlError> {
+/// `part` with the lifetime of `input` when it is a slice of it (quick-xml hands out the input's
+/// bytes under the event's shorter borrow); a copy otherwise.
+fn borrowed<'a>(input: &'a str, part: Cow<'_, str>) -> Cow<'a, str> {
+    let start = (part.as_ptr() as usize).wrapping_sub(input.as_ptr() as usize);
+    match input.get(start..start.wrapping_add(part.len())) {
+        Some(slice) if slice.as_ptr() == part.as_ptr() => Cow::Borrowed(slice),
+        _ => Cow::Owned(part.into_owned()),
+    }
+}
+
+/// The local part of a name the reader resolved: a slice of the input (copied if, unexpectedly, not).
+fn borrowed_name<'a>(input: &'a str, name: &str) -> Result<&'a str, XmlError> {
+    match borrowed(input, Cow::Borrowed(name)) {
+        Cow::Borrowed(slice) => Ok(slice),
+        Cow::Owned(_) => Err(XmlError::Malformed("a name outside the document".to_string())),
+    }
+}
+
+/// Appends `more` to text that may still be borrowed.
+fn append<'a>(text: &mut Cow<'a, str>, more: Cow<'a, str>) {
+    if text.is_empty() {
+        *text = more;
+    } else {
+        text.to_mut().push_str(&more);
+    }
+}
+
+fn push_text<'a>(stack: &mut [Element<'a>], text: Cow<'a, str>) -> Result<(), XmlError> {
     if let Some(c) = text.chars().find(|c| !is_xml_char(*c)) {
         return Err(XmlError::Malformed(format!("character U+{:04X} is not allowed in XML", c as u32)));
     }
     match stack.last_mut() {
         Some(open) => {
-            open.text.push_str(text);
+            append(&mut open.text, text);
             Ok(())
         }
         None if text.chars().all(|c| matches!(c, ' ' | '\t' | '\r' | '\n')) => Ok(()),
@@ -277,7 +317,7 @@ fn push_text(stack: &mut [Element], text: &str) -> Result<(), XmlError> {
     }
 }
 
-fn attach(stack: &mut [Element], root: &mut Option<Element>, done: Element) {
+fn attach<'a>(stack: &mut [Element<'a>], root: &mut Option<Element<'a>>, done: Element<'a>) {
     match stack.last_mut() {
         Some(parent) => parent.children.push(done),
         None => *root = Some(done),
@@ -286,11 +326,16 @@ fn attach(stack: &mut [Element], root: &mut Option<Element>, done: Element) {
 
 /// Builds an element from its start tag, under the caps, with names resolved in the scope the
 /// reader has just opened for it.
-fn element(reader: &NsReader<&[u8]>, start: &BytesStart<'_>, limits: Limits) -> Result<Element, XmlError> {
+fn element<'a>(
+    reader: &NsReader<&[u8]>,
+    input: &'a str,
+    start: &BytesStart<'_>,
+    limits: Limits,
+) -> Result<Element<'a>, XmlError> {
     let resolver = reader.resolver();
     let (ns, local) = resolver.resolve_element(start.name());
     let ns = namespace(ns, start_name(start))?;
-    let local = local.into_inner().to_string();
+    let local = borrowed_name(input, local.into_inner())?;
 
     let mut attributes = Vec::new();
     let mut count = 0usize;
@@ -321,14 +366,23 @@ fn element(reader: &NsReader<&[u8]>, start: &BytesStart<'_>, limits: Limits) -> 
         if let Some(c) = value.chars().find(|c| !is_xml_char(*c)) {
             return Err(XmlError::Malformed(format!("character U+{:04X} is not allowed in XML", c as u32)));
         }
-        attributes.push(Attribute { ns: ans, local: alocal.into_inner().to_string(), value: value.into_owned() });
+        let value = borrowed(input, value);
+        attributes.push(Attribute { ns: ans, local: borrowed_name(input, alocal.into_inner())?, value });
     }
-    Ok(Element { ns, local, attributes, children: Vec::new(), text: String::new() })
+    Ok(Element { ns, local, attributes, children: Vec::new(), text: Cow::Borrowed("") })
 }
 
-fn namespace(resolved: ResolveResult<'_>, name: &str) -> Result<Option<String>, XmlError> {
+/// A resolved namespace: one the service knows as its constant, any other copied (the resolver
+/// owns the text).
+fn namespace(resolved: ResolveResult<'_>, name: &str) -> Result<Option<Cow<'static, str>>, XmlError> {
     match resolved {
-        ResolveResult::Bound(ns) => Ok(Some(ns.into_inner().to_string())),
+        ResolveResult::Bound(ns) => {
+            let uri = ns.into_inner();
+            Ok(Some(match KNOWN_NAMESPACES.iter().find(|known| **known == uri) {
+                Some(known) => Cow::Borrowed(*known),
+                None => Cow::Owned(uri.to_string()),
+            }))
+        }
         ResolveResult::Unbound => Ok(None),
         ResolveResult::Unknown(prefix) => {
             Err(XmlError::Malformed(format!("the prefix {} of <{}> is not declared", clip(&prefix), clip(name))))
@@ -354,7 +408,7 @@ fn from_quick_xml(error: QxError, position: u64, limits: Limits) -> XmlError {
 mod tests {
     use super::*;
 
-    fn read(text: &str) -> Result<Element, XmlError> {
+    fn read(text: &str) -> Result<Element<'_>, XmlError> {
         parse(text.as_bytes(), Limits::default())
     }
 
@@ -373,6 +427,21 @@ mod tests {
         assert_eq!(op.attribute(None, "a"), Some("1"));
         assert_eq!(op.attribute(Some("urn:env"), "b"), Some("2"));
         assert_eq!(op.children[0].text, "a & b < <<raw>");
+    }
+
+    #[test]
+    fn borrows_the_body_where_it_can() {
+        let body = r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" xmlns:o="urn:other">
+            <s:Body><o:op a="plain" b="&amp;">an id</o:op><x>a &amp; b</x></s:Body></s:Envelope>"#;
+        let doc = read(body).unwrap();
+        assert!(matches!(doc.ns, Some(Cow::Borrowed(crate::envelope::SOAP11_ENV))), "a known namespace: the constant");
+        let op = &doc.children[0].children[0];
+        assert!(matches!(op.ns, Some(Cow::Owned(ref ns)) if ns == "urn:other"), "any other: a copy");
+        assert!(matches!(op.text, Cow::Borrowed("an id")));
+        assert!(matches!(op.attributes[0].value, Cow::Borrowed("plain")));
+        assert!(matches!(op.attributes[1].value, Cow::Owned(ref v) if v == "&"));
+        assert_eq!(doc.children[0].children[1].text, "a & b", "text with a reference is put together");
+        assert!(body.as_bytes().as_ptr_range().contains(&op.local.as_ptr()), "names are slices of the body");
     }
 
     #[test]

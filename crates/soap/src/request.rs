@@ -66,9 +66,9 @@ impl Operation {
     /// The operation a Body's payload element calls: the request element (`<Operation>Request`),
     /// or the rpc-style wrapper named after the operation itself that SOAP::Lite's WSDL stubs send
     /// (with the request's members as children); in the service's namespace, or unqualified.
-    pub fn of_payload(payload: &Element) -> Option<Self> {
+    pub fn of_payload(payload: &Element<'_>) -> Option<Self> {
         match payload.ns.as_deref() {
-            None | Some(TNS) => Self::from_action_name(&payload.local),
+            None | Some(TNS) => Self::from_action_name(payload.local),
             Some(_) => None,
         }
     }
@@ -115,7 +115,7 @@ impl std::fmt::Display for PayloadError {
 }
 
 /// Decodes the payload of `op` into a request.
-pub fn decode(op: Operation, payload: &Element) -> Result<Request, PayloadError> {
+pub fn decode(op: Operation, payload: &Element<'_>) -> Result<Request, PayloadError> {
     let members = Members(payload);
     let window = || window(members.get("widerSearch"));
     Ok(match op {
@@ -148,7 +148,7 @@ pub fn decode(op: Operation, payload: &Element) -> Result<Request, PayloadError>
 }
 
 /// The members of a request payload (see the top of this module).
-struct Members<'a>(&'a Element);
+struct Members<'a>(&'a Element<'a>);
 
 impl Members<'_> {
     /// The member `name`'s trimmed text; the last one if it is given twice.
@@ -189,7 +189,7 @@ mod tests {
     use super::*;
     use crate::reader::{parse, Limits};
 
-    fn payload(text: &str) -> Element {
+    fn payload(text: &str) -> Element<'_> {
         parse(text.as_bytes(), Limits::default()).unwrap()
     }
 

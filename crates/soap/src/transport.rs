@@ -3,69 +3,82 @@
 //! several after `;`, quoted or not, any case).
 
 use crate::envelope::SoapVersion;
+use std::borrow::Cow;
 
-/// What the `Content-Type` header says.
+/// What the `Content-Type` header says (borrowed from it: parsed on every call).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ContentType {
+pub struct ContentType<'a> {
     /// `text/xml` → 1.1, `application/soap+xml` → 1.2; `None` for an absent or other media type
     /// (the envelope then decides).
     pub version: Option<SoapVersion>,
     /// The SOAP 1.2 `action` parameter.
-    pub action: Option<String>,
+    pub action: Option<Cow<'a, str>>,
     /// The `charset` parameter, when it names something other than UTF-8.
-    pub foreign_charset: Option<String>,
+    pub foreign_charset: Option<Cow<'a, str>>,
 }
 
-pub fn parse_content_type(value: Option<&str>) -> ContentType {
+pub fn parse_content_type(value: Option<&str>) -> ContentType<'_> {
     let Some(value) = value else { return ContentType::default() };
-    let mut parts = split_params(value);
-    let media = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
-    let version = match media.as_str() {
-        "text/xml" => Some(SoapVersion::V11),
-        "application/soap+xml" => Some(SoapVersion::V12),
-        _ => None,
+    let mut parts = Params { rest: Some(value) };
+    let media = parts.next().unwrap_or_default().trim();
+    let version = if media.eq_ignore_ascii_case("text/xml") {
+        Some(SoapVersion::V11)
+    } else if media.eq_ignore_ascii_case("application/soap+xml") {
+        Some(SoapVersion::V12)
+    } else {
+        None
     };
     let mut parsed = ContentType { version, ..ContentType::default() };
     for param in parts {
         let Some((name, raw)) = param.split_once('=') else { continue };
-        let value = unquote(raw.trim());
-        match name.trim().to_ascii_lowercase().as_str() {
-            "action" => parsed.action = Some(value),
-            "charset" if !(value.eq_ignore_ascii_case("utf-8") || value.eq_ignore_ascii_case("utf8")) => {
-                parsed.foreign_charset = Some(value)
-            }
-            _ => {}
+        let name = name.trim();
+        let value = unquote(raw);
+        if name.eq_ignore_ascii_case("action") {
+            parsed.action = Some(value);
+        } else if name.eq_ignore_ascii_case("charset")
+            && !(value.eq_ignore_ascii_case("utf-8") || value.eq_ignore_ascii_case("utf8"))
+        {
+            parsed.foreign_charset = Some(value);
         }
     }
     parsed
 }
 
-/// Splits on `;` outside double quotes.
-fn split_params(value: &str) -> impl Iterator<Item = &str> {
-    let mut quoted = false;
-    let mut escaped = false;
-    let mut start = 0;
-    let mut cuts = Vec::new();
-    for (i, c) in value.char_indices() {
-        match c {
-            _ if escaped => escaped = false,
-            '\\' if quoted => escaped = true,
-            '"' => quoted = !quoted,
-            ';' if !quoted => {
-                cuts.push(&value[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    cuts.push(&value[start..]);
-    cuts.into_iter()
+/// The parts of a header value split on `;` outside double quotes.
+struct Params<'a> {
+    rest: Option<&'a str>,
 }
 
-/// A header or parameter value without its surrounding quotes (and with `\"` unescaped).
-pub fn unquote(value: &str) -> String {
+impl<'a> Iterator for Params<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let value = self.rest?;
+        let mut quoted = false;
+        let mut escaped = false;
+        for (i, c) in value.char_indices() {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' if quoted => escaped = true,
+                '"' => quoted = !quoted,
+                ';' if !quoted => {
+                    self.rest = Some(&value[i + 1..]);
+                    return Some(&value[..i]);
+                }
+                _ => {}
+            }
+        }
+        self.rest = None;
+        Some(value)
+    }
+}
+
+/// A header or parameter value without its surrounding quotes (and with `\"` unescaped); borrowed
+/// unless there was an escape to undo.
+pub fn unquote(value: &str) -> Cow<'_, str> {
     let value = value.trim();
     match value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
+        Some(inner) if !inner.contains('\\') => Cow::Borrowed(inner),
         Some(inner) => {
             let mut out = String::with_capacity(inner.len());
             let mut chars = inner.chars();
@@ -76,9 +89,9 @@ pub fn unquote(value: &str) -> String {
                     out.push(c);
                 }
             }
-            out
+            Cow::Owned(out)
         }
-        None => value.to_string(),
+        None => Cow::Borrowed(value),
     }
 }
 

@@ -83,12 +83,16 @@ impl Reply {
     fn fault(&self) -> (String, String) {
         let fault = self.payload();
         assert_eq!(fault.local, "Fault", "not a fault: {}", self.text());
-        let child = |e: &Element, name: &str| e.children.iter().find(|c| c.local == name).cloned();
+        fn child<'a>(e: &Element<'a>, name: &str) -> Option<Element<'a>> {
+            e.children.iter().find(|c| c.local == name).cloned()
+        }
         match fault.ns.as_deref() {
-            Some(ENV11) => (child(&fault, "faultcode").unwrap().text, child(&fault, "faultstring").unwrap().text),
+            Some(ENV11) => {
+                (child(&fault, "faultcode").unwrap().text.into(), child(&fault, "faultstring").unwrap().text.into())
+            }
             Some(ENV12) => (
-                child(&child(&fault, "Code").unwrap(), "Value").unwrap().text,
-                child(&child(&fault, "Reason").unwrap(), "Text").unwrap().text,
+                child(&child(&fault, "Code").unwrap(), "Value").unwrap().text.into(),
+                child(&child(&fault, "Reason").unwrap(), "Text").unwrap().text.into(),
             ),
             other => panic!("fault in {other:?}"),
         }
@@ -111,7 +115,7 @@ impl Reply {
             .iter()
             .map(|page| {
                 let nav = page.children.iter().find(|c| c.local == "pageNavigation").unwrap();
-                nav.children.iter().find(|c| c.local == "navigationTitle").unwrap().text.clone()
+                nav.children.iter().find(|c| c.local == "navigationTitle").unwrap().text.to_string()
             })
             .collect()
     }
@@ -180,7 +184,7 @@ fn write_canonical(e: &Element, depth: usize, out: &mut String) {
         .attributes
         .iter()
         .map(|a| {
-            format!("{}={:?}", a.ns.as_ref().map_or(a.local.clone(), |ns| format!("{{{ns}}}{}", a.local)), a.value)
+            format!("{}={:?}", a.ns.as_ref().map_or(a.local.to_string(), |ns| format!("{{{ns}}}{}", a.local)), a.value)
         })
         .collect();
     attributes.sort();
@@ -435,7 +439,7 @@ async fn full_flow_pages_titles_and_inputs_are_intact(backend: Backend) {
 fn collect(e: &Element, name: &str) -> Vec<String> {
     let mut out = Vec::new();
     if e.local == name {
-        out.push(e.text.clone());
+        out.push(e.text.to_string());
     }
     for c in &e.children {
         out.extend(collect(c, name));
@@ -1002,11 +1006,11 @@ async fn truncated_and_mutated_envelopes_never_break_the_server() {
 
 // --- the SoapUI project ------------------------------------------------------------------------------
 
-fn children<'a>(e: &'a Element, local: &'a str) -> impl Iterator<Item = &'a Element> + 'a {
+fn children<'a>(e: &'a Element<'a>, local: &'a str) -> impl Iterator<Item = &'a Element<'a>> + 'a {
     e.children.iter().filter(move |c| c.local == local)
 }
 
-fn child<'a>(e: &'a Element, local: &str) -> &'a Element {
+fn child<'a>(e: &'a Element<'a>, local: &str) -> &'a Element<'a> {
     e.children.iter().find(|c| c.local == local).unwrap_or_else(|| panic!("no {local} in {}", e.local))
 }
 
@@ -1035,7 +1039,7 @@ async fn the_soapui_project_matches_the_fixtures_and_passes_against_the_demo() {
     let text = std::fs::read_to_string(&path).unwrap();
     let project = parse(text.as_bytes(), generous()).expect("the project is XML");
     let properties: Vec<(String, String)> = children(child(&project, "properties"), "property")
-        .map(|p| (child(p, "name").text.clone(), child(p, "value").text.clone()))
+        .map(|p| (child(p, "name").text.to_string(), child(p, "value").text.to_string()))
         .collect();
     let expand = |value: &str| {
         let mut out = value.to_string();
@@ -1074,7 +1078,7 @@ async fn the_soapui_project_matches_the_fixtures_and_passes_against_the_demo() {
             let v = version_of(&child(config, "interface").text);
             let op = child(config, "operation").text.clone();
             let request = child(config, "request");
-            let body = &child(request, "request").text;
+            let body = &child(request, "request").text.to_string();
             assert_eq!(body, &fixture(v, &op), "{op}: the SoapUI request is the golden one");
             // Headers as SoapUI sends them: from the request-headers setting, properties expanded.
             let setting = child(child(request, "settings"), "setting");
