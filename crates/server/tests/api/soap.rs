@@ -67,12 +67,12 @@ impl V {
 
 impl Reply {
     /// The reply's tree (names resolved).
-    fn tree(&self) -> Element {
+    fn tree(&self) -> Element<'_> {
         parse(&self.body, generous()).unwrap_or_else(|e| panic!("the reply is not XML ({e}): {}", self.text()))
     }
 
     /// The Body's one child.
-    fn payload(&self) -> Element {
+    fn payload(&self) -> Element<'_> {
         let tree = self.tree();
         let body = tree.children.iter().find(|c| c.local == "Body").expect("a Body");
         assert_eq!(body.children.len(), 1, "{}", self.text());
