@@ -56,12 +56,14 @@ impl<'a> Iterator for Params<'a> {
         let value = self.rest?;
         let mut quoted = false;
         let mut escaped = false;
-        for (i, c) in value.char_indices() {
-            match c {
+        // Bytes, not characters: the three that matter are ASCII, and no byte of a multi-byte
+        // character is ASCII, so a cut is always on a character boundary.
+        for (i, b) in value.bytes().enumerate() {
+            match b {
                 _ if escaped => escaped = false,
-                '\\' if quoted => escaped = true,
-                '"' => quoted = !quoted,
-                ';' if !quoted => {
+                b'\\' if quoted => escaped = true,
+                b'"' => quoted = !quoted,
+                b';' if !quoted => {
                     self.rest = Some(&value[i + 1..]);
                     return Some(&value[..i]);
                 }

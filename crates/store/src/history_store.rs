@@ -305,9 +305,9 @@ macro_rules! history_store {
                         .map_err(classify)?;
                 row.map(|(key_id, tenant, environment, scope, stored, revoked, default_env)| {
                     Ok(StoredKey {
-                        key_id,
-                        tenant,
-                        environment,
+                        key_id: key_id.into(),
+                        tenant: tenant.into(),
+                        environment: environment.into(),
                         scope: parse_scope(&scope)?,
                         digest: KeyDigest::from_slice(&stored)
                             .ok_or_else(|| StoreError::Failed("stored key digest has the wrong length".into()))?,

@@ -352,7 +352,7 @@ async fn tenants_and_keys(backend: Backend) {
     f.store.create_key(&rec).await.unwrap();
     assert!(matches!(f.store.create_key(&rec).await, Err(StoreError::Conflict(_))));
     let stored = f.store.key_by_digest(&key.digest).await.unwrap().unwrap();
-    assert_eq!((stored.tenant.as_str(), stored.environment.as_str(), stored.scope), (T, "staging", Scope::Ingest));
+    assert_eq!((&*stored.tenant, &*stored.environment, stored.scope), (T, "staging", Scope::Ingest));
     assert_eq!(stored.tenant_default_environment, "production");
     assert!(stored.digest.matches(&key.digest) && !stored.revoked);
     assert!(f.store.revoke_key(&key.key_id).await.unwrap());

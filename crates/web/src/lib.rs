@@ -6,6 +6,7 @@ use actix_web::http::header::{AsHeaderName, HeaderMap, HeaderName, AUTHORIZATION
 use actix_web::{HttpMessage, HttpRequest};
 use ixgw_core::rules::urls::{public_base_url, RequestOrigin};
 use ixgw_core::{Credentials, HistoryError};
+use std::sync::Arc;
 
 pub mod routes;
 pub mod vendor;
@@ -26,10 +27,16 @@ pub fn header(headers: &HeaderMap, name: impl AsHeaderName) -> Option<&str> {
 
 /// The Interact credentials: `Application-Key` (or `Authorization: Bearer`) and `Environment-Name`.
 pub fn credentials(headers: &HeaderMap) -> Credentials<'_> {
-    let bearer = header(headers, AUTHORIZATION)
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        .map(str::trim);
-    Credentials { key: header(headers, APPLICATION_KEY).or(bearer), environment: header(headers, ENVIRONMENT_NAME) }
+    // `Authorization` is looked up only when `Application-Key` is absent (a lookup per request).
+    let bearer = || {
+        header(headers, AUTHORIZATION)
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(str::trim)
+    };
+    Credentials {
+        key: header(headers, APPLICATION_KEY).or_else(bearer),
+        environment: header(headers, ENVIRONMENT_NAME),
+    }
 }
 
 /// The base URL clients reach this gateway at (see `ixgw_core::rules::urls`).
@@ -80,7 +87,7 @@ pub struct RequestLabel {
     pub surface: &'static str,
     pub operation: String,
     pub soap_version: Option<&'static str>,
-    pub tenant: Option<String>,
+    pub tenant: Option<Arc<str>>,
     pub fault: Option<String>,
     pub reason: Option<&'static str>,
 }
@@ -88,8 +95,8 @@ pub struct RequestLabel {
 /// The tenant and environment a request was authenticated for (see [`authenticated`]).
 #[derive(Debug, Clone)]
 struct AuthenticatedTenant {
-    tenant: String,
-    environment: String,
+    tenant: Arc<str>,
+    environment: Arc<str>,
 }
 
 /// Remembers the tenant `who` belongs to, for the request's label. Faces call it where they
@@ -130,7 +137,11 @@ pub fn note_miss(req: &HttpRequest, error: &HistoryError) {
         _ => return,
     };
     let Some(who) = req.extensions().get::<AuthenticatedTenant>().cloned() else { return };
-    req.extensions_mut().insert(Miss { tenant: who.tenant, environment: who.environment, lookup });
+    req.extensions_mut().insert(Miss {
+        tenant: who.tenant.to_string(),
+        environment: who.environment.to_string(),
+        lookup,
+    });
 }
 
 /// Attaches `label` to a response (read by the server's request log and metrics). A label without

@@ -8,6 +8,7 @@ use crate::error::AuthFailure;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use std::fmt;
+use std::sync::Arc;
 use subtle::ConstantTimeEq;
 
 /// The environment every tenant has unless told otherwise.
@@ -43,10 +44,10 @@ impl Tenant {
         }
         .ok_or(AuthFailure::UnknownEnvironment)?;
         Ok(Principal {
-            tenant: self.account_id.clone(),
-            environment: environment.to_string(),
+            tenant: self.account_id.as_str().into(),
+            environment: environment.into(),
             scope: Scope::Read,
-            key_id: OPEN_ACCESS_KEY_ID.to_string(),
+            key_id: OPEN_ACCESS_KEY_ID.into(),
         })
     }
 }
@@ -115,9 +116,9 @@ impl fmt::Debug for KeyDigest {
 /// A key as the store keeps it: never the key itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredKey {
-    pub key_id: String,
-    pub tenant: String,
-    pub environment: String,
+    pub key_id: Arc<str>,
+    pub tenant: Arc<str>,
+    pub environment: Arc<str>,
     pub scope: Scope,
     pub digest: KeyDigest,
     pub revoked: bool,
@@ -160,13 +161,14 @@ impl NewKey {
     }
 }
 
-/// Who is calling, once authenticated: everything a query is bound to.
+/// Who is calling, once authenticated: everything a query is bound to. Its names are shared with
+/// the remembered key they come from (made on every request: a copy would be three allocations).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
-    pub tenant: String,
-    pub environment: String,
+    pub tenant: Arc<str>,
+    pub environment: Arc<str>,
     pub scope: Scope,
-    pub key_id: String,
+    pub key_id: Arc<str>,
 }
 
 #[cfg(test)]
@@ -191,10 +193,10 @@ mod tests {
             environments: vec![env("production", true), env("staging", false)],
         };
         let default = tenant.open_principal(None).unwrap();
-        assert_eq!((default.tenant.as_str(), default.environment.as_str()), ("12345678", "production"));
-        assert_eq!((default.scope, default.key_id.as_str()), (Scope::Read, OPEN_ACCESS_KEY_ID));
-        assert_eq!(tenant.open_principal(Some("")).unwrap().environment, "production");
-        assert_eq!(tenant.open_principal(Some("staging")).unwrap().environment, "staging");
+        assert_eq!((&*default.tenant, &*default.environment), ("12345678", "production"));
+        assert_eq!((default.scope, &*default.key_id), (Scope::Read, OPEN_ACCESS_KEY_ID));
+        assert_eq!(&*tenant.open_principal(Some("")).unwrap().environment, "production");
+        assert_eq!(&*tenant.open_principal(Some("staging")).unwrap().environment, "staging");
         assert_eq!(tenant.open_principal(Some("qa")), Err(AuthFailure::UnknownEnvironment));
         let bare = Tenant { environments: vec![], ..tenant };
         assert_eq!(bare.open_principal(None), Err(AuthFailure::UnknownEnvironment));

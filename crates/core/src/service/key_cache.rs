@@ -15,8 +15,9 @@
 
 use crate::model::tenancy::{StoredKey, Tenant};
 use siphasher::sip128::SipHasher24;
+use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
-use std::hash::Hash;
+use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -26,19 +27,50 @@ pub const MAX_ENTRIES: usize = 10_000;
 /// Tenants by the account id or name they were asked for (Context Services' `ContactCenterId`).
 pub type TenantCache = TtlCache<String, Arc<Tenant>>;
 
-pub struct TtlCache<K, V> {
+pub struct TtlCache<K, V, S = RandomState> {
     ttl: Duration,
-    entries: RwLock<HashMap<K, (Instant, V)>>,
+    entries: RwLock<HashMap<K, (Instant, V), S>>,
 }
 
 /// The keyed tag of a presented key (see the module's notes).
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct KeyTag(u128);
+
+/// A tag is already a keyed hash nobody outside the process can steer: its own bits place it in
+/// the table, rather than hashing it once more (SipHash again, on every request).
+impl Hash for KeyTag {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.0 as u64 ^ (self.0 >> 64) as u64)
+    }
+}
+
+/// The hasher of [`KeyTag`]s: the `u64` the tag writes, as it is.
+#[derive(Default)]
+struct TagHasher(u64);
+
+impl Hasher for TagHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used by `KeyTag`; any other input is folded in all the same.
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = self.0.rotate_left(5) ^ u64::from_le_bytes(word);
+        }
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.0 = value;
+    }
+}
 
 /// Keys by the tag of the key as presented.
 pub struct KeyCache {
     tagger: SipHasher24,
-    entries: TtlCache<KeyTag, Arc<StoredKey>>,
+    entries: TtlCache<KeyTag, Arc<StoredKey>, BuildHasherDefault<TagHasher>>,
 }
 
 impl KeyCache {
@@ -64,10 +96,10 @@ impl KeyCache {
     }
 }
 
-impl<K: Hash + Eq, V: Clone> TtlCache<K, V> {
+impl<K: Hash + Eq, V: Clone, S: BuildHasher + Default> TtlCache<K, V, S> {
     /// `ttl` zero: nothing is remembered, every check asks the store.
     pub fn new(ttl: Duration) -> Self {
-        Self { ttl, entries: RwLock::new(HashMap::new()) }
+        Self { ttl, entries: RwLock::new(HashMap::default()) }
     }
 
     pub fn ttl(&self) -> Duration {
@@ -114,7 +146,7 @@ mod tests {
 
     fn key(text: &str) -> StoredKey {
         StoredKey {
-            key_id: format!("k_{text}"),
+            key_id: format!("k_{text}").into(),
             tenant: "12345678".into(),
             environment: "production".into(),
             scope: Scope::Read,

@@ -396,15 +396,15 @@ fn admit(
 ) -> Result<Principal, HistoryError> {
     let stored = match stored {
         // A key of another tenant is as unknown as no key: nothing tells that tenant exists.
-        Some(s) if tenant.is_none_or(|t| s.tenant == t) => s,
+        Some(s) if tenant.is_none_or(|t| *s.tenant == *t) => s,
         _ => return Err(HistoryError::Unauthenticated(AuthFailure::UnknownKey)),
     };
     if stored.revoked {
         return Err(HistoryError::Unauthenticated(AuthFailure::RevokedKey));
     }
-    let unnamed = if tenant.is_some() { &stored.tenant_default_environment } else { &stored.environment };
+    let unnamed: &str = if tenant.is_some() { &stored.tenant_default_environment } else { &stored.environment };
     let environment = credentials.environment.filter(|e| !e.is_empty()).unwrap_or(unnamed);
-    if environment != stored.environment {
+    if *environment != *stored.environment {
         return Err(HistoryError::Unauthenticated(AuthFailure::UnknownEnvironment));
     }
     if !stored.scope.permits(needed) {

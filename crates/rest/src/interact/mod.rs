@@ -45,25 +45,46 @@ pub const ROUTES: [Route; 8] = [
     PHOTO,
 ];
 
+/// The static head of [`BASE`]: the scope is mounted there, so that a path outside it is passed
+/// over by a string compare, and a route inside runs one regular expression (its resource's, with
+/// the rest of [`BASE`] in it), not two.
+const SCOPE: &str = "/interact/agent/version";
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     use flow::{full_flow, summary, unique_id, variable_set, BY_ATTRIBUTE, BY_ID};
+    let under_scope = &BASE[SCOPE.len()..];
+    let path = |route: &Route| format!("{under_scope}{}", route.path);
     cfg.service(
-        web::scope(BASE)
-            .service(web::resource(FULL_FLOW.path).route(FULL_FLOW.to(full_flow::<BY_ID>)))
+        web::scope(SCOPE)
+            .service(web::resource(path(&FULL_FLOW)).route(FULL_FLOW.to(full_flow::<BY_ID>)))
             .service(
-                web::resource(FULL_FLOW_BY_ATTRIBUTE.path).route(FULL_FLOW_BY_ATTRIBUTE.to(full_flow::<BY_ATTRIBUTE>)),
+                web::resource(path(&FULL_FLOW_BY_ATTRIBUTE))
+                    .route(FULL_FLOW_BY_ATTRIBUTE.to(full_flow::<BY_ATTRIBUTE>)),
             )
-            .service(web::resource(SUMMARY.path).route(SUMMARY.to(summary::<BY_ID>)))
-            .service(web::resource(SUMMARY_BY_ATTRIBUTE.path).route(SUMMARY_BY_ATTRIBUTE.to(summary::<BY_ATTRIBUTE>)))
-            .service(web::resource(VARIABLE_SET.path).route(VARIABLE_SET.to(variable_set::<BY_ID>)))
+            .service(web::resource(path(&SUMMARY)).route(SUMMARY.to(summary::<BY_ID>)))
+            .service(web::resource(path(&SUMMARY_BY_ATTRIBUTE)).route(SUMMARY_BY_ATTRIBUTE.to(summary::<BY_ATTRIBUTE>)))
+            .service(web::resource(path(&VARIABLE_SET)).route(VARIABLE_SET.to(variable_set::<BY_ID>)))
             .service(
-                web::resource(VARIABLE_SET_BY_ATTRIBUTE.path)
+                web::resource(path(&VARIABLE_SET_BY_ATTRIBUTE))
                     .route(VARIABLE_SET_BY_ATTRIBUTE.to(variable_set::<BY_ATTRIBUTE>)),
             )
-            .service(web::resource(UNIQUE_ID.path).route(UNIQUE_ID.to(unique_id)))
-            .service(web::resource(PHOTO.path).route(PHOTO.to(photo::photo)))
+            .service(web::resource(path(&UNIQUE_ID)).route(UNIQUE_ID.to(unique_id)))
+            .service(web::resource(path(&PHOTO)).route(PHOTO.to(photo::photo)))
             // A photo URL without its uid or path, or with the path not encoded into one segment:
             // not an operation (a 400), so not in the table.
-            .service(web::resource(["/photo", "/photo/{rest:.*}"]).route(web::get().to(photo::incomplete))),
+            .service(
+                web::resource([format!("{under_scope}/photo"), format!("{under_scope}/photo/{{rest:.*}}")])
+                    .route(web::get().to(photo::incomplete)),
+            ),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_scope_is_the_static_head_of_the_base() {
+        let (head, rest) = super::BASE.split_at(super::SCOPE.len());
+        assert_eq!(head, super::SCOPE);
+        assert!(rest.starts_with("/{") && !head.contains('{'), "{rest}");
+    }
 }

@@ -24,10 +24,10 @@ pub async fn authenticate(req: &HttpRequest, service: &HistoryService) -> Result
 
 /// A path segment, percent-decoded once. actix's router leaves `%2F`, `%25` and `%2B` encoded so
 /// that they stay inside their segment; this decodes them (invalid UTF-8 becomes U+FFFD), exactly
-/// as actix's own `web::Path` extraction would.
-pub fn segment(req: &HttpRequest, name: &str) -> String {
+/// as actix's own `web::Path` extraction would. Borrowed from the request unless it had an escape.
+pub fn segment<'r>(req: &'r HttpRequest, name: &str) -> Cow<'r, str> {
     let raw = req.match_info().get(name).unwrap_or_default();
-    percent_decode_str(raw).decode_utf8_lossy().into_owned()
+    percent_decode_str(raw).decode_utf8_lossy()
 }
 
 /// `1`, `2`, `3` … or `v1`, `v2` … (the vendor's docs write both forms).

@@ -207,7 +207,8 @@ async fn work(mut receiver: mpsc::Receiver<Job>, database: Database, keep: usize
                 *counts.entry((now.div_euclid(60_000), operation.clone(), outcome)).or_default() += 1;
                 if outcome != "same" {
                     let tenant = local.miss.as_ref().map(|m| m.tenant.clone());
-                    let tenant = tenant.or_else(|| local.label.as_ref().and_then(|l| l.tenant.clone()));
+                    let tenant =
+                        tenant.or_else(|| local.label.as_ref().and_then(|l| l.tenant.as_deref().map(str::to_string)));
                     samples.push(ShadowSample {
                         at: now,
                         operation,
