@@ -55,13 +55,14 @@ pub fn base_url(req: &HttpRequest, configured: Option<&str>) -> String {
 }
 
 /// The id of a request (`X-Request-Id`), which the server's request log gives every request, for
-/// what the faces log about it.
+/// what the faces log about it: the header's value itself (made once, shared with the answer's
+/// header; visible ASCII by construction).
 #[derive(Debug, Clone)]
-pub struct RequestId(pub String);
+pub struct RequestId(pub actix_web::http::header::HeaderValue);
 
 /// The id the request log gave `req` (empty outside the server, in unit tests).
 pub fn request_id(req: &HttpRequest) -> String {
-    req.extensions().get::<RequestId>().map(|id| id.0.clone()).unwrap_or_default()
+    req.extensions().get::<RequestId>().and_then(|id| id.0.to_str().ok().map(str::to_string)).unwrap_or_default()
 }
 
 /// Logs a failure the client only sees as an opaque `exception` / Server fault: the cause chain goes

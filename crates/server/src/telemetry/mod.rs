@@ -161,10 +161,9 @@ impl Metrics {
         self.registry.register(collector).expect("metric registered once");
     }
 
-    fn observe(&self, label: &RequestLabel, status: u16, seconds: f64) {
-        let status = status.to_string();
+    fn observe(&self, label: &RequestLabel, status: actix_web::http::StatusCode, seconds: f64) {
         self.requests
-            .with_label_values(&[label.surface, &label.operation, &status, label.soap_version.unwrap_or("")])
+            .with_label_values(&[label.surface, &label.operation, status.as_str(), label.soap_version.unwrap_or("")])
             .inc();
         self.latency.with_label_values(&[label.surface, &label.operation]).observe(seconds);
         if let Some(code) = &label.fault {
@@ -226,15 +225,17 @@ pub(crate) const REQUEST_LOG: &str = "ixgw::telemetry";
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-fn request_id(req: &ServiceRequest) -> String {
-    req.headers()
-        .get(&REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| {
-            !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        })
-        .map(str::to_string)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string())
+/// The client's `X-Request-Id` if it is a sane one (shared, not copied), else a new one.
+fn request_id(req: &ServiceRequest) -> HeaderValue {
+    let sane = |v: &&HeaderValue| {
+        let v = v.as_bytes();
+        !v.is_empty() && v.len() <= 64 && v.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_')
+    };
+    req.headers().get(&REQUEST_ID).filter(sane).cloned().unwrap_or_else(|| {
+        let mut text = [0u8; uuid::fmt::Simple::LENGTH];
+        let text = uuid::Uuid::new_v4().simple().encode_lower(&mut text);
+        HeaderValue::from_str(text).expect("a UUID's hex is a header value")
+    })
 }
 
 impl<S, B> Service<ServiceRequest> for RequestLogService<S>
@@ -251,15 +252,21 @@ where
     fn call(&self, req: ServiceRequest) -> Self::Future {
         let started = Instant::now();
         let owed = crate::shutdown::Owed::begin(&req);
-        let id = request_id(&req);
+        let id_value = request_id(&req);
         let service = self.service.clone();
         let metrics = self.metrics.clone();
         // What the handlers log about a failure names the request (`ixgw_web::log_failure`).
-        req.extensions_mut().insert(ixgw_web::RequestId(id.clone()));
+        req.extensions_mut().insert(ixgw_web::RequestId(id_value.clone()));
         // With traces exported, the server span is the parent of every span of the request: its
         // context is attached while the request runs.
-        let traced = if trace::exporting() { trace::ServerSpan::start(&req, &id) } else { None };
+        let traced = if trace::exporting() {
+            trace::ServerSpan::start(&req, id_value.to_str().unwrap_or_default())
+        } else {
+            None
+        };
         Box::pin(async move {
+            // Visible ASCII by construction (`request_id`).
+            let id = id_value.to_str().unwrap_or_default();
             let answer = match &traced {
                 Some(traced) => {
                     use opentelemetry::trace::FutureExt;
@@ -278,23 +285,21 @@ where
                     return Err(e);
                 }
             };
-            let status = res.status().as_u16();
+            let status = res.status();
             let label = res.response_mut().extensions_mut().remove::<RequestLabel>();
             let label = label.unwrap_or_else(|| fallback_label(res.request()));
             let elapsed = started.elapsed();
             metrics.observe(&label, status, elapsed.as_secs_f64());
-            if let Ok(value) = HeaderValue::from_str(&id) {
-                res.headers_mut().insert(REQUEST_ID, value);
-            }
+            res.headers_mut().insert(REQUEST_ID, id_value.clone());
             line::write(&line::Fields {
-                request_id: &id,
+                request_id: id,
                 trace_id: traced.as_ref().map_or("", trace::ServerSpan::trace_id),
                 method: res.request().method().as_str(),
                 surface: label.surface,
                 operation: &label.operation,
                 soap_version: label.soap_version.unwrap_or(""),
                 tenant: label.tenant.as_deref().unwrap_or(""),
-                status,
+                status: status.as_u16(),
                 reason: label.reason,
                 latency_micros: elapsed.as_micros().try_into().unwrap_or(u64::MAX),
             });
