@@ -26,7 +26,7 @@ use sqlx::postgres::PgConnection;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sqlx::Connection;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{watch as state, Notify};
@@ -74,11 +74,20 @@ pub struct Gate {
     /// The same as `up`, for calls that wait for the gate to close.
     state: state::Sender<bool>,
     probe_wanted: Notify,
+    /// Calls the database answered (with anything but "unavailable"): a probe that gets no answer
+    /// while this moves is a slow new connection to a database still at work, not an outage.
+    answered: AtomicU64,
 }
 
 impl Gate {
     pub fn new(role: Role) -> Arc<Self> {
-        Arc::new(Self { role, up: AtomicBool::new(true), state: state::channel(true).0, probe_wanted: Notify::new() })
+        Arc::new(Self {
+            role,
+            up: AtomicBool::new(true),
+            state: state::channel(true).0,
+            probe_wanted: Notify::new(),
+            answered: AtomicU64::new(0),
+        })
     }
 
     pub fn is_up(&self) -> bool {
@@ -150,9 +159,14 @@ impl FailFast {
                 }
             }
         };
-        if let Err(StoreError::Unavailable(why)) = &result {
-            self.gate.set(false, why);
-            self.gate.probe_wanted.notify_one();
+        match &result {
+            Err(StoreError::Unavailable(why)) => {
+                self.gate.set(false, why);
+                self.gate.probe_wanted.notify_one();
+            }
+            _ => {
+                self.gate.answered.fetch_add(1, Ordering::Relaxed);
+            }
         }
         result
     }
@@ -346,10 +360,31 @@ fn unreachable(e: sqlx::Error) -> StoreError {
 /// Probes `gate`'s database in the background (a Tokio task) for as long as the gate is in use:
 /// every [`PROBE_EVERY`] while it is down, every [`CHECK_EVERY`] while it is up, and at once when
 /// a slow or failed call asks for it. A probe that gets no answer within `timeout` (each server's
-/// connect timeout: `database.connect_timeout_ms`) counts as down.
+/// connect timeout: `database.connect_timeout_ms`) counts as down, unless the gate is up and calls
+/// got answers from the database meanwhile: then the database is at work and only slow to take a
+/// new connection (a loaded machine), and the gate stays up.
 pub fn watch(gate: &Arc<Gate>, probe: Probe, timeout: Duration) {
-    let gate = Arc::downgrade(gate);
     let timeout = probe.time_limit(timeout);
+    let probe = Arc::new(probe);
+    watch_with(gate, timeout, move |up| {
+        let probe = probe.clone();
+        async move {
+            if up {
+                probe.still_up().await
+            } else {
+                probe.reachable().await
+            }
+        }
+    });
+}
+
+/// [`watch`] with `check(up)` as the probe: `up` says which question to ask (still up, or back).
+fn watch_with<C, F>(gate: &Arc<Gate>, timeout: Duration, check: C)
+where
+    C: Fn(bool) -> F + Send + 'static,
+    F: Future<Output = StoreResult<()>> + Send,
+{
+    let gate = Arc::downgrade(gate);
     tokio::spawn(async move {
         loop {
             let Some(g) = gate.upgrade() else { return };
@@ -362,15 +397,14 @@ pub fn watch(gate: &Arc<Gate>, probe: Probe, timeout: Duration) {
                 tokio::time::sleep(PROBE_EVERY).await;
                 true
             };
-            let check = async {
-                if g.is_up() {
-                    probe.still_up().await
+            let up = g.is_up();
+            let answered = g.answered.load(Ordering::Relaxed);
+            let found = tokio::time::timeout(timeout, check(up)).await.unwrap_or_else(|_| {
+                if up && g.answered.load(Ordering::Relaxed) != answered {
+                    Ok(())
                 } else {
-                    probe.reachable().await
+                    Err(StoreError::Unavailable(format!("no answer to a probe within {} ms", timeout.as_millis())))
                 }
-            };
-            let found = tokio::time::timeout(timeout, check).await.unwrap_or_else(|_| {
-                Err(StoreError::Unavailable(format!("no answer to a probe within {} ms", timeout.as_millis())))
             });
             match found {
                 Ok(()) => {
@@ -453,6 +487,32 @@ mod tests {
         assert!(matches!(flow(&store).await, Err(StoreError::Unavailable(_))));
         assert!(started.elapsed() < Duration::from_millis(200), "cut when the gate closed: {:?}", started.elapsed());
         prober.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_probe_without_an_answer_closes_the_gate_only_while_calls_get_none_either() {
+        let fake = Flaky::new().await;
+        let gate = Gate::new(Role::Store);
+        let store = FailFast::new(fake.clone(), gate.clone());
+        // Every probe is slow to connect (200 ms against a 50 ms limit) ...
+        watch_with(&gate, Duration::from_millis(50), |_| async {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            Ok(())
+        });
+        // ... while calls keep getting answers: the database is at work, the gate stays up.
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_millis(600) {
+            gate.probe_wanted.notify_one();
+            assert!(flow(&store).await.is_ok(), "the gate closed on a slow probe while calls were answered");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        // No call answered while a probe got no answer: down.
+        gate.probe_wanted.notify_one();
+        let started = Instant::now();
+        while gate.is_up() {
+            assert!(started.elapsed() < Duration::from_secs(2), "a probe without an answer kept the gate open");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
     }
 
     #[tokio::test]
