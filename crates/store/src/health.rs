@@ -256,12 +256,6 @@ impl Probe {
     /// Whether the database answers a new connection now. sqlx's pool would retry a refused
     /// connection until its timeout; this answers at once.
     async fn reachable(&self) -> StoreResult<()> {
-        self.reachable_asking_role(true).await
-    }
-
-    /// [`Probe::reachable`]; `ask_role: false` spares the single server's role query (one more
-    /// round trip within the probe's time) when nothing suggests the server changed.
-    async fn reachable_asking_role(&self, ask_role: bool) -> StoreResult<()> {
         match self {
             Self::Sqlite(options) => {
                 let mut connection = SqliteConnection::connect_with(options.as_ref()).await.map_err(unreachable)?;
@@ -285,14 +279,10 @@ impl Probe {
             }
             Self::Postgres { pool, primary_seen, .. } => {
                 match PgConnection::connect_with(&pool.connect_options()).await {
-                    Ok(mut connection) if ask_role => {
+                    Ok(mut connection) => {
                         let in_recovery = in_recovery(&mut connection).await;
                         let _ = connection.close().await;
                         still_primary(primary_seen.as_deref(), in_recovery.map_err(unreachable)?)
-                    }
-                    Ok(connection) => {
-                        let _ = connection.close().await;
-                        Ok(())
                     }
                     // A server that refuses a connection for want of slots is up: the pool's own
                     // connections still work.
@@ -305,15 +295,11 @@ impl Probe {
 
     /// Whether a database thought up still answers: an idle pooled connection's answer will do
     /// (PostgreSQL; a pool's connections to a server that stopped fail at once; with a role asked
-    /// for, the server must still have it), else [`Probe::reachable`]. With every pooled connection
-    /// busy (a loaded pool), the new connection is not asked its role: the calls in flight tell
-    /// whether the server still takes them.
+    /// for, the server must still have it), else [`Probe::reachable`] (a loaded pool, whose slow
+    /// new connection [`watch`] judges by the calls answered meanwhile).
     async fn still_up(&self) -> StoreResult<()> {
-        let mut ask_role = true;
         if let Self::Postgres { pool, servers, primary_seen, .. } = self {
-            ask_role = false;
             if let Some(mut connection) = pool.try_acquire() {
-                ask_role = true;
                 let fits = if servers.checks_role() {
                     servers.still_fits(&mut connection).await.unwrap_or(false)
                 } else {
@@ -326,7 +312,7 @@ impl Probe {
                 }
             }
         }
-        self.reachable_asking_role(ask_role).await
+        self.reachable().await
     }
 }
 
